@@ -1,0 +1,35 @@
+"""Staff and public roles of REQUIREMENTS.md, kept as Django groups of the same name."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    VILLAGE_WORKER = "village_worker", _("村社区工作人员")
+    TOWNSHIP_OFFICER = "township_officer", _("乡镇街道经办人")
+    DISTRICT_OFFICER = "district_officer", _("区县民政经办人")
+    DISTRICT_APPROVER = "district_approver", _("区县民政审批人")
+    MUNICIPAL_ADMIN = "municipal_admin", _("市民政管理员")
+    MUNICIPAL_SUPERVISOR = "municipal_supervisor", _("市民政监督员")
+    RESCUE_STATION = "rescue_station", _("救助管理站工作人员")
+    INSTITUTION_STAFF = "institution_staff", _("服务机构工作人员")
+    PATROL_REPORTER = "patrol_reporter", _("巡查报告人")
+    AUDITOR = "auditor", _("审计人员")
+
+
+# The level of region node each role is normally bound to (checked when a user is created).
+ROLE_LEVEL = {
+    Role.VILLAGE_WORKER: 4,
+    Role.TOWNSHIP_OFFICER: 3,
+    Role.DISTRICT_OFFICER: 2,
+    Role.DISTRICT_APPROVER: 2,
+    Role.MUNICIPAL_ADMIN: 1,
+    Role.MUNICIPAL_SUPERVISOR: 1,
+    Role.RESCUE_STATION: 2,
+    Role.INSTITUTION_STAFF: 2,
+    Role.PATROL_REPORTER: 2,
+    Role.AUDITOR: 1,
+}
+
+# Roles that only read (supervision, audit): they never act on cases.
+READ_ONLY_ROLES = frozenset({Role.MUNICIPAL_SUPERVISOR, Role.AUDITOR})

@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("doudi.api.urls")),
+    path("console/", include("doudi.console.urls")),
+    path("", include("doudi.portal.urls")),
+]

@@ -1,0 +1,52 @@
+"""Shared fixtures: a small region tree and staff users bound to its nodes."""
+
+import pytest
+
+
+@pytest.fixture
+def regions(db):
+    """市 → two districts → a township each → a village each (plus a second village in A)."""
+    from doudi.regions.services import create_region
+
+    city = create_region(code="500000", name="重庆市", parent=None)
+    a = create_region(code="500101", name="万州区", parent=city)
+    b = create_region(code="500102", name="涪陵区", parent=city)
+    a_t = create_region(code="500101001", name="高笋塘街道", parent=a)
+    b_t = create_region(code="500102001", name="敦仁街道", parent=b)
+    a_v = create_region(code="500101001001", name="高笋塘社区", parent=a_t)
+    a_v2 = create_region(code="500101001002", name="太白社区", parent=a_t)
+    b_v = create_region(code="500102001001", name="五一路社区", parent=b_t)
+    return type("Tree", (), dict(city=city, a=a, b=b, a_t=a_t, b_t=b_t, a_v=a_v, a_v2=a_v2, b_v=b_v))
+
+
+@pytest.fixture
+def make_user(db):
+    from doudi.accounts.services import create_staff_user
+
+    def make(username, region, role="district_officer", password="Doudi-test-2020"):
+        return create_staff_user(username=username, password=password, region=region, roles=[role])
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _audit_guard_for_flush(request):
+    """Transactional tests end with a flush that must empty the audit table: lift the append-only
+    guard just for that flush and restore it for the next test."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+    if not transactional:
+        yield
+        return
+    from django.db import connection
+
+    from doudi.audit.guards import install_guard, remove_guard
+
+    request.getfixturevalue("transactional_db")
+    install_guard(connection)
+    yield
+    remove_guard(connection)
