@@ -1,0 +1,30 @@
+"""Masking of personal data for lists and anything public (脱敏)."""
+
+
+def mask_id_number(id_number: str | None) -> str:
+    """First 6 and last 4 digits kept: 500101********1234."""
+    if not id_number:
+        return ""
+    if len(id_number) <= 10:
+        return "*" * len(id_number)
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678."""
+    if not phone:
+        return ""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """张*明 for three characters, 张* for two, the surname kept and the last character kept when longer."""
+    if not name:
+        return ""
+    if len(name) == 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
