@@ -64,3 +64,17 @@ def test_unique_hash_guard(db):
     with pytest.raises(IntegrityError), transaction.atomic():
         AuditEntry.objects.create(at=e.at, actor_label="x", action="read", object_type="t", object_id="1",
                                   prev_hash=e.hash, hash=e.hash)
+
+
+def test_verify_command_reports_intact_and_broken(db, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    _append(3)
+    call_command("audit", "verify")
+    assert "3 entries verified" in capsys.readouterr().out
+    _drop_guard()
+    with connection.cursor() as c:
+        c.execute("UPDATE audit_auditentry SET actor_label = 'someone else' WHERE object_id = '0'")
+    with pytest.raises(CommandError, match="BROKEN"):
+        call_command("audit", "verify")
