@@ -1,5 +1,5 @@
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from doudi.audit.guards import remove_guard
 from doudi.audit.models import AuditEntry
@@ -26,9 +26,9 @@ def test_intact_chain_verifies():
 @pytest.mark.django_db(transaction=True)
 def test_database_refuses_update_and_delete():
     _append(2)
-    with pytest.raises(Exception), transaction.atomic(), connection.cursor() as c:
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as c:
         c.execute("UPDATE audit_auditentry SET reason = 'x'")
-    with pytest.raises(Exception), transaction.atomic(), connection.cursor() as c:
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as c:
         c.execute("DELETE FROM audit_auditentry")
     assert AuditEntry.objects.count() == 2
     with pytest.raises(PermissionError):
@@ -62,8 +62,15 @@ def test_unique_hash_guard(db):
     _append(1)
     e = AuditEntry.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
-        AuditEntry.objects.create(at=e.at, actor_label="x", action="read", object_type="t", object_id="1",
-                                  prev_hash=e.hash, hash=e.hash)
+        AuditEntry.objects.create(
+            at=e.at,
+            actor_label="x",
+            action="read",
+            object_type="t",
+            object_id="1",
+            prev_hash=e.hash,
+            hash=e.hash,
+        )
 
 
 def test_verify_command_reports_intact_and_broken(db, capsys):

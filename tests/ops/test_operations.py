@@ -12,15 +12,30 @@ ROOT = Path(__file__).resolve().parents[2]
 def _doudi(*args, env_extra=None, tmp_path=None):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG"}}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "doudi", *args], cwd=tmp_path or ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "doudi", *args],
+        cwd=tmp_path or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    result = _doudi("check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path, env_extra={
-        "DOUDI_HTTPS": "1", "SECRET_KEY": "x" * 60 + "production-secret-for-the-test",
-        "ALLOWED_HOSTS": "doudi.example.gov.cn", "DOUDI_VAR_DIR": str(tmp_path / "var"),
-    })
+    result = _doudi(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        tmp_path=tmp_path,
+        env_extra={
+            "DOUDI_HTTPS": "1",
+            "SECRET_KEY": "x" * 60 + "production-secret-for-the-test",
+            "ALLOWED_HOSTS": "doudi.example.gov.cn",
+            "DOUDI_VAR_DIR": str(tmp_path / "var"),
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 

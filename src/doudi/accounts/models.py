@@ -9,7 +9,12 @@ from doudi.accounts.roles import Role
 
 class User(AbstractUser):
     region = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("所属区划")
+        "regions.Region",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("所属区划"),
     )
     full_name = models.CharField(_("姓名"), max_length=64, blank=True)
 

@@ -18,8 +18,15 @@ def ensure_role_groups() -> None:
 
 
 @transaction.atomic
-def create_staff_user(*, username: str, password: str, region: Region, roles: Iterable[str],
-                      full_name: str = "", by: User | None = None) -> User:
+def create_staff_user(
+    *,
+    username: str,
+    password: str,
+    region: Region,
+    roles: Iterable[str],
+    full_name: str = "",
+    by: User | None = None,
+) -> User:
     roles = list(roles)
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
@@ -29,6 +36,11 @@ def create_staff_user(*, username: str, password: str, region: Region, roles: It
     user.save()
     ensure_role_groups()
     user.groups.set(Group.objects.filter(name__in=roles))
-    record(actor=by, action="create", obj=user, region_path=region.path,
-           after={"username": username, "region": region.code, "roles": roles})
+    record(
+        actor=by,
+        action="create",
+        obj=user,
+        region_path=region.path,
+        after={"username": username, "region": region.code, "roles": roles},
+    )
     return user

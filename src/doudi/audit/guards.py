@@ -6,7 +6,10 @@ SQLITE_INSTALL = [
     """CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_auditentry
        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END""",
 ]
-SQLITE_REMOVE = ["DROP TRIGGER IF EXISTS audit_entry_no_update", "DROP TRIGGER IF EXISTS audit_entry_no_delete"]
+SQLITE_REMOVE = [
+    "DROP TRIGGER IF EXISTS audit_entry_no_update",
+    "DROP TRIGGER IF EXISTS audit_entry_no_delete",
+]
 POSTGRES_INSTALL = [
     """CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN RAISE EXCEPTION 'audit entries are append-only'; END $$""",

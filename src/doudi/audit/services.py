@@ -31,9 +31,18 @@ def _jsonable(value: Any) -> Any:
 
 
 @transaction.atomic
-def record(*, actor: Any, action: AuditAction | str, obj: models.Model | None = None,
-           object_type: str = "", object_id: str = "", region_path: str = "",
-           before: dict | None = None, after: dict | None = None, reason: str = "") -> AuditEntry:
+def record(
+    *,
+    actor: Any,
+    action: AuditAction | str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    region_path: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> AuditEntry:
     """Append one entry inside the caller's transaction (it rolls back with the business write)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -42,13 +51,22 @@ def record(*, actor: Any, action: AuditAction | str, obj: models.Model | None = 
     head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
     at = timezone.now()
     fields = dict(
-        at=at.isoformat(), actor_label=_label(actor), action=str(action), object_type=object_type,
-        object_id=object_id, region_path=region_path, before=_jsonable(before), after=_jsonable(after),
+        at=at.isoformat(),
+        actor_label=_label(actor),
+        action=str(action),
+        object_type=object_type,
+        object_id=object_id,
+        region_path=region_path,
+        before=_jsonable(before),
+        after=_jsonable(after),
         reason=reason,
     )
     digest = entry_hash(prev_hash=head.last_hash or GENESIS, **fields)
     entry = AuditEntry.objects.create(
-        at=at, actor=actor if getattr(actor, "pk", None) else None, prev_hash=head.last_hash, hash=digest,
+        at=at,
+        actor=actor if getattr(actor, "pk", None) else None,
+        prev_hash=head.last_hash,
+        hash=digest,
         **{k: v for k, v in fields.items() if k != "at"},
     )
     AuditHead.objects.filter(id=1).update(count=models.F("count") + 1, last_hash=digest)
@@ -65,7 +83,7 @@ def _region_path_of(obj: models.Model) -> str:
     if field is None:
         return ""
     target: Any = obj
-    for part in (field.split("__") if field else []):
+    for part in field.split("__") if field else []:
         target = getattr(target, part, None)
         if target is None:
             return ""
@@ -87,11 +105,20 @@ def verify_chain() -> VerifyResult:
     for e in AuditEntry.objects.order_by("id").iterator(chunk_size=5000):
         checked += 1
         if e.prev_hash != prev:
-            problems.append(f"entry {e.id}: previous hash does not match (an entry before it was deleted or altered)")
+            problems.append(
+                f"entry {e.id}: previous hash does not match (an entry before it was deleted or altered)"
+            )
         expected = entry_hash(
-            prev_hash=e.prev_hash, at=e.at.isoformat(), actor_label=e.actor_label, action=e.action,
-            object_type=e.object_type, object_id=e.object_id, region_path=e.region_path,
-            before=e.before, after=e.after, reason=e.reason,
+            prev_hash=e.prev_hash,
+            at=e.at.isoformat(),
+            actor_label=e.actor_label,
+            action=e.action,
+            object_type=e.object_type,
+            object_id=e.object_id,
+            region_path=e.region_path,
+            before=e.before,
+            after=e.after,
+            reason=e.reason,
         )
         if expected != e.hash:
             problems.append(f"entry {e.id}: content does not match its hash (edited)")

@@ -32,7 +32,11 @@ RegionScopedManager = models.Manager.from_queryset(RegionScopedQuerySet)
 
 
 def get_visible_or_404(queryset_or_model: Any, user: User, **lookup: Any) -> Any:
-    qs = queryset_or_model if isinstance(queryset_or_model, models.QuerySet) else queryset_or_model.objects.all()
+    qs = (
+        queryset_or_model
+        if isinstance(queryset_or_model, models.QuerySet)
+        else queryset_or_model.objects.all()
+    )
     try:
         return qs.visible_to(user).get(**lookup)
     except qs.model.DoesNotExist as exc:

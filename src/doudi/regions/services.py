@@ -13,5 +13,6 @@ def create_region(*, code: str, name: str, parent: Region | None, is_local_code:
         if parent.level >= RegionLevel.VILLAGE:
             raise ValidationError({"parent": f"{parent} is a village/community and cannot have children"})
         level, path = parent.level + 1, f"{parent.path}{code}/"
-    return Region.objects.create(code=code, name=name, level=level, parent=parent, path=path,
-                                 is_local_code=is_local_code)
+    return Region.objects.create(
+        code=code, name=name, level=level, parent=parent, path=path, is_local_code=is_local_code
+    )

@@ -58,12 +58,14 @@ class Relation(models.TextChoices):
 class Household(models.Model):
     """A household (家庭) registered in a village/community."""
 
-    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="households",
-                               verbose_name=_("村社区"))
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="households", verbose_name=_("村社区")
+    )
     area_type = models.CharField(_("城乡类别"), max_length=5, choices=AreaType.choices)
     address = models.CharField(_("地址"), max_length=200, blank=True)
-    head = models.ForeignKey("Person", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                             verbose_name=_("户主"))
+    head = models.ForeignKey(
+        "Person", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("户主")
+    )
     # Assets as declared (资产), checked by verification later.
     deposits_fen = models.BigIntegerField(_("存款（分）"), default=0)
     vehicles = models.PositiveSmallIntegerField(_("车辆数"), default=0)
@@ -93,8 +95,9 @@ class Person(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     # The village of the person's current household; kept by the membership services, used for scope.
-    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="persons",
-                               verbose_name=_("村社区"))
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="persons", verbose_name=_("村社区")
+    )
     # Declared monthly income by POLICY.md kind, integer fen.
     income_wage_fen = models.BigIntegerField(_("工资性收入（分/月）"), default=0)
     income_business_fen = models.BigIntegerField(_("经营性收入（分/月）"), default=0)
@@ -103,8 +106,9 @@ class Person(models.Model):
     income_transfer_fen = models.BigIntegerField(_("转移性收入（分/月）"), default=0)
     income_exempt_fen = models.BigIntegerField(_("豁免收入（分/月）"), default=0)
     work = models.CharField(_("就业状态"), max_length=8, choices=WorkStatus.choices, default=WorkStatus.NONE)
-    orphan_care = models.CharField(_("孤儿养育方式"), max_length=13, choices=OrphanCare.choices,
-                                   default=OrphanCare.SCATTERED)
+    orphan_care = models.CharField(
+        _("孤儿养育方式"), max_length=13, choices=OrphanCare.choices, default=OrphanCare.SCATTERED
+    )
     covid_confirmed_on = models.DateField(_("确诊日期"), null=True, blank=True)
     covid_discharged_on = models.DateField(_("出院日期"), null=True, blank=True)
     covid_died_on = models.DateField(_("死亡日期"), null=True, blank=True)
@@ -141,8 +145,11 @@ class Membership(models.Model):
         verbose_name = _("家庭成员")
         verbose_name_plural = _("家庭成员")
         constraints = [
-            models.UniqueConstraint(fields=["person"], condition=models.Q(left_on__isnull=True),
-                                    name="one_current_household_per_person"),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(left_on__isnull=True),
+                name="one_current_household_per_person",
+            ),
         ]
         indexes = [models.Index(fields=["household", "left_on"])]
 
@@ -179,8 +186,9 @@ class PossibleDuplicate(models.Model):
     other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
-    resolved_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
+    resolved_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     region_field = "region"

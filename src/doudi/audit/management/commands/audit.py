@@ -18,5 +18,6 @@ class Command(BaseCommand):
             return
         for problem in result.problems:
             self.stderr.write(problem)
-        raise CommandError(f"audit log BROKEN: {len(result.problems)} problem(s) in {result.checked} entries",
-                           returncode=1)
+        raise CommandError(
+            f"audit log BROKEN: {len(result.problems)} problem(s) in {result.checked} entries", returncode=1
+        )

@@ -38,9 +38,16 @@ class Command(BaseCommand):
             if shutil.which("pg_dump") is None:
                 raise CommandError("pg_dump is not installed (Debian package postgresql-client)")
             target = out_dir / f"doudi-{stamp}.pgdump"
-            cmd = ["pg_dump", "--format=custom", f"--file={target}", "--no-owner",
-                   f"--host={db.get('HOST') or 'localhost'}", f"--port={db.get('PORT') or 5432}",
-                   f"--username={db.get('USER') or 'postgres'}", db["NAME"]]
+            cmd = [
+                "pg_dump",
+                "--format=custom",
+                f"--file={target}",
+                "--no-owner",
+                f"--host={db.get('HOST') or 'localhost'}",
+                f"--port={db.get('PORT') or 5432}",
+                f"--username={db.get('USER') or 'postgres'}",
+                db["NAME"],
+            ]
             env = {"PGPASSWORD": db.get("PASSWORD") or ""}
             result = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if result.returncode != 0:
