@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "doudi.audit",
     "doudi.registry",
     "doudi.parameters",
+    "doudi.verification",
+    "doudi.intake",
     "doudi.console",
     "doudi.portal",
     "doudi.api",
