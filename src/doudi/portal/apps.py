@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "doudi.portal"
-    verbose_name = "群众服务"
+    verbose_name = _("群众服务")

@@ -1,2 +1,8 @@
+from django.urls import path
+
+from doudi.portal import views
+
 app_name = "portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+]

@@ -1,0 +1,89 @@
+"""The citizen landing page: services (not yet online), hotlines by district, no fake links."""
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def hotlines(regions):
+    from doudi.regions.services import create_hotline
+
+    return {
+        "city": create_hotline(by=None, district=regions.city, name="市民政局救助热线", phone="023-12345"),
+        "a": create_hotline(
+            by=None,
+            district=regions.a,
+            name="万州区社会救助热线",
+            phone="023-58000001",
+            service_hours="8:30-17:30",
+        ),
+        "b": create_hotline(by=None, district=regions.b, name="涪陵区社会救助热线", phone="023-72000001"),
+        "off": create_hotline(
+            by=None, district=regions.b, name="停用热线", phone="023-72000009", active=False
+        ),
+    }
+
+
+def test_landing_page_is_at_root_and_chinese(client):
+    assert reverse("portal:home") == "/"
+    response = client.get("/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="zh-hans">' in page
+    for text in ("兜底·社会救助", "最低生活保障（低保）", "特困人员救助供养", "儿童福利", "临时救助"):
+        assert text in page
+    # Online application is not offered yet, and the page says so instead of linking nowhere.
+    assert page.count("即将开通") == 4
+    assert 'name="viewport"' in page
+
+
+def test_hotlines_grouped_by_district_with_city_first(client, hotlines):
+    response = client.get("/")
+    groups = response.context["hotline_groups"]
+    assert [(region.code, [h.name for h in lines]) for region, lines in groups] == [
+        ("500000", ["市民政局救助热线"]),
+        ("500101", ["万州区社会救助热线"]),
+        ("500102", ["涪陵区社会救助热线"]),
+    ]
+    page = response.content.decode()
+    assert 'href="tel:023-58000001"' in page and "8:30-17:30" in page
+    assert "停用热线" not in page
+
+
+def test_district_filter_keeps_city_lines(client, hotlines):
+    response = client.get("/", {"district": "500102"})
+    groups = response.context["hotline_groups"]
+    assert [region.code for region, _ in groups] == ["500000", "500102"]
+    assert response.context["selected"].code == "500102"
+    assert '<option value="500102" selected>' in response.content.decode()
+
+
+def test_unknown_district_shows_everything(client, hotlines):
+    response = client.get("/", {"district": "999999"})
+    assert response.context["selected"] is None
+    assert len(response.context["hotline_groups"]) == 3
+
+
+def test_no_hotlines_yet_says_so(client, regions):
+    response = client.get("/")
+    assert "热线信息正在整理中" in response.content.decode()
+
+
+def test_links_only_to_pages_that_exist(client, hotlines):
+    page = client.get("/").content.decode()
+    assert f'href="{reverse("hotlines:directory")}"' in page
+    assert f'href="{reverse("console:login")}"' in page
+    from doudi.portal.views import _first_url
+
+    assert (_first_url("disclosure:public", "disclosure:index") is None) == ("查看公示" not in page)
+
+
+def test_landing_page_in_english(client, hotlines):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get("/").content.decode()
+    assert '<html lang="en">' in page
+    assert "Temporary assistance" in page and "Coming soon" in page
+    assert "临时救助" not in page
