@@ -3,6 +3,8 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("doudi.api.urls")),
+    path("console/regions/", include("doudi.regions.urls")),
     path("console/", include("doudi.console.urls")),
+    path("hotlines/", include("doudi.regions.public_urls")),
     path("", include("doudi.portal.urls")),
 ]

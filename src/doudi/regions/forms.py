@@ -1,0 +1,96 @@
+"""Forms for the regions console screens. They only parse input; the services validate and decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from doudi.regions.models import Region, RegionLevel, WindowScope
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class _ServiceErrorsMixin:
+    def _style(self) -> None:
+        """Bootstrap classes on the widgets (templates cannot add attributes; the CSP forbids inline styles)."""
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Attach a service's ValidationError to the fields it names (others to the whole form)."""
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)  # type: ignore[attr-defined]
+        else:
+            self.add_error(None, exc)  # type: ignore[attr-defined]
+
+
+class WindowDeclareForm(_ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(label=_("名称"), max_length=100, initial=_("新冠肺炎疫情防控期间"))
+    start = forms.DateField(label=_("开始日期"), widget=DateInput())
+    end = forms.DateField(
+        label=_("结束日期"), required=False, widget=DateInput(), help_text=_("尚未宣布结束时留空")
+    )
+    scope = forms.ChoiceField(
+        label=_("范围"), choices=WindowScope.choices, initial=WindowScope.CITY, widget=forms.RadioSelect
+    )
+    districts = forms.ModelMultipleChoiceField(
+        label=_("适用区县"),
+        required=False,
+        queryset=Region.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("范围为“指定区县”时选择"),
+    )
+    reason = forms.CharField(label=_("依据与理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["districts"].queryset = Region.objects.filter(level=RegionLevel.DISTRICT).order_by("code")
+        self._style()
+
+    def clean(self):
+        data = super().clean()
+        # Keep the radio and the checkboxes consistent: the service infers the scope from the list.
+        if data.get("scope") == WindowScope.DISTRICTS and not data.get("districts"):
+            self.add_error("districts", _("请至少选择一个区县"))
+        if data.get("scope") == WindowScope.CITY:
+            data["districts"] = []
+        return data
+
+
+class WindowEndForm(_ServiceErrorsMixin, forms.Form):
+    end = forms.DateField(label=_("结束日期"), widget=DateInput())
+    reason = forms.CharField(label=_("依据与理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class HotlineForm(_ServiceErrorsMixin, forms.Form):
+    district = forms.ModelChoiceField(label=_("区县"), queryset=Region.objects.none(), empty_label=None)
+    name = forms.CharField(label=_("热线名称"), max_length=64)
+    phone = forms.CharField(label=_("电话号码"), max_length=32)
+    service_hours = forms.CharField(label=_("服务时间"), max_length=64, required=False)
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)
+    sort_order = forms.IntegerField(label=_("排序"), min_value=0, max_value=32767, initial=100)
+    active = forms.BooleanField(label=_("启用（在公开页面显示）"), required=False, initial=True)
+
+    def __init__(self, *args, districts=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["district"].queryset = districts if districts is not None else Region.objects.none()
+        self._style()
