@@ -6,7 +6,7 @@ from doudi.console.nav import NavLink
 
 class RegionsConfig(AppConfig):
     name = "doudi.regions"
-    verbose_name = "行政区划"
+    verbose_name = _("行政区划")
     console_nav = [
         NavLink("regions:window_list", _("疫情防控期间"), order=80),
         NavLink("regions:hotline_list", _("服务热线"), order=85),
