@@ -1,0 +1,870 @@
+"""批量导入: households and people from one flat sheet (Excel .xlsx or CSV), one row per person.
+
+Bureau files are typed in Excel on Chinese Windows, so CSV is read as UTF-8 (with or without BOM) and
+falls back to GB18030; headers are the Chinese column names of the template (English names accepted);
+household columns may be filled on one row of the household only — the non-blank values of a
+household's rows must agree.
+
+The whole file is validated before anything is written: headers, every cell, identity numbers
+(validity, repeats in the file, already registered), villages (exist, are villages, lie inside the
+importing officer's subtree), household consistency and exactly one head per household. Any error →
+nothing is written and the result lists every error by row and column; `error_report` gives the
+original rows back with an 错误 column. A valid file is written in one transaction with bulk inserts and
+one audit entry (counts and the file's SHA-256).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import io
+import re
+import secrets
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from doudi.audit.models import AuditAction
+from doudi.audit.services import record
+from doudi.core.excel import export_rows
+from doudi.regions.models import Region, RegionLevel
+from doudi.registry import identity
+from doudi.registry.models import (
+    AreaType,
+    Category,
+    Household,
+    Membership,
+    OrphanCare,
+    Person,
+    PersonCategory,
+    PossibleDuplicate,
+    Relation,
+    Sex,
+    WorkStatus,
+)
+from doudi.registry.services import clean_phone, require_writer
+
+MAX_ROWS = 100_000
+MAX_FILE_BYTES = 50 * 1024 * 1024
+HOUSEHOLD, PERSON = "household", "person"
+# Kinds of cell
+TEXT, CODE, ID, MONEY, YUAN, INT, DATE, CHOICE, BOOL, CATEGORIES, PHONE = (
+    "text", "code", "id", "money", "yuan", "int", "date", "choice", "bool", "categories", "phone",
+)  # fmt: skip
+MAX_MONEY = Decimal("1000000000")  # 10亿元: anything larger is a typo
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the import sheet."""
+
+    key: str  # also the accepted English header
+    title: str  # the Chinese header written in the template
+    level: str
+    kind: str
+    required: bool = False
+    choices: type[models.TextChoices] | None = None
+    aliases: tuple[str, ...] = ()
+    help: Any = ""
+    max_length: int | None = None
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("household_key", "户编号", HOUSEHOLD, TEXT, True, aliases=("户号", "家庭编号"), max_length=64,
+          help=gettext_lazy("本文件内区分家庭的编号，同一家庭的成员填写相同编号")),
+    Field("village_code", "村社区代码", HOUSEHOLD, CODE, True,
+          aliases=("村（社区）代码", "村代码", "社区代码", "区划代码", "region_code"),
+          help=gettext_lazy("家庭所在村（社区）的区划代码，须在您的管辖范围内")),
+    Field("area_type", "城乡类别", HOUSEHOLD, CHOICE, True, AreaType, aliases=("城乡",),
+          help=gettext_lazy("城市 或 农村")),
+    Field("address", "地址", HOUSEHOLD, TEXT, aliases=("家庭住址", "住址"), max_length=200),
+    Field("deposits", "存款（元）", HOUSEHOLD, MONEY, aliases=("存款", "deposits_yuan"),
+          help=gettext_lazy("家庭存款合计，最多两位小数")),
+    Field("vehicles", "车辆（辆）", HOUSEHOLD, INT, aliases=("车辆", "车辆数")),
+    Field("houses", "住房（套）", HOUSEHOLD, INT, aliases=("住房", "住房套数")),
+    Field("dibao_enrolled", "在保", HOUSEHOLD, BOOL, aliases=("是否在保",), help=gettext_lazy("是 或 否")),
+    Field("dibao_last_amount", "上月低保金（元）", HOUSEHOLD, YUAN, aliases=("上月低保金",),
+          help=gettext_lazy("整数元")),
+    Field("name", "姓名", PERSON, TEXT, True, max_length=64),
+    Field("id_number", "身份证号", PERSON, ID, True, aliases=("身份证号码", "公民身份号码", "身份证"),
+          help=gettext_lazy("18位居民身份证号码，请将此列设为文本格式")),
+    Field("relation", "与户主关系", PERSON, CHOICE, True, Relation, aliases=("关系",),
+          help=gettext_lazy("每户恰好一名“户主”")),
+    Field("phone", "手机号", PERSON, PHONE, aliases=("手机", "联系电话", "电话")),
+    Field("birth_date", "出生日期", PERSON, DATE, help=gettext_lazy("可不填；填写时须与身份证号一致")),
+    Field("sex", "性别", PERSON, CHOICE, choices=Sex, help=gettext_lazy("可不填；填写时须与身份证号一致")),
+    Field("income_wage", "工资性收入（元/月）", PERSON, MONEY, aliases=("工资性收入",)),
+    Field("income_business", "经营性收入（元/月）", PERSON, MONEY, aliases=("经营性收入", "经营净收入")),
+    Field("income_agricultural", "农业收入（元/月）", PERSON, MONEY, aliases=("农业收入",)),
+    Field("income_property", "财产性收入（元/月）", PERSON, MONEY, aliases=("财产性收入", "财产净收入")),
+    Field("income_transfer", "转移性收入（元/月）", PERSON, MONEY, aliases=("转移性收入", "转移净收入")),
+    Field("income_exempt", "豁免收入（元/月）", PERSON, MONEY, aliases=("豁免收入",)),
+    Field("work", "就业状态", PERSON, CHOICE, choices=WorkStatus),
+    Field("orphan_care", "孤儿养育方式", PERSON, CHOICE, choices=OrphanCare),
+    Field("separate_assessment", "单独施保", PERSON, BOOL, help=gettext_lazy("是 或 否")),
+    Field("joined_on", "加入日期", PERSON, DATE, aliases=("入户日期",), help=gettext_lazy("不填则为导入当天")),
+    Field("categories", "类别", PERSON, CATEGORIES, aliases=("人员类别",),
+          help=gettext_lazy("可填多个，用顿号或逗号分隔，如：低保对象、建档立卡贫困人口")),
+    Field("categories_from", "类别起始日期", PERSON, DATE, help=gettext_lazy("不填则为导入当天")),
+    Field("covid_confirmed_on", "确诊日期", PERSON, DATE),
+    Field("covid_discharged_on", "出院日期", PERSON, DATE),
+    Field("covid_died_on", "死亡日期", PERSON, DATE),
+)  # fmt: skip
+FIELD_BY_KEY = {f.key: f for f in FIELDS}
+HOUSEHOLD_FIELDS = tuple(f for f in FIELDS if f.level == HOUSEHOLD and f.key != "household_key")
+INCOME_KEYS = ("income_wage", "income_business", "income_agricultural", "income_property", "income_transfer",
+               "income_exempt")  # fmt: skip
+
+# Words officers write for a relation to the head besides the labels.
+RELATION_SYNONYMS = {
+    "本人": Relation.HEAD, "户主本人": Relation.HEAD,
+    "妻": Relation.SPOUSE, "妻子": Relation.SPOUSE, "夫": Relation.SPOUSE, "丈夫": Relation.SPOUSE,
+    "子": Relation.CHILD, "女": Relation.CHILD, "儿子": Relation.CHILD, "女儿": Relation.CHILD,
+    "长子": Relation.CHILD, "次子": Relation.CHILD, "长女": Relation.CHILD, "次女": Relation.CHILD,
+    "父亲": Relation.PARENT, "母亲": Relation.PARENT, "父": Relation.PARENT, "母": Relation.PARENT,
+    "孙子": Relation.GRANDCHILD, "孙女": Relation.GRANDCHILD, "外孙": Relation.GRANDCHILD,
+    "外孙女": Relation.GRANDCHILD,
+    "祖父": Relation.GRANDPARENT, "祖母": Relation.GRANDPARENT, "外祖父": Relation.GRANDPARENT,
+    "外祖母": Relation.GRANDPARENT,
+    "兄": Relation.SIBLING, "弟": Relation.SIBLING, "姐": Relation.SIBLING, "妹": Relation.SIBLING,
+    "哥哥": Relation.SIBLING, "弟弟": Relation.SIBLING, "姐姐": Relation.SIBLING, "妹妹": Relation.SIBLING,
+}  # fmt: skip
+CHOICE_SYNONYMS: dict[str, dict[str, str]] = {
+    "relation": RELATION_SYNONYMS,
+    "area_type": {"城镇": AreaType.URBAN, "乡村": AreaType.RURAL},
+    "sex": {"male": Sex.MALE, "female": Sex.FEMALE},
+    "work": {"无业": WorkStatus.NONE, "失业": WorkStatus.NONE},
+}
+TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "✓"}
+FALSE_WORDS = {"否", "n", "no", "false", "0", "×"}
+
+
+def _norm(text: Any) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower()
+
+
+def _norm_header(text: Any) -> str:
+    """'工资性收入（元/月）' and ' 工资性收入 ' and '*工资性收入' all name the same column."""
+    t = _norm(text).strip("*")
+    return re.sub(r"\([^)]*\)", "", t)
+
+
+def _header_map() -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    for f in FIELDS:
+        for name in (f.key, f.title, *f.aliases):
+            out[_norm_header(name)] = f
+    return out
+
+
+HEADER_MAP = _header_map()
+
+
+def _choice_map(f: Field) -> dict[str, str]:
+    assert f.choices is not None
+    out: dict[str, str] = {}
+    for value, label in f.choices.choices:
+        out[_norm(value)] = value
+        for lang in ("zh-hans", "en"):
+            with translation.override(lang):
+                out[_norm(str(label))] = value
+    for word, value in CHOICE_SYNONYMS.get(f.key, {}).items():
+        out[_norm(word)] = value
+    return out
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (not xlsx/csv, empty, too large)."""
+
+
+@dataclass
+class Table:
+    """A sheet as read: the header row as written and the data rows with their sheet row numbers."""
+
+    headers: list[str]
+    header_row: int
+    rows: list[tuple[int, list[Any]]]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_table(data: bytes, filename: str = "") -> Table:
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFileError(_("文件过大（超过 %(mb)d MB）") % {"mb": MAX_FILE_BYTES // (1024 * 1024)})
+    if data[:4] == b"\xd0\xcf\x11\xe0":
+        raise ImportFileError(_("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入"))
+    if data[:4] == b"PK\x03\x04":
+        raw_rows = _xlsx_rows(data)
+    elif filename.lower().endswith((".xlsx", ".xlsm")):
+        raise ImportFileError(_("无法读取该 Excel 文件，请确认文件未损坏"))
+    else:
+        raw_rows = _csv_rows(data)
+    return _locate_header(raw_rows)
+
+
+def _xlsx_rows(data: bytes) -> Iterable[list[Any]]:
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign zip
+        raise ImportFileError(_("无法读取该 Excel 文件，请确认文件未损坏")) from exc
+    ws = wb.worksheets[0]
+    # Some generators write a wrong <dimension>; reset it so every row is read.
+    ws.reset_dimensions()
+    for row in ws.iter_rows(min_row=1, values_only=True):
+        yield list(row)
+    wb.close()
+
+
+def _csv_rows(data: bytes) -> Iterable[list[Any]]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        text = data[3:].decode("utf-8", errors="strict")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("gb18030")
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(_("无法识别文件编码，请保存为 UTF-8 或 GB18030 编码的 CSV")) from exc
+    # Excel on Chinese Windows saves "CSV" with commas; some exports use tabs or semicolons.
+    head = "\n".join(text.splitlines()[:10])
+    delimiter = max(",\t;", key=head.count)
+    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _locate_header(raw_rows: Iterable[list[Any]]) -> Table:
+    """The header is the first row (within the first ten) naming at least three known columns, so a
+    title row such as "××村低保家庭花名册" above it is tolerated."""
+    it = iter(raw_rows)
+    header: list[str] | None = None
+    header_row = 0
+    for number, row in enumerate(it, start=1):
+        cells = ["" if v is None else str(v).strip() for v in row]
+        if sum(1 for c in cells if c and _norm_header(c) in HEADER_MAP) >= 3:
+            header, header_row = cells, number
+            break
+        if number >= 10:
+            break
+    if header is None:
+        raise ImportFileError(_("未找到表头行：第一行应为列名（如 户编号、村社区代码、姓名、身份证号）"))
+    while header and not header[-1]:
+        header.pop()
+    rows: list[tuple[int, list[Any]]] = []
+    for number, row in enumerate(it, start=header_row + 1):
+        values = list(row[: len(header)])
+        if all(_blank(v) for v in values):
+            continue
+        values += [None] * (len(header) - len(values))
+        rows.append((number, values))
+        if len(rows) > MAX_ROWS:
+            raise ImportFileError(_("一次最多导入 %(n)d 行，请分批导入") % {"n": MAX_ROWS})
+    return Table(headers=header, header_row=header_row, rows=rows)
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None  # the sheet row; None for the file as a whole
+    column: str  # the header as written in the file, "" when not about one column
+    message: str
+
+
+@dataclass
+class ImportResult:
+    ok: bool
+    rows: int
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    households: int = 0
+    persons: int = 0
+    memberships: int = 0
+    categories: int = 0
+    possible_duplicates: int = 0
+    sha256: str = ""
+    table: Table | None = None
+
+
+class _CellError(Exception):
+    pass
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _parse_money(value: Any) -> int:
+    """Yuan with at most two decimals → integer fen."""
+    if isinstance(value, bool):
+        raise _CellError(_("应为金额"))
+    if isinstance(value, float):
+        value = repr(value)  # the shortest text that reads back as the same double: 1234.56, not …5599
+    text = _text(value).replace(",", "").replace("¥", "").removesuffix("元")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise _CellError(_("应为金额（元），如 1234.50")) from exc
+    if not amount.is_finite():
+        raise _CellError(_("应为金额（元），如 1234.50"))
+    if amount < 0:
+        raise _CellError(_("金额不能为负数"))
+    if amount > MAX_MONEY:
+        raise _CellError(_("金额过大"))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise _CellError(_("金额最多两位小数"))
+    return int(amount * 100)
+
+
+def _parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise _CellError(_("应为不小于0的整数"))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _text(value)
+    if not re.fullmatch(r"\d{1,4}", text):
+        raise _CellError(_("应为不小于0的整数"))
+    return int(text)
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def _parse_date(value: Any) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = _text(value)
+    text = re.sub(r"[ T]00:00(:00)?$", "", text)
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            try:
+                return datetime.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                break
+    raise _CellError(_("日期无效，请按 2020-03-01 的格式填写"))
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = _norm(_text(value))
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise _CellError(_("应填“是”或“否”"))
+
+
+class _Parsers:
+    def __init__(self) -> None:
+        self.choices = {f.key: _choice_map(f) for f in FIELDS if f.choices is not None}
+        self.categories = _choice_map(Field("categories", "", PERSON, CHOICE, choices=Category))
+
+    def parse(self, f: Field, value: Any) -> Any:
+        kind = f.kind
+        if kind in (TEXT, CODE):
+            text = _text(value)
+            if f.max_length and len(text) > f.max_length:
+                raise _CellError(_("内容过长（最多 %(n)d 个字）") % {"n": f.max_length})
+            return text
+        if kind == ID:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                raise _CellError(
+                    _("身份证号必须以文本格式填写：数值格式会丢失后几位，请将该列设为文本后重新录入")
+                )
+            try:
+                return identity.parse(value)
+            except ValidationError as exc:
+                raise _CellError("；".join(exc.messages)) from exc
+        if kind == MONEY:
+            return _parse_money(value)
+        if kind == YUAN:
+            fen = _parse_money(value)
+            if fen % 100:
+                raise _CellError(_("应为整数元"))
+            return fen // 100
+        if kind == INT:
+            return _parse_int(value)
+        if kind == DATE:
+            return _parse_date(value)
+        if kind == BOOL:
+            return _parse_bool(value)
+        if kind == PHONE:
+            try:
+                return clean_phone(_text(value))
+            except ValidationError as exc:
+                raise _CellError("；".join(exc.messages)) from exc
+        if kind == CHOICE:
+            found = self.choices[f.key].get(_norm(_text(value)))
+            if found is None:
+                labels = "、".join(str(label) for _v, label in f.choices.choices)  # type: ignore[union-attr]
+                raise _CellError(
+                    _("“%(value)s”无效，可填：%(labels)s") % {"value": _text(value), "labels": labels}
+                )
+            return found
+        if kind == CATEGORIES:
+            out: list[str] = []
+            for word in re.split(r"[、,;/|\s]+", _text(value)):
+                if not word:
+                    continue
+                found = self.categories.get(_norm(word))
+                if found is None:
+                    labels = "、".join(str(label) for _v, label in Category.choices)
+                    raise _CellError(
+                        _("类别“%(value)s”无效，可填：%(labels)s") % {"value": word, "labels": labels}
+                    )
+                if found not in out:
+                    out.append(found)
+            return out
+        raise AssertionError(kind)
+
+
+@dataclass
+class _Row:
+    number: int
+    values: dict[str, Any]  # parsed, keyed by field key; blank cells and cells in error absent
+
+
+@dataclass
+class _Plan:
+    """What a valid file writes."""
+
+    households: dict[str, dict[str, Any]]  # key → household values
+    rows: list[_Row]
+    regions: dict[str, Region]
+
+
+def _validate(
+    table: Table, officer: Any, today: datetime.date
+) -> tuple[_Plan | None, list[RowError], list[str]]:
+    errors: list[RowError] = []
+
+    def err(row: int | None, key: str, message: str) -> None:
+        errors.append(RowError(row, columns.get(key, FIELD_BY_KEY[key].title) if key else "", message))
+
+    # Headers
+    columns: dict[str, str] = {}  # field key → header as written
+    positions: list[tuple[int, Field]] = []
+    ignored: list[str] = []
+    for i, header in enumerate(table.headers):
+        if not header:
+            continue
+        f = HEADER_MAP.get(_norm_header(header))
+        if f is None:
+            ignored.append(header)
+            continue
+        if f.key in columns:
+            errors.append(
+                RowError(
+                    table.header_row,
+                    header,
+                    _("列“%(a)s”与列“%(b)s”重复") % {"a": header, "b": columns[f.key]},
+                )
+            )
+            continue
+        columns[f.key] = header
+        positions.append((i, f))
+    for f in FIELDS:
+        if f.required and f.key not in columns:
+            errors.append(
+                RowError(table.header_row, f.title, _("缺少必填列“%(title)s”") % {"title": f.title})
+            )
+    if errors:
+        return None, errors, ignored
+    if not table.rows:
+        return None, [RowError(None, "", _("文件中没有数据行"))], ignored
+
+    # Cells
+    parsers = _Parsers()
+    rows: list[_Row] = []
+    for number, cells in table.rows:
+        row = _Row(number, {})
+        failed: set[str] = set()
+        for i, f in positions:
+            value = cells[i]
+            if _blank(value):
+                continue
+            try:
+                row.values[f.key] = parsers.parse(f, value)
+            except _CellError as exc:
+                err(number, f.key, str(exc))
+                failed.add(f.key)
+        for f in FIELDS:
+            per_row = f.level == PERSON or f.key == "household_key"
+            if f.required and per_row and f.key not in row.values and f.key not in failed:
+                err(number, f.key, _("必填项不能为空"))
+        rid = row.values.get("id_number")
+        if rid is not None:
+            if "birth_date" in row.values and row.values["birth_date"] != rid.birth_date:
+                err(number, "birth_date",
+                    _("出生日期 %(given)s 与身份证号中的 %(derived)s 不一致")
+                    % {"given": row.values["birth_date"].isoformat(), "derived": rid.birth_date.isoformat()})  # fmt: skip
+            if "sex" in row.values and row.values["sex"] != rid.sex:
+                err(number, "sex", _("性别与身份证号（第17位）不一致"))
+        for key in ("joined_on",):
+            if key in row.values and row.values[key] > today:
+                err(number, key, _("日期不能晚于今天"))
+        rows.append(row)
+
+    # Identity numbers: repeated in the file, already registered
+    first_seen: dict[str, int] = {}
+    for row in rows:
+        rid = row.values.get("id_number")
+        if rid is None:
+            continue
+        if rid.number in first_seen:
+            err(row.number, "id_number", _("与第 %(row)d 行的身份证号重复") % {"row": first_seen[rid.number]})
+        else:
+            first_seen[rid.number] = row.number
+    numbers = list(first_seen)
+    registered: set[str] = set()
+    for start in range(0, len(numbers), 2000):
+        registered.update(
+            Person.objects.filter(id_number__in=numbers[start : start + 2000]).values_list(
+                "id_number", flat=True
+            )
+        )
+    for row in rows:
+        rid = row.values.get("id_number")
+        if rid is not None and rid.number in registered and first_seen.get(rid.number) == row.number:
+            err(row.number, "id_number", _("该身份证号已登记，不能重复登记"))
+
+    # Households: non-blank household cells agree; the values; exactly one head
+    by_household: dict[str, list[_Row]] = defaultdict(list)
+    for row in rows:
+        if "household_key" in row.values:
+            by_household[row.values["household_key"]].append(row)
+    households: dict[str, dict[str, Any]] = {}
+    for key, members in by_household.items():
+        values: dict[str, Any] = {}
+        source: dict[str, int] = {}
+        for row in members:
+            for f in HOUSEHOLD_FIELDS:
+                if f.key not in row.values:
+                    continue
+                if f.key not in values:
+                    values[f.key], source[f.key] = row.values[f.key], row.number
+                elif row.values[f.key] != values[f.key]:
+                    err(row.number, f.key,
+                        _("与同户（户编号 %(key)s）第 %(row)d 行填写的不一致") % {"key": key, "row": source[f.key]})  # fmt: skip
+        for f in HOUSEHOLD_FIELDS:
+            if f.required and f.key not in values and not _has_error(errors, members, columns.get(f.key)):
+                err(members[0].number, f.key, _("户编号 %(key)s 的家庭未填写此项") % {"key": key})
+        heads = [r for r in members if r.values.get("relation") == Relation.HEAD]
+        if not heads and all("relation" in r.values for r in members):
+            err(
+                members[0].number,
+                "relation",
+                _("户编号 %(key)s 的家庭没有户主（每户须恰好一名户主）") % {"key": key},
+            )
+        for extra in heads[1:]:
+            err(extra.number, "relation",
+                _("户编号 %(key)s 的家庭已有户主（第 %(row)d 行），每户只能有一名户主")
+                % {"key": key, "row": heads[0].number})  # fmt: skip
+        households[key] = values
+
+    # Villages: exist, are villages, inside the officer's subtree
+    codes = {v["village_code"] for v in households.values() if "village_code" in v}
+    regions = {r.code: r for r in Region.objects.filter(code__in=codes).only("code", "level", "path", "name")}
+    own_path = officer.region.path
+    for key, values in households.items():
+        code = values.get("village_code")
+        if code is None:
+            continue
+        region = regions.get(code)
+        problem = None
+        if region is None:
+            problem = _("区划代码 %(code)s 不存在") % {"code": code}
+        elif region.level != RegionLevel.VILLAGE:
+            problem = _("%(region)s不是村（社区），家庭须登记在村（社区）") % {"region": region}
+        elif not region.path.startswith(own_path):
+            problem = _("%(region)s不在您的管辖范围内") % {"region": region}
+        if problem:
+            for row in by_household[key]:
+                if row.values.get("village_code") == code:
+                    err(row.number, "village_code", problem)
+
+    order = {header: i for i, header in enumerate(table.headers)}
+    errors.sort(key=lambda e: (e.row or 0, order.get(e.column, len(order))))
+    if errors:
+        return None, errors, ignored
+    return _Plan(households=households, rows=rows, regions=regions), [], ignored
+
+
+def _has_error(errors: list[RowError], members: list[_Row], column: str | None) -> bool:
+    numbers = {r.number for r in members}
+    return any(e.row in numbers and e.column == column for e in errors)
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def import_file(
+    *, officer: Any, data: bytes, filename: str = "", today: datetime.date | None = None
+) -> ImportResult:
+    """Validate the whole file; when it has no error, write it in one transaction. Raises
+    PermissionDenied for an officer who may not write the registry."""
+    require_writer(officer)
+    today = today or timezone.localdate()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        table = read_table(data, filename)
+    except ImportFileError as exc:
+        return ImportResult(ok=False, rows=0, errors=[RowError(None, "", str(exc))], sha256=digest)
+    plan, errors, ignored = _validate(table, officer, today)
+    result = ImportResult(ok=False, rows=len(table.rows), errors=errors, ignored_columns=ignored, sha256=digest,
+                          table=table)  # fmt: skip
+    if plan is None:
+        return result
+    try:
+        counts = _write(plan, officer=officer, today=today, filename=filename, digest=digest)
+    except IntegrityError:
+        # Someone registered one of these numbers between validation and writing: nothing was written.
+        result.errors = [
+            RowError(None, "", _("写入时发现身份证号已被他人同时登记，未导入任何数据，请重新导入"))
+        ]
+        return result
+    result.ok = True
+    for k, v in counts.items():
+        setattr(result, k, v)
+    return result
+
+
+@transaction.atomic
+def _write(plan: _Plan, *, officer: Any, today: datetime.date, filename: str, digest: str) -> dict[str, int]:
+    persons: list[Person] = []
+    for row in plan.rows:
+        v = row.values
+        household = plan.households[v["household_key"]]
+        rid = v["id_number"]
+        persons.append(
+            Person(
+                id_number=rid.number,
+                name=v["name"],
+                birth_date=rid.birth_date,
+                sex=rid.sex,
+                phone=v.get("phone", ""),
+                region=plan.regions[household["village_code"]],
+                **{f"{k}_fen": v.get(k, 0) for k in INCOME_KEYS},
+                work=v.get("work", WorkStatus.NONE),
+                orphan_care=v.get("orphan_care", OrphanCare.SCATTERED),
+                covid_confirmed_on=v.get("covid_confirmed_on"),
+                covid_discharged_on=v.get("covid_discharged_on"),
+                covid_died_on=v.get("covid_died_on"),
+            )
+        )
+    # Possible duplicates against people already registered are found before the insert.
+    dup_pairs = _possible_duplicates_in_db(persons)
+    Person.objects.bulk_create(persons, batch_size=1000)
+
+    heads = {row.values["household_key"]: p for row, p in zip(plan.rows, persons, strict=True)
+             if row.values["relation"] == Relation.HEAD}  # fmt: skip
+    household_objs: dict[str, Household] = {}
+    for key, values in plan.households.items():
+        household_objs[key] = Household(
+            region=plan.regions[values["village_code"]],
+            area_type=values["area_type"],
+            address=values.get("address", ""),
+            head=heads[key],
+            deposits_fen=values.get("deposits", 0),
+            vehicles=values.get("vehicles", 0),
+            houses=values.get("houses", 0),
+            dibao_enrolled=values.get("dibao_enrolled", False),
+            dibao_last_amount=values.get("dibao_last_amount"),
+        )
+    Household.objects.bulk_create(household_objs.values(), batch_size=1000)
+
+    memberships, grants = [], []
+    for row, person in zip(plan.rows, persons, strict=True):
+        v = row.values
+        memberships.append(
+            Membership(
+                household=household_objs[v["household_key"]],
+                person=person,
+                relation=v["relation"],
+                joined_on=v.get("joined_on", today),
+                separate_assessment=v.get("separate_assessment", False),
+            )
+        )
+        for category in v.get("categories", ()):
+            grants.append(PersonCategory(person=person, category=category, valid_from=v.get("categories_from", today),
+                                         note=_("批量导入")))  # fmt: skip
+    Membership.objects.bulk_create(memberships, batch_size=1000)
+    PersonCategory.objects.bulk_create(grants, batch_size=1000)
+
+    # Same name and birth date in the same village: earlier rows of the file too.
+    seen: dict[tuple, list[Person]] = defaultdict(list)
+    for person in persons:
+        key = (person.region_id, person.name, person.birth_date)
+        for other in seen[key]:
+            dup_pairs.append((person, other.pk))
+        seen[key].append(person)
+    duplicates = [
+        PossibleDuplicate(region_id=p.region_id, person=p, other_id=other) for p, other in dup_pairs
+    ]
+    PossibleDuplicate.objects.bulk_create(duplicates, batch_size=1000)
+
+    counts = {
+        "households": len(household_objs),
+        "persons": len(persons),
+        "memberships": len(memberships),
+        "categories": len(grants),
+        "possible_duplicates": len(duplicates),
+    }
+    record(
+        actor=officer,
+        action=AuditAction.IMPORT,
+        object_type="registry.import",
+        object_id=digest,
+        region_path=officer.region.path,
+        after={**counts, "rows": len(plan.rows), "file": filename, "sha256": digest},
+    )
+    return counts
+
+
+def _possible_duplicates_in_db(persons: list[Person]) -> list[tuple[Person, int]]:
+    wanted: dict[tuple, list[Person]] = defaultdict(list)
+    for p in persons:
+        wanted[(p.region_id, p.name, p.birth_date)].append(p)
+    by_region: dict[str, set[str]] = defaultdict(set)
+    for region_id, name, _birth in wanted:
+        by_region[region_id].add(name)
+    pairs: list[tuple[Person, int]] = []
+    for region_id, names in by_region.items():
+        names_list = sorted(names)
+        for start in range(0, len(names_list), 2000):
+            existing = Person.objects.filter(
+                region_id=region_id, name__in=names_list[start : start + 2000], merged_into__isnull=True
+            ).values_list("pk", "name", "birth_date")
+            for pk, name, birth in existing:
+                for p in wanted.get((region_id, name, birth), ()):
+                    pairs.append((p, pk))
+    return pairs
+
+
+# --- the template and the error report -----------------------------------------------------------------
+
+
+def template_workbook() -> bytes:
+    """The blank import sheet (identity, phone and code columns formatted as text so Excel keeps every
+    digit) and a 填表说明 sheet describing each column."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("人员导入")
+    bold = Font(bold=True)
+    required_fill = PatternFill("solid", fgColor="FFF2CC")
+    for i, f in enumerate(FIELDS, start=1):
+        cell = ws.cell(row=1, column=i, value=f.title)
+        cell.font = bold
+        if f.required:
+            cell.fill = required_fill
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = max(10, 2 * len(f.title) + 2)
+        if f.kind in (ID, CODE, PHONE, TEXT):
+            for row in range(2, 1002):
+                ws.cell(row=row, column=i).number_format = "@"
+    ws.freeze_panes = "A2"
+    notes = wb.create_sheet(_("填表说明"))
+    notes.append([_("列名"), _("英文列名"), _("必填"), _("级别"), _("说明"), _("可填的值")])
+    for c in notes[1]:
+        c.font = bold
+    for f in FIELDS:
+        allowed = "、".join(str(label) for _v, label in (f.choices.choices if f.choices else []))
+        if f.kind == CATEGORIES:
+            allowed = "、".join(str(label) for _v, label in Category.choices)
+        notes.append([f.title, f.key, _("是") if f.required else "", _("家庭") if f.level == HOUSEHOLD else _("人员"),
+                      str(f.help), allowed])  # fmt: skip
+    notes.append([])
+    notes.append([_("每行一人；同一家庭的成员填写相同的户编号。家庭信息（村社区代码至上月低保金）可只在户主一行填写，")
+                  + _("多行都填写时必须一致。金额单位为元，最多两位小数。整个文件无误才会导入，有任何错误则全部不导入。")])  # fmt: skip
+    for letter, width in zip("ABCDEF", (20, 22, 6, 6, 48, 60), strict=True):
+        notes.column_dimensions[letter].width = width
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def error_report(result: ImportResult) -> bytes:
+    """The file's rows as read, with an 错误 column listing each row's problems by column."""
+    table = result.table
+    by_row: dict[int | None, list[str]] = defaultdict(list)
+    for e in result.errors:
+        by_row[e.row].append(f"{e.column}：{e.message}" if e.column else e.message)
+    headers = [h or "" for h in (table.headers if table else [])] + [_("错误")]
+    rows: list[list[Any]] = []
+    if by_row.get(None):
+        rows.append([""] * (len(headers) - 1) + ["；".join(by_row[None])])
+    if table is not None:
+        if by_row.get(table.header_row):
+            rows.append(list(table.headers) + ["；".join(by_row[table.header_row])])
+        for number, values in table.rows:
+            rows.append(list(values) + ["；".join(by_row.get(number, []))])
+    return export_rows(headers, rows, sheet_title=_("错误报告"))
+
+
+# Error reports hold personal data: kept outside the web root, readable only by the officer who
+# imported, and purged after a day.
+REPORT_TTL = datetime.timedelta(days=1)
+
+
+def _report_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "registry_import_reports"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def save_error_report(user: Any, data: bytes) -> str:
+    directory = _report_dir()
+    cutoff = timezone.now().timestamp() - REPORT_TTL.total_seconds()
+    for old in directory.glob("*.xlsx"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:
+            pass
+    token = secrets.token_urlsafe(16)
+    path = directory / f"{user.pk}-{token}.xlsx"
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return token
+
+
+def open_error_report(user: Any, token: str) -> bytes | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{10,40}", token or ""):
+        return None
+    path = _report_dir() / f"{user.pk}-{token}.xlsx"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
