@@ -71,7 +71,7 @@ def search_people(user: User, q: str, *, contains: bool = False) -> QuerySet[Per
     qs = Person.objects.visible_to(user)
     id_number = normalise_id_number(q)
     if id_number:
-        qs = qs.filter(id_number=id_number)
+        qs = qs.filter(id_number=id_number).order_by("pk")
     elif q:
         qs = qs.filter(_name_filter("", q, contains)).order_by("name", "pk")
     else:
@@ -166,6 +166,12 @@ def _audit_for(user: User, objects: dict[str, list]) -> QuerySet[AuditEntry]:
     return _audit_visible_to(user).filter(cond).order_by("-at", "-id")
 
 
+def _label_subjects(entries: list[AuditEntry], names: dict[tuple[str, str], str]) -> None:
+    """Give each entry a readable `subject` (张三, H12, 张三 · 低保对象) from objects already loaded."""
+    for e in entries:
+        e.subject = names.get((e.object_type, e.object_id)) or f"#{e.object_id}"
+
+
 def household_detail(user: User, pk: int) -> HouseholdDetail:
     """家庭详情: members past and present, categories, income, assets, audit history.
 
@@ -206,6 +212,19 @@ def household_detail(user: User, pk: int) -> HouseholdDetail:
     )
     history = list(entries.exclude(action=AuditAction.READ)[:AUDIT_HISTORY_LIMIT])
     reads = list(entries.filter(action=AuditAction.READ)[:AUDIT_READS_LIMIT])
+    _label_subjects(
+        history + reads,
+        {
+            ("registry.household", str(household.pk)): str(household),
+            **{("registry.person", str(m.person_id)): m.person.name for m in memberships},
+            **{("registry.membership", str(m.pk)): m.person.name for m in memberships},
+            **{
+                ("registry.personcategory", str(c.pk)): f"{row.person.name} · {c.get_category_display()}"
+                for row in members
+                for c in row.categories
+            },
+        },
+    )
     record_read(actor=user, obj=household)
     return HouseholdDetail(household=household, members=members, history=history, reads=reads)
 
@@ -252,6 +271,14 @@ def person_detail(user: User, pk: int) -> PersonDetail:
     )
     history = list(entries.exclude(action=AuditAction.READ)[:AUDIT_HISTORY_LIMIT])
     reads = list(entries.filter(action=AuditAction.READ)[:AUDIT_READS_LIMIT])
+    _label_subjects(
+        history + reads,
+        {
+            ("registry.person", str(person.pk)): person.name,
+            **{("registry.membership", str(m.pk)): str(m.household) for m in memberships},
+            **{("registry.personcategory", str(c.pk)): c.get_category_display() for c in categories},
+        },
+    )
     record_read(actor=user, obj=person)
     return PersonDetail(
         person=person,

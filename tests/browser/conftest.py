@@ -1,0 +1,60 @@
+"""Playwright on Debian's chromium (never `playwright install`).
+
+Without /usr/bin/chromium the browser tests are skipped — unless DOUDI_REQUIRE_BROWSER=1 (CI),
+where a missing browser is a failure, so CI can never pass by skipping them.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# live_server runs Django in a thread while Playwright's sync API runs an event loop in this one;
+# Django would otherwise refuse ORM calls from a thread that has a running loop.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        reason = "chromium not available (install Debian chromium)"
+        if os.environ.get("DOUDI_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason}; DOUDI_REQUIRE_BROWSER=1 requires it")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (its own empty profile and cookies) per test; console errors collected
+    so a test can assert the page ran clean under the Content-Security-Policy."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path):
+    """Where screenshots go: DOUDI_SCREENSHOT_DIR when set (to look at them), else a temp dir."""
+    target = Path(os.environ.get("DOUDI_SCREENSHOT_DIR") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
