@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the API docs page (Swagger UI) from local static files, not a CDN
     "doudi.core",
     "doudi.regions",
     "doudi.accounts",

@@ -1,0 +1,69 @@
+"""The REST API (接口), django-ninja under /api/v1; OpenAPI at /api/v1/openapi.json, docs at /api/docs.
+
+Each domain has its own router module in `doudi.api.routers`; every module there that defines
+`router` is mounted (at its optional `PREFIX`, default "/"), so a new domain adds a file and touches
+nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
+
+from doudi.api import openapi, routers
+from doudi.api.errors import install_exception_handlers
+
+
+class DecimalParser(Parser):
+    """JSON numbers with a fraction become Decimal, never binary floats (money stays exact)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_float=Decimal)
+
+
+class Renderer(JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}  # Chinese messages readable as they are
+
+
+class DoudiAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(openapi.components())
+        return schema
+
+
+api = DoudiAPI(
+    title="兜底 doudi API",
+    version="1",
+    description=(
+        'Social-assistance platform API. Errors are always `{"errors": [{"path", "message"}]}`. '
+        "Staff endpoints take a console session (with CSRF) or `Authorization: Bearer <token>` "
+        "(`doudi api_token create --user U`). See docs/api.md."
+    ),
+    urls_namespace="api",
+    docs_url=None,  # served at /api/docs by doudi.api.urls
+    parser=DecimalParser(),
+    renderer=Renderer(),
+)
+install_exception_handlers(api)
+
+
+def _mount_routers() -> None:
+    for info in sorted(pkgutil.iter_modules(routers.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{routers.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if router is not None:
+            api.add_router(getattr(module, "PREFIX", "/"), router)
+
+
+_mount_routers()

@@ -1,0 +1,1 @@
+"""One module per domain; each defines `router` (a ninja Router) and optionally `PREFIX`."""

@@ -1,0 +1,94 @@
+"""Console forms: they parse what people type; the services decide what is acceptable."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from doudi.parameters.overrides import parse_value_text
+from doudi.policy.parameters import Parameter, ValueType
+
+
+class ServiceErrorsMixin:
+    def add_service_errors(self, error: ValidationError) -> None:
+        fields = getattr(self, "fields", {})
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in fields else None, message)  # type: ignore[attr-defined]
+        else:
+            for message in error.messages:
+                self.add_error(None, message)  # type: ignore[attr-defined]
+
+
+class ParameterValueForm(ServiceErrorsMixin, forms.Form):
+    """录入参数取值 for one parameter; `region` appears only for a region-indexed one."""
+
+    effective_from = forms.DateField(label=_("生效日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    value = forms.CharField(label=_("取值"), required=False, max_length=40)
+    region = forms.ChoiceField(label=_("区县"), required=False)
+    reference = forms.CharField(label=_("依据（文件、来源）"), max_length=300)
+    verified = forms.BooleanField(label=_("已对照原始文件核实"), required=False)
+    reason = forms.CharField(label=_("录入原因"), widget=forms.Textarea(attrs={"rows": 3}))
+    supersedes = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, parameter: Parameter, districts: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parameter = parameter
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            elif not isinstance(widget, forms.HiddenInput):
+                widget.attrs.setdefault("class", "form-control")
+        if parameter.region_indexed:
+            self.fields["region"].choices = [("", "—")] + districts
+            self.fields["region"].required = True
+        else:
+            del self.fields["region"]
+        hints = {
+            ValueType.MONEY: _("元，最多两位小数"),
+            ValueType.RATIO: _("系数，最多四位小数"),
+            ValueType.PERCENT: _("百分数（如 4.3 表示 4.3%），可为负"),
+            ValueType.COUNT: _("整数"),
+            ValueType.DATE: _("日期 YYYY-MM-DD"),
+        }
+        help_text = f"{parameter.unit} · {hints[parameter.type]}"
+        if parameter.nullable:
+            help_text += " · " + str(_("留空表示未宣布（不设定）"))
+        self.fields["value"].help_text = help_text
+        self.fields["value"].required = not parameter.nullable
+
+    def clean_value(self):
+        return parse_value_text(
+            self.parameter.type, self.cleaned_data.get("value") or "", nullable=self.parameter.nullable
+        )
+
+
+class SimulationForm(ServiceErrorsMixin, forms.Form):
+    """政策测算: a period, overrides one per line, and the population to run on."""
+
+    period = forms.CharField(
+        label=_("期间（YYYY-MM）"),
+        max_length=7,
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "2020-03"}),
+    )
+    overrides = forms.CharField(
+        label=_("调整参数（每行一个：参数名=取值）"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "class": "form-control font-monospace",
+                "placeholder": "dibao.standard.urban=700",
+            }
+        ),
+    )
+    population = forms.ChoiceField(label=_("人口数据"), widget=forms.Select(attrs={"class": "form-select"}))
+
+    def __init__(self, *args, populations: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["population"].choices = [(p, p) for p in populations]

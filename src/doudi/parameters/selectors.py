@@ -1,0 +1,239 @@
+"""Reads of policy parameters: the YAML defaults overlaid with the values the bureau stored.
+
+Parameters are city-wide policy, not personal data: every staff user may read them; only the
+municipal administrator writes them (services.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
+
+from doudi.parameters.models import ParameterValue, SimulationRun, decode_value
+from doudi.policy.parameters import Entry, Parameter, ParameterSet, StoredValue, json_value, load_defaults
+
+# The overlaid set is rebuilt only when the stored rows change. Rows are insert-only, so
+# (count, max id) identifies their state; reading it is one indexed aggregate per request, which
+# is how every worker process learns of a value another process stored.
+_cache_lock = threading.Lock()
+_cache: dict[str, Any] = {"stamp": None, "params": None}
+
+
+def stored_overlay_records() -> list[StoredValue]:
+    """Every stored value as an overlay record, oldest first, so a correction (a later revision of
+    the same dated value) replaces what it corrects."""
+    rows = ParameterValue.objects.order_by("effective_from", "revision", "pk").values_list(
+        "name", "region", "effective_from", "value", "reference", "verified"
+    )
+    return [
+        StoredValue(name, region or None, since, decode_value(value), reference, verified)
+        for name, region, since, value, reference, verified in rows
+    ]
+
+
+def _stamp() -> tuple[int, int | None]:
+    agg = ParameterValue.objects.aggregate(n=Count("id"), last=Max("id"))
+    return agg["n"], agg["last"]
+
+
+def current_parameters() -> ParameterSet:
+    """The parameters in force for evaluations: YAML defaults + stored values (cached)."""
+    stamp = _stamp()
+    params = _cache["params"]
+    if params is not None and _cache["stamp"] == stamp:
+        return params
+    params = load_defaults().overlay(stored_overlay_records())
+    with _cache_lock:
+        _cache["stamp"], _cache["params"] = stamp, params
+    return params
+
+
+def invalidate_parameter_cache() -> None:
+    with _cache_lock:
+        _cache["stamp"], _cache["params"] = None, None
+
+
+# --- the catalogue shown in the console and by GET /api/v1/parameters ----------------------------
+
+
+@dataclass
+class HistoryRow:
+    """One dated value: a YAML default or a stored value (with who, when and why)."""
+
+    since: date | None
+    value: Any
+    reference: str
+    verified: bool
+    source: str  # "default" | "stored"
+    region: str = ""
+    status: str | None = None
+    stored_id: int | None = None
+    revision: int | None = None
+    reason: str = ""
+    created_by: str = ""
+    created_at: Any = None
+    in_effect: bool = True  # False when replaced by a stored value (or a later correction) of the same date
+
+
+@dataclass
+class CurrentValue:
+    region: str  # "" for the parameter itself / the city-wide default
+    since: date | None
+    value: Any
+    reference: str
+    verified: bool
+    status: str | None = None
+
+
+@dataclass
+class ParameterInfo:
+    name: str
+    description: str
+    unit: str
+    type: str
+    kind: str
+    nullable: bool
+    region_indexed: bool
+    current: list[CurrentValue] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
+
+    @property
+    def unverified(self) -> bool:
+        """Whether any value in force is unverified: POLICY.md wants that visibly flagged."""
+        return any(not c.verified for c in self.current)
+
+    @property
+    def last_stored(self) -> HistoryRow | None:
+        stored = [h for h in self.history if h.source == "stored"]
+        return max(stored, key=lambda h: h.stored_id or 0) if stored else None
+
+
+def _default_rows(parameter: Parameter) -> Iterable[HistoryRow]:
+    def rows(entries: Iterable[Entry], region: str) -> Iterable[HistoryRow]:
+        for e in entries:
+            yield HistoryRow(
+                since=e.since,
+                value=json_value(e.value),
+                reference=e.reference,
+                verified=e.verified,
+                source="default",
+                region=region,
+                status=e.status,
+            )
+
+    defaults = load_defaults()[parameter.name]
+    yield from rows(defaults.values, "")
+    for region, entries in sorted(defaults.by_region.items()):
+        yield from rows(entries, region)
+
+
+def _current_values(params: ParameterSet, parameter: Parameter, on: date) -> list[CurrentValue]:
+    def as_current(region: str, pv: Any) -> CurrentValue:
+        entry = params[parameter.name].entry_at(on, region or None)
+        return CurrentValue(
+            region=region,
+            since=pv.since,
+            value=json_value(pv.value),
+            reference=pv.reference,
+            verified=pv.verified,
+            status=entry.status if entry else None,
+        )
+
+    if parameter.region_indexed:
+        own, default = params.region_values(parameter.name, on)
+        out = [as_current("", default)] if default is not None else []
+        out += [as_current(region, pv) for region, pv in sorted(own.items())]
+        return out
+    pv = params.value_at(parameter.name, on)
+    return [as_current("", pv)] if pv is not None else []
+
+
+def parameter_catalogue(*, on: date | None = None, name: str | None = None) -> list[ParameterInfo]:
+    """Every parameter (or just `name`) with the value(s) in force on `on` and the full history."""
+    on = on or timezone.localdate()
+    params = current_parameters()
+    stored_qs = ParameterValue.objects.select_related("created_by").order_by(
+        "name", "region", "effective_from", "revision", "pk"
+    )
+    if name is not None:
+        stored_qs = stored_qs.filter(name=name)
+    stored_by_name: dict[str, list[ParameterValue]] = {}
+    for row in stored_qs:
+        stored_by_name.setdefault(row.name, []).append(row)
+    names = [name] if name is not None else list(params)
+    out = []
+    for n in names:
+        parameter = params[n]
+        stored = stored_by_name.get(n, [])
+        latest_rev = {}
+        for row in stored:
+            latest_rev[(row.region, row.effective_from)] = row.pk
+        history = []
+        for h in _default_rows(parameter):
+            h.in_effect = (h.region, h.since) not in latest_rev
+            history.append(h)
+        for row in stored:
+            history.append(
+                HistoryRow(
+                    since=row.effective_from,
+                    value=json_value(parameter.coerce(row.decoded)),
+                    reference=row.reference,
+                    verified=row.verified,
+                    source="stored",
+                    region=row.region,
+                    stored_id=row.pk,
+                    revision=row.revision,
+                    reason=row.reason,
+                    created_by=str(row.created_by) if row.created_by else "",
+                    created_at=row.created_at,
+                    in_effect=latest_rev[(row.region, row.effective_from)] == row.pk,
+                )
+            )
+        history.sort(key=lambda h: (h.region, h.since or date.min, h.source == "stored", h.revision or 0))
+        out.append(
+            ParameterInfo(
+                name=n,
+                description=parameter.description,
+                unit=parameter.unit,
+                type=str(parameter.type),
+                kind=str(parameter.kind),
+                nullable=parameter.nullable,
+                region_indexed=parameter.region_indexed,
+                current=_current_values(params, parameter, on),
+                history=history,
+            )
+        )
+    return out
+
+
+# --- what-if simulations ------------------------------------------------------------------------------
+
+
+def population_root() -> Path:
+    """Where synthetic/extracted populations live: one sub-directory each (default: `synth`)."""
+    return Path(settings.DOUDI_DATA_DIR)
+
+
+def population_dirs() -> list[str]:
+    """Names of the population directories a simulation may run on (never a free path)."""
+    root = population_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def simulations_for(user: Any) -> QuerySet[SimulationRun]:
+    """Runs are city-wide aggregates: every municipal user sees every run (others none)."""
+    from doudi.parameters.services import may_simulate
+
+    if not may_simulate(user):
+        return SimulationRun.objects.none()
+    return SimulationRun.objects.select_related("created_by").order_by("-created_at")
