@@ -4,6 +4,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("doudi.api.urls")),
     path("console/regions/", include("doudi.regions.urls")),
+    path("console/parameters/", include("doudi.parameters.urls")),
     path("console/", include("doudi.console.urls")),
     path("hotlines/", include("doudi.regions.public_urls")),
     path("", include("doudi.portal.urls")),
