@@ -1,0 +1,195 @@
+"""Bulk reads and writes between the database and Arrow, for the monthly re-check.
+
+PostgreSQL goes through ADBC (`adbc-driver-postgresql`): columns arrive as Arrow without a Python
+object per row, and rows are written with binary COPY (`adbc_ingest`). DESIGN.md measured this at
+2.5 s / 0.3 GB for 2.5M persons against 6.6 s / 1.5 GB row by row. Any other database (the embedded
+SQLite) goes through Django's own connection in chunks, which is plenty for its sizes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from datetime import date
+from urllib.parse import quote
+
+import pyarrow as pa
+from django.db import connection, transaction
+
+# Columns read for the re-check. Money in fen, dates as dates, strings as strings.
+HOUSEHOLD_SQL = """
+SELECT h.id AS household_id, h.region_id AS region_id, h.area_type AS area_type,
+       h.dibao_last_amount AS last_amount, h.deposits_fen AS deposits_fen,
+       h.vehicles AS vehicles, h.houses AS houses
+FROM registry_household h
+WHERE h.dibao_enrolled
+"""
+
+MEMBER_SQL = """
+SELECT m.household_id AS household_id, p.id AS person_id, p.id_number AS id_number, p.name AS name,
+       p.birth_date AS birth_date,
+       p.income_wage_fen AS income_wage_fen, p.income_business_fen AS income_business_fen,
+       p.income_agricultural_fen AS income_agricultural_fen, p.income_property_fen AS income_property_fen,
+       p.income_transfer_fen AS income_transfer_fen,
+       p.work AS work, p.orphan_care AS orphan_care,
+       p.covid_confirmed_on AS covid_confirmed_on, p.covid_discharged_on AS covid_discharged_on,
+       p.covid_died_on AS covid_died_on
+FROM registry_membership m
+JOIN registry_person p ON p.id = m.person_id
+WHERE m.left_on IS NULL
+"""
+
+
+# Villages with their district (the level-2 node of the path: a functional zone's streets keep their
+# host district's GB code, so the code's first 6 digits are not always the district).
+VILLAGE_SQL = "SELECT code, path FROM regions_region WHERE level = 4"
+
+
+def consent_sql(day: date) -> str:
+    d = day.isoformat()
+    return (
+        "SELECT DISTINCT household_id FROM verification_consent "
+        f"WHERE signed_on <= '{d}' AND (valid_until IS NULL OR valid_until >= '{d}') "
+        f"AND (revoked_on IS NULL OR revoked_on > '{d}')"
+    )
+
+
+def category_sql(first: date, last: date) -> str:
+    return (
+        "SELECT person_id, category FROM registry_personcategory "
+        "WHERE category IN ('tekun', 'orphan', 'de_facto_unsupported_child', 'hardship_child', "
+        f"'registered_poor') AND valid_from <= '{last.isoformat()}' "
+        f"AND (valid_to IS NULL OR valid_to >= '{first.isoformat()}')"
+    )
+
+
+HOUSEHOLD_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.int64()),
+        ("region_id", pa.string()),
+        ("area_type", pa.string()),
+        ("last_amount", pa.int64()),
+        ("deposits_fen", pa.int64()),
+        ("vehicles", pa.int64()),
+        ("houses", pa.int64()),
+    ]
+)
+MEMBER_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.int64()),
+        ("person_id", pa.int64()),
+        ("id_number", pa.string()),
+        ("name", pa.string()),
+        ("birth_date", pa.date32()),
+        ("income_wage_fen", pa.int64()),
+        ("income_business_fen", pa.int64()),
+        ("income_agricultural_fen", pa.int64()),
+        ("income_property_fen", pa.int64()),
+        ("income_transfer_fen", pa.int64()),
+        ("work", pa.string()),
+        ("orphan_care", pa.string()),
+        ("covid_confirmed_on", pa.date32()),
+        ("covid_discharged_on", pa.date32()),
+        ("covid_died_on", pa.date32()),
+    ]
+)
+VILLAGE_SCHEMA = pa.schema([("code", pa.string()), ("path", pa.string())])
+CONSENT_SCHEMA = pa.schema([("household_id", pa.int64())])
+CATEGORY_SCHEMA = pa.schema([("person_id", pa.int64()), ("category", pa.string())])
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _adbc_uri() -> str:
+    s = connection.settings_dict
+    auth = quote(s.get("USER") or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    host = s.get("HOST") or "localhost"
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgresql://{auth}{'@' if auth else ''}{host}{port}/{quote(s['NAME'], safe='')}"
+
+
+@contextlib.contextmanager
+def adbc_connection() -> Iterator:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    con = adbc.connect(_adbc_uri())
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _adbc_read(sql: str, schema: pa.Schema) -> pa.Table:
+    with adbc_connection() as con, con.cursor() as cur:
+        cur.execute(sql)
+        table = cur.fetch_arrow_table()
+    return table.select(schema.names).cast(schema)
+
+
+def _django_read(sql: str, schema: pa.Schema, chunk: int = 50_000) -> pa.Table:
+    batches = []
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        while rows := cur.fetchmany(chunk):
+            columns = list(zip(*rows, strict=True))
+            arrays = []
+            for f, values in zip(schema, columns, strict=True):
+                if pa.types.is_date32(f.type):
+                    values = [date.fromisoformat(v) if isinstance(v, str) else v for v in values]
+                arrays.append(pa.array(values, f.type))
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def read_tables(queries: dict[str, tuple[str, pa.Schema]]) -> dict[str, pa.Table]:
+    """Run the named queries and return Arrow tables. On PostgreSQL they run concurrently, one ADBC
+    connection each, so the server works on both cores while the client waits."""
+    if not is_postgres():
+        return {name: _django_read(sql, schema) for name, (sql, schema) in queries.items()}
+    results: dict[str, pa.Table] = {}
+    errors: list[BaseException] = []
+
+    def work(name: str, sql: str, schema: pa.Schema) -> None:
+        try:
+            results[name] = _adbc_read(sql, schema)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n, q, s)) for n, (q, s) in queries.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def replace_rows(deletes: list[tuple[str, str, int]], inserts: list[tuple[str, pa.Table]]) -> None:
+    """In one transaction: delete the rows `column = value` from each table, then append the Arrow
+    tables (columns named as the database columns). PostgreSQL: binary COPY through ADBC."""
+    if is_postgres():
+        with adbc_connection() as con:
+            with con.cursor() as cur:
+                for table, column, value in deletes:
+                    cur.execute(f"DELETE FROM {table} WHERE {column} = {int(value)}")
+                for table, data in inserts:
+                    if data.num_rows:
+                        cur.adbc_ingest(table, data, mode="append")
+            con.commit()
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        for table, column, value in deletes:
+            cur.execute(f"DELETE FROM {table} WHERE {column} = %s", [int(value)])
+        for table, data in inserts:
+            if not data.num_rows:
+                continue
+            names = data.column_names
+            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+            for batch in data.to_batches(max_chunksize=20_000):
+                cur.executemany(sql, list(zip(*(c.to_pylist() for c in batch.columns), strict=True)))
