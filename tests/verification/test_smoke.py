@@ -1,5 +1,3 @@
-import datetime as dt
-
 import pytest
 
 from doudi.policy.periods import Period
@@ -36,7 +34,7 @@ def test_smoke(make_household, load, township_a, consent, city_admin):
     print(json.dumps(r.data, ensure_ascii=False, indent=1)[:3000])
     run = execute_recheck(Period(2020, 4))
     print(run.status, run.signal_count, run.outcome_count, run.timings)
-    from doudi.verification.models import Signal, RecheckOutcome
+    from doudi.verification.models import RecheckOutcome, Signal
 
     for s in Signal.objects.all():
         print(s.kind, s.person_id, s.declared_value, s.found_value, s.found_date, s.evidence)

@@ -5,13 +5,18 @@ from django.utils.translation import gettext as _
 from doudi.verification.sources import SCHEMAS, Source
 
 
-def problem_text(problem: dict) -> str:
-    code, column, row, value = (
-        problem["code"],
-        problem["column"],
-        problem.get("row"),
-        problem.get("value", ""),
-    )
+def column_label(source: str, column: str) -> str:
+    """The Chinese header of a declared column (translated), or the name as given; keys "a+b" too."""
+    schema = SCHEMAS.get(Source(source)) if source in {s.value for s in Source} else None
+    if schema is None:
+        return column
+    labels = {c.name: c.label for c in schema.columns}
+    return "+".join(_(labels[n]) if n in labels else n for n in column.split("+"))
+
+
+def problem_text(problem: dict, source: str = "") -> str:
+    code, row, value = problem["code"], problem.get("row"), problem.get("value", "")
+    column = column_label(source, problem["column"]) if problem["column"] else ""
     where = _("第 %(row)s 行") % {"row": row} if row else _("文件")
     texts = {
         "unreadable": _("文件无法读取：%(value)s"),
