@@ -1,0 +1,160 @@
+"""`doudi demo [--if-empty] [--households 2000]`: the Chongqing demo (演示数据), ready to log in.
+
+Loads 重庆市 with its 41 districts and the demo townships/villages, POLICY.md's default emergency
+window (city-wide from 2020-01-24, end open) and the hotlines (doudi.regions.demo), ~2,000 synthetic
+households placed only in the demo villages (doudi.registry.synth), and one staff user per role bound
+to a fitting region — then prints the logins.
+
+Every demo user's password is DEMO_PASSWORD ("Doudi-demo-2020"); it is printed with the logins. The
+demo is for a local machine: never run it on a server that holds real records.
+
+Idempotent: a second run adds nothing (regions and window are kept, the population is recognised by
+its resident IDs, existing users are left as they are). `--if-empty` only prints the logins when
+the demo users already exist.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from doudi.accounts.models import User
+from doudi.accounts.roles import ROLE_LEVEL, Role
+from doudi.accounts.services import create_staff_user
+from doudi.regions.loading import DEMO_SUBDIVISIONS_FILE, read_regions_file
+from doudi.regions.models import Region
+
+DEMO_PASSWORD = "Doudi-demo-2020"
+DEMO_SEED = 2020
+USERNAME_PREFIX = "demo_"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: Role
+    region: Region
+
+
+def demo_villages() -> list[Region]:
+    """The villages/communities of the shipped demo subdivisions, in file order."""
+    codes = [r.code for r in read_regions_file(DEMO_SUBDIVISIONS_FILE) if len(r.code) == 12]
+    found = Region.objects.in_bulk(codes)
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise CommandError(_("演示村社区未加载：%(codes)s") % {"codes": ", ".join(missing)})
+    return [found[c] for c in codes]
+
+
+def demo_logins(village: Region) -> list[DemoLogin]:
+    """One user per role, bound to the node of the role's level on the path of `village`
+    (a village worker in the village, a township officer in its township, … municipal roles at 500000)."""
+    chain = {node.level: node for node in Region.objects.filter(code__in=village.path.strip("/").split("/"))}
+    return [DemoLogin(f"{USERNAME_PREFIX}{role.value}", role, chain[ROLE_LEVEL[role]]) for role in Role]
+
+
+def demo_users_exist() -> bool:
+    return User.objects.filter(username__in=[f"{USERNAME_PREFIX}{r.value}" for r in Role]).exists()
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def format_logins(logins: list[DemoLogin]) -> str:
+    header = [_("用户名"), _("角色"), _("区划"), _("密码")]
+    rows = [
+        [lg.username, str(lg.role.label), f"{lg.region.name}（{lg.region.code}）", DEMO_PASSWORD]
+        for lg in logins
+    ]
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(4)]
+    lines = ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class Command(BaseCommand):
+    help = "Load the Chongqing demo (regions, emergency window, synthetic households, one user per role)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true", help="only print the logins if the demo users exist"
+        )
+        parser.add_argument(
+            "--households", type=int, default=2000, help="synthetic households in the demo villages"
+        )
+
+    def handle(self, *args, if_empty: bool, households: int, **options):
+        if households < 1:
+            raise CommandError(_("--households 至少为 1"))
+        if if_empty and demo_users_exist():
+            village = demo_villages()[0]
+            self.stdout.write(_("演示数据已存在。登录信息："))
+            self.stdout.write(format_logins(demo_logins(village)))
+            return
+        t0 = time.perf_counter()
+        from doudi.regions.demo import load_demo
+
+        counts = load_demo()
+        self.stdout.write(
+            _("行政区划：新增 %(regions)d 个；疫情防控期间：新增 %(windows)d 个；热线：新增 %(hotlines)d 条")
+            % counts
+        )
+        villages = demo_villages()
+        loaded = self._load_population(villages, households)
+        if loaded is None:
+            self.stdout.write(_("合成人口已导入，跳过"))
+        else:
+            self.stdout.write(
+                _(
+                    "合成人口：%(households)d 户、%(persons)d 人、%(categories)d 条人员类别，分布在 %(villages)d 个演示村社区"
+                )
+                % {**loaded, "villages": len(villages)}
+            )
+        logins = demo_logins(villages[0])
+        created = self._create_users(logins)
+        self.stdout.write(_("演示用户：新增 %(n)d 个") % {"n": created})
+        self.stdout.write(
+            _("完成，用时 %(s).1f 秒。登录信息（仅供本机演示）：") % {"s": time.perf_counter() - t0}
+        )
+        self.stdout.write(format_logins(logins))
+
+    def _load_population(self, villages: list[Region], households: int) -> dict | None:
+        from doudi.registry import synth
+
+        population = synth.generate_population(households, seed=DEMO_SEED, villages=villages)
+        try:
+            return synth.load_population(population)
+        except synth.PopulationConflict as exc:
+            if exc.count == population.persons.num_rows:
+                return None  # this very population is already loaded
+            raise CommandError(
+                _("演示人口与已登记人员的身份证号部分重复（%(n)d 个），未导入") % {"n": exc.count}
+            ) from exc
+
+    @transaction.atomic
+    def _create_users(self, logins: list[DemoLogin]) -> int:
+        missing = [lg for lg in logins if not User.objects.filter(username=lg.username).exists()]
+        # One Argon2 hash (~0.3 s each) shared by the demo users, who share the published password anyway.
+        encoded = make_password(DEMO_PASSWORD) if missing else ""
+        for login in missing:
+            user = create_staff_user(
+                username=login.username,
+                password=None,
+                region=login.region,
+                roles=[login.role.value],
+                full_name=_("演示·%(role)s") % {"role": login.role.label},
+            )
+            user.password = encoded
+            user.save(update_fields=["password"])
+        return len(missing)
