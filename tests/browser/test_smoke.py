@@ -40,6 +40,7 @@ def test_officer_finds_household_by_id_number(page, live_server, population, scr
     page.get_by_role("button", name="查询").click()
     results = page.get_by_test_id("results")
     assert "李四" in results.inner_text()
+    page.screenshot(path=str(screenshot_dir / "search.png"), full_page=True)
     assert population.li.id_number not in page.content()  # lists show masked numbers only
 
     results.get_by_role("link", name=str(population.h_a)).click()
@@ -51,6 +52,12 @@ def test_officer_finds_household_by_id_number(page, live_server, population, scr
 
     page.get_by_test_id("current-members").get_by_role("link", name="李四").click()
     assert page.get_by_test_id("full-id").inner_text() == population.li.id_number
+    page.screenshot(path=str(screenshot_dir / "person.png"), full_page=True)
+
+    # The user menu (Bootstrap's dropdown, our only script) opens and signs out.
+    page.get_by_test_id("user-name").click()
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_url(re.compile(r"/console/login/"))
     assert page.console_errors == []  # nothing blocked by the CSP, no script errors
 
 
@@ -63,13 +70,27 @@ def test_out_of_scope_household_is_404(page, live_server, population):
     assert response.status == 404
 
 
-def test_lockout_after_repeated_wrong_passwords(page, live_server, population):
+def test_lockout_after_repeated_wrong_passwords(page, live_server, population, screenshot_dir):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         _login(page, live_server, password="not-the-password")
     assert page.get_by_test_id("locked-out").is_visible()
+    page.screenshot(path=str(screenshot_dir / "locked-out.png"))
     _login(page, live_server)  # the right password no longer helps
     assert page.get_by_test_id("locked-out").is_visible()
     assert "/console/login/" in page.url
+
+
+def test_language_switch_to_english(page, live_server, population, screenshot_dir):
+    _login(page, live_server)
+    page.wait_for_url(re.compile(r"/console/$"))
+    page.goto(live_server.url + reverse("console:household", args=[population.h_a.pk]))
+    page.locator("footer button[value=en]").click()  # labelled 英语 in Chinese
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Current members").is_visible()
+    assert "Relation to head" in page.get_by_test_id("current-members").inner_text()
+    page.screenshot(path=str(screenshot_dir / "household-en.png"), full_page=True)
+    assert page.console_errors == []
 
 
 def test_portal_landing_page_on_a_phone(browser, live_server, regions, screenshot_dir):
