@@ -1,0 +1,380 @@
+"""The evaluation contract (POLICY.md §4): the JSON that ``doudi evaluate`` and ``POST /api/v1/evaluate`` share.
+
+:func:`evaluate_request` validates the whole request first — every problem is reported, with its path,
+and nothing is evaluated if there is one — then evaluates it and answers the §4 JSON, field for field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from doudi.policy.engine import Result, evaluate
+from doudi.policy.parameters import (
+    OverrideError,
+    ParameterError,
+    ParameterMissing,
+    ParameterSet,
+    ValueType,
+    load_defaults,
+)
+from doudi.policy.population import CATEGORY_NAMES, COUNTED_INCOME, NO_DATE, WORK_NAMES, Category, Population
+from doudi.policy.schema import (
+    INVALID,
+    AnyObject,
+    Count,
+    Day,
+    Errors,
+    Flag,
+    Identifier,
+    ListOf,
+    Money,
+    Month,
+    Nullable,
+    Obj,
+    OneOf,
+    Prop,
+    Text,
+    fail,
+    key_path,
+    valid,
+)
+
+CHILD_CATEGORIES = ("orphan", "de_facto_unsupported_child")
+
+
+class InputError(ValueError):
+    """Bad input: ``errors`` lists every problem as ``{"path": …, "message": …}``."""
+
+    def __init__(self, errors: Errors) -> None:
+        super().__init__("; ".join(f"{e['path'] or '(request)'}: {e['message']}" for e in errors))
+        self.errors = errors
+
+    def as_json(self) -> dict[str, Any]:
+        return {"errors": self.errors}
+
+
+# --- the input ---------------------------------------------------------------------------------------
+
+
+def _check_dibao(dibao: dict[str, Any], path: str, errors: Errors) -> None:
+    if dibao["enrolled"] is True and dibao["last_amount"] is None:
+        fail(
+            errors,
+            key_path(path, "last_amount"),
+            "required when enrolled is true (the amount paid last month)",
+        )
+
+
+def _check_member(member: dict[str, Any], path: str, errors: Errors) -> None:
+    categories = member["categories"] if isinstance(member["categories"], list) else []
+    if member["birth_date"] is None and any(c in CHILD_CATEGORIES for c in categories):
+        fail(errors, key_path(path, "birth_date"), "required for an orphan or de facto unsupported child")
+    covid = member["covid"]
+    if isinstance(covid, dict) and covid["confirmed_on"]:
+        for name in ("discharged_on", "died_on"):
+            if covid[name] and covid[name] < covid["confirmed_on"]:
+                fail(errors, f"{path}.covid.{name}", f"{name} is before confirmed_on")
+
+
+_DATE = Nullable(Day())
+_MEMBER = Obj(
+    {
+        "id": Prop(Identifier(), required=True),
+        "birth_date": Prop(_DATE),
+        "income": Prop(
+            Obj(
+                {name: Prop(Money(), default=0) for name in (*COUNTED_INCOME, "exempt")},
+                description="monthly income in yuan; exempt income is not counted",
+            )
+        ),
+        "work": Prop(OneOf(WORK_NAMES), default="none"),
+        "categories": Prop(ListOf(OneOf(CATEGORY_NAMES)), default=[]),
+        "orphan_care": Prop(Nullable(OneOf(("institutional", "scattered"))), default=None),
+        "covid": Prop(
+            Obj({"confirmed_on": Prop(_DATE), "discharged_on": Prop(_DATE), "died_on": Prop(_DATE)})
+        ),
+    },
+    check=_check_member,
+    extra_schema={
+        "if": {
+            "properties": {"categories": {"contains": {"enum": list(CHILD_CATEGORIES)}}},
+            "required": ["categories"],
+        },
+        "then": {"required": ["birth_date"]},
+    },
+)
+_HOUSEHOLD = Obj(
+    {
+        "id": Prop(Identifier(), required=True),
+        "region": Prop(
+            Text(r"\d{6}(\d{3}){0,2}", "a district code of 6 digits (or a 9/12-digit code within it)"),
+            required=True,
+        ),
+        "area_type": Prop(OneOf(("urban", "rural")), required=True),
+        "dibao": Prop(
+            Obj(
+                {"enrolled": Prop(Flag(), default=False), "last_amount": Prop(Nullable(Money(whole=True)))},
+                check=_check_dibao,
+                extra_schema={
+                    "if": {"properties": {"enrolled": {"const": True}}, "required": ["enrolled"]},
+                    "then": {"required": ["last_amount"], "properties": {"last_amount": {"type": "integer"}}},
+                },
+            )
+        ),
+        "assets": Prop(
+            Obj(
+                {
+                    "deposits": Prop(Money(), default=0),
+                    "vehicles": Prop(Count(), default=0),
+                    "houses": Prop(Count(), default=0),
+                }
+            )
+        ),
+        "members": Prop(ListOf(_MEMBER), required=True),
+    }
+)
+_REQUEST = Obj(
+    {
+        "period": Prop(Month(), required=True),
+        "parameters": Prop(
+            AnyObject(description="overrides for this evaluation, by dotted name"), default={}
+        ),
+        "households": Prop(ListOf(_HOUSEHOLD), required=True),
+    }
+)
+
+
+def input_json_schema(params: ParameterSet | None = None) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the request, with one property per overridable parameter."""
+    params = params or load_defaults()
+    schema = _REQUEST.json_schema()
+    properties: dict[str, Any] = {}
+    patterns: dict[str, Any] = {}
+    for name, parameter in params.items():
+        value_schema = _PARAMETER_SCHEMAS[parameter.type]
+        if parameter.nullable:
+            value_schema = {"anyOf": [value_schema, {"type": "null"}]}
+        value_schema = {"description": parameter.description, **value_schema}
+        properties[name] = value_schema
+        if parameter.region_indexed:
+            patterns["^" + name.replace(".", r"\.") + r"\.\d{6}$"] = value_schema
+    schema["properties"]["parameters"] |= {
+        "properties": properties,
+        "patternProperties": patterns,
+        "additionalProperties": False,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "doudi evaluate — request (POLICY.md §4)",
+        **schema,
+    }
+
+
+_PARAMETER_SCHEMAS: dict[ValueType, dict[str, Any]] = {
+    ValueType.MONEY: {"type": "number", "minimum": 0, "multipleOf": 0.01},
+    ValueType.RATIO: {"type": "number", "minimum": 0},
+    ValueType.PERCENT: {"type": "number"},
+    ValueType.COUNT: {"type": "integer", "minimum": 0},
+    ValueType.DATE: {"type": "string", "format": "date"},
+}
+
+
+def _decode(payload: Mapping[str, Any] | str | bytes) -> Any:
+    if isinstance(payload, Mapping):
+        return payload
+    try:
+        text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+        return json.loads(
+            text, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_no_duplicates
+        )
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InputError([{"path": "", "message": f"malformed JSON: {error}"}]) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _check_ids(households: list[Any], errors: Errors) -> None:
+    """Household ids, and member ids across the whole request, are unique."""
+    seen_households: dict[Any, int] = {}
+    seen_members: dict[Any, str] = {}
+    for h, household in enumerate(households):
+        if not isinstance(household, dict):
+            continue
+        if valid(household["id"]):
+            first = seen_households.setdefault(household["id"], h)
+            if first != h:
+                fail(
+                    errors,
+                    f"households[{h}].id",
+                    f"duplicate household id {household['id']!r} (households[{first}])",
+                )
+        for m, member in enumerate(household["members"] if isinstance(household["members"], list) else []):
+            path = f"households[{h}].members[{m}]"
+            if isinstance(member, dict) and valid(member["id"]):
+                first_path = seen_members.setdefault(member["id"], path)
+                if first_path != path:
+                    fail(errors, f"{path}.id", f"duplicate member id {member['id']!r} ({first_path})")
+
+
+def parse_request(
+    payload: Mapping[str, Any] | str | bytes, base_params: ParameterSet | None = None
+) -> tuple[Any, ParameterSet]:
+    """The validated request and the parameters it runs with; :class:`InputError` lists every problem."""
+    errors: Errors = []
+    request = _REQUEST.parse(_decode(payload), "", errors)
+    params = base_params or load_defaults()
+    if request is not INVALID:
+        if valid(request["households"]):
+            _check_ids(request["households"], errors)
+        if valid(request["parameters"]) and request["parameters"]:
+            try:
+                params = params.with_overrides(request["parameters"])
+            except OverrideError as error:
+                errors += [
+                    {"path": f"parameters.{key}", "message": message} for key, message in error.problems
+                ]
+    if errors:
+        raise InputError(errors)
+    return request, params
+
+
+# --- from the request to arrays -------------------------------------------------------------------
+
+
+def build_population(households: list[dict[str, Any]]) -> Population:
+    """The columnar population of validated households (one loop: a request is small)."""
+    members = [(h, m) for h, household in enumerate(households) for m in household["members"]]
+
+    def days(values: list[Any]) -> np.ndarray:
+        return np.array(
+            [NO_DATE if v is None else np.datetime64(v, "D") for v in values], dtype="datetime64[D]"
+        )
+
+    def categories(member: dict[str, Any]) -> int:
+        return sum(int(Category[c.upper()]) for c in set(member["categories"]))
+
+    return Population(
+        household_id=np.array([h["id"] for h in households], dtype=object),
+        household_district=np.array([int(h["region"][:6]) for h in households], dtype=np.int64),
+        household_urban=np.array([h["area_type"] == "urban" for h in households], dtype=np.bool_),
+        household_enrolled=np.array([h["dibao"]["enrolled"] for h in households], dtype=np.bool_),
+        household_last_amount_fen=np.array(
+            [h["dibao"]["last_amount"] if h["dibao"]["enrolled"] else 0 for h in households], dtype=np.int64
+        ),
+        household_deposits_fen=np.array([h["assets"]["deposits"] for h in households], dtype=np.int64),
+        household_vehicles=np.array([h["assets"]["vehicles"] for h in households], dtype=np.int64),
+        household_houses=np.array([h["assets"]["houses"] for h in households], dtype=np.int64),
+        person_id=np.array([m["id"] for _, m in members], dtype=object),
+        person_household=np.array([h for h, _ in members], dtype=np.int64),
+        person_birth_date=days([m["birth_date"] for _, m in members]),
+        person_wage_fen=np.array([m["income"]["wage"] for _, m in members], dtype=np.int64),
+        person_counted_income_fen=np.array(
+            [sum(m["income"][name] for name in COUNTED_INCOME) for _, m in members], dtype=np.int64
+        ),
+        person_work=np.array([WORK_NAMES.index(m["work"]) for _, m in members], dtype=np.int8),
+        person_categories=np.array([categories(m) for _, m in members], dtype=np.uint8),
+        person_orphan_institutional=np.array(
+            [m["orphan_care"] == "institutional" for _, m in members], dtype=np.bool_
+        ),
+        person_covid_confirmed_on=days([m["covid"]["confirmed_on"] for _, m in members]),
+        person_covid_discharged_on=days([m["covid"]["discharged_on"] for _, m in members]),
+        person_covid_died_on=days([m["covid"]["died_on"] for _, m in members]),
+    )
+
+
+# --- the answer -------------------------------------------------------------------------------------
+
+
+def evaluate_request(
+    payload: Mapping[str, Any] | str | bytes, base_params: ParameterSet | None = None
+) -> dict[str, Any]:
+    """Evaluate a §4 request (a dict, or JSON text/bytes) and answer the §4 result.
+
+    ``base_params`` are the parameters in force (the bureau's stored values over the defaults); the
+    request's ``parameters`` override them for this evaluation only. Raises :class:`InputError`.
+    """
+    request, params = parse_request(payload, base_params)
+    try:
+        result = evaluate(build_population(request["households"]), request["period"], params)
+    except ParameterMissing as error:
+        raise InputError([{"path": "period", "message": str(error)}]) from None
+    except ParameterError as error:
+        raise InputError([{"path": "parameters", "message": str(error)}]) from None
+    return {
+        "period": str(result.period),
+        "in_emergency_window": result.json_value("emergency.in_window"),
+        "warnings": result.warnings,
+        "households": [household_json(result, h) for h in range(result.population.households)],
+    }
+
+
+def household_json(result: Result, h: int) -> dict[str, Any]:
+    """One household's §4 result, explanation included."""
+    value = result.json_value
+    return {
+        "id": result.population.household_id[h],
+        "total": value("total", h),
+        "dibao": {
+            "standard": value("dibao.standard", h),
+            "size": value("dibao.size", h),
+            "work_cost_deduction": value("dibao.work_cost_deduction", h),
+            "counted_income": value("dibao.counted_income", h),
+            "per_capita_income": value("dibao.per_capita_income", h),
+            "income_test": value("dibao.income_test", h),
+            "asset_test": value("dibao.asset_test", h),
+            "eligible": value("dibao.eligible", h),
+            "enrolled": bool(result.population.household_enrolled[h]),
+            "computed_amount": value("dibao.computed_amount", h),
+            "decision": value("dibao.decision", h),
+            "amount": value("dibao.amount", h),
+        },
+        "bereavement": {
+            "amount": value("bereavement.amount", h),
+            "needs_district_standard": result.is_null("bereavement.amount", h),
+        },
+        "members": [_member_json(result, p) for p in result.population.members(h)],
+        "explanation": result.explain(h),
+    }
+
+
+def _member_json(result: Result, p: int) -> dict[str, Any]:
+    value = result.json_value
+    covered = bool(result["price_subsidy.covered"][p])
+    trigger = result["price_subsidy.trigger"]
+    return {
+        "id": result.population.person_id[p],
+        "tekun": {"amount": value("tekun.amount", p)},
+        "child_allowance": {
+            "amount": value("child_allowance.amount", p),
+            "kind": value("child_allowance.kind", p),
+            "age_out_deferred": value("child_allowance.age_out_deferred", p),
+        },
+        "price_subsidy": {
+            "amount": value("price_subsidy.amount", p),
+            "basis": value("price_subsidy.basis", p),
+            "index": trigger.index if covered else None,
+            "rise": float(trigger.rise) if covered and trigger.rise is not None else None,
+            "multiplier": value("price_subsidy.multiplier") if covered else None,
+        },
+        "covid_assistance": {
+            "amount": value("covid_assistance.amount", p),
+            "episode_months": value("covid_assistance.episode_months", p),
+            "episode_total": value("covid_assistance.episode_total", p),
+        },
+    }
