@@ -393,6 +393,11 @@ def test_invalid_tables_write_nothing(regions):
         synth.load_population(synth.Population(pop.regions, pop.households, bad))
     text = " ".join(exc.value.messages)
     assert "check digit" in text and "exactly one head" in text
+    districts = pop.households.column("district").to_pylist()
+    districts[0] = "500102"
+    elsewhere = pop.households.set_column(2, "district", pa.array(districts, pa.string()))
+    with pytest.raises(synth.PopulationInvalid, match="another district"):
+        synth.load_population(synth.Population(pop.regions, elsewhere, pop.persons))
     unknown = synth.generate_population(5, seed=4, villages=["500101001999"])
     with pytest.raises(synth.PopulationInvalid, match="500101001999"):
         synth.load_population(unknown)

@@ -366,22 +366,43 @@ def _date_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return years, months, mday
 
 
-def _group_rank(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _group_rank(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For rows grouped by equal keys: each row's rank within its group, and its group's first row
     (both in the original order)."""
-    order = np.lexsort(keys[::-1])
-    sorted_keys = [k[order] for k in keys]
-    change = np.zeros(len(order), dtype=bool)
-    if len(order):
-        change[0] = True
-        for k in sorted_keys:
-            change[1:] |= k[1:] != k[:-1]
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    change = np.ones(len(order), dtype=bool)
+    change[1:] = sorted_key[1:] != sorted_key[:-1]
     start = np.maximum.accumulate(np.where(change, np.arange(len(order)), 0))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order)) - start
     first = np.empty(len(order), dtype=np.int64)
     first[order] = order[start]
     return rank, first
+
+
+def _resident_ids(
+    addr_codes: np.ndarray, p_addr: np.ndarray, day0: int, day_i: np.ndarray, seq: np.ndarray
+) -> pa.Array:
+    """18-digit resident IDs (GB 11643) from per-person indexes into small tables of address codes and
+    birth days, and 3-digit order codes: digits and weighted sums are computed once per table entry."""
+    y, m, d = _date_parts(day0 + np.arange(int(day_i.max()) + 1))
+    a_dig = _int_digits(addr_codes, 6)
+    d_dig = np.concatenate([_int_digits(y, 4), _int_digits(m, 2), _int_digits(d, 2)], axis=1)
+    s_dig = _int_digits(np.arange(1000), 3)
+    w = _ID_WEIGHTS
+    total = (
+        ((a_dig - 48).astype(np.int64) @ w[:6])[p_addr]
+        + ((d_dig - 48).astype(np.int64) @ w[6:14])[day_i]
+        + ((s_dig - 48).astype(np.int64) @ w[14:])[seq]
+    )
+    return pc.binary_join_element_wise(
+        _digits_to_strings(a_dig).take(pa.array(p_addr)),
+        _digits_to_strings(d_dig).take(pa.array(day_i)),
+        _digits_to_strings(s_dig).take(pa.array(seq)),
+        _take_str("10X98765432", total % 11),
+        "",
+    )
 
 
 def _at_least(flags: np.ndarray, eligible: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -654,38 +675,28 @@ def generate_population(
     # Resident ID: address code (the village's GB district code), birth date, order code (odd = male),
     # check digit. Order codes are unique per (address, birth date, sex) by ranking within that group
     # from a random start, so all IDs are distinct.
-    village_codes = vill.code[h_village]
-    addr_idx = np.array([int(c[:6]) for c in vill.code], dtype=np.int64)[h_village][p_hh]
-    rank, first = _group_rank([addr_idx, birth, male.astype(np.int64)])
-    if len(rank) and rank.max() >= 499:
+    v_addr = np.array([int(c[:6]) for c in vill.code], dtype=np.int64)
+    addr_codes, v_addr_i = np.unique(v_addr, return_inverse=True)
+    p_addr = v_addr_i[h_village][p_hh]
+    day0 = int(birth.min())
+    day_i = birth - day0
+    rank, first = _group_rank((p_addr * (int(day_i.max()) + 1) + day_i) * 2 + male)
+    if rank.max() >= 499:
         raise ValueError("too many people share an address code, birth date and sex for distinct IDs")
     offset = rng.integers(0, 499, p_total)[first]
     seq = (offset + rank) % 499 * 2 + np.where(male, 1, 2)
-    years, months, mday = _date_parts(birth)
-    body = np.concatenate(
-        [
-            _int_digits(addr_idx, 6),
-            _int_digits(years, 4),
-            _int_digits(months, 2),
-            _int_digits(mday, 2),
-            _int_digits(seq, 3),
-        ],
-        axis=1,
-    )
-    id_bytes = np.concatenate([body, id_check_digits(body - 48)[:, None]], axis=1)
-    id_numbers = _digits_to_strings(id_bytes)
+    id_numbers = _resident_ids(addr_codes, p_addr, day0, day_i, seq)
 
     has_phone = (age >= 16) & (rng.random(p_total) < np.where(elderly, 0.7, 0.97))
-    phone_digits = np.concatenate(
-        [
-            np.frombuffer("".join(_PHONE_PREFIXES).encode(), dtype=np.uint8).reshape(-1, 3)[
-                rng.integers(0, len(_PHONE_PREFIXES), p_total)
-            ],
-            _int_digits(rng.integers(0, 100_000_000, p_total), 8),
-        ],
-        axis=1,
+    phones = pc.if_else(
+        pa.array(has_phone),
+        pc.binary_join_element_wise(
+            _take_str(_PHONE_PREFIXES, rng.integers(0, len(_PHONE_PREFIXES), p_total)),
+            pc.utf8_lpad(pc.cast(pa.array(rng.integers(0, 100_000_000, p_total)), pa.string()), 8, "0"),
+            "",
+        ),
+        pa.scalar(""),
     )
-    phones = _digits_to_strings(phone_digits, has_phone)
 
     # --- assemble --------------------------------------------------------------------------------------
     h_ids = np.arange(1, n + 1, dtype=np.int64)
@@ -714,7 +725,6 @@ def generate_population(
         ],
         schema=HOUSEHOLD_SCHEMA,
     )
-    del village_codes
 
     def dates(values: np.ndarray, mask: np.ndarray) -> pa.Array:
         return pa.array(values.astype(np.int32), pa.int32(), mask=~mask).cast(pa.date32())
@@ -1241,13 +1251,10 @@ def _clip_dates(days: np.ndarray, birth: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(days, birth), _days("2019-12-31"))
 
 
-def _joined_on(
-    birth: np.ndarray, relation: np.ndarray, head_birth: np.ndarray, pid: np.ndarray
-) -> np.ndarray:
+def _joined_on(birth: np.ndarray, parent: np.ndarray, head_birth: np.ndarray, pid: np.ndarray) -> np.ndarray:
     """加入日期: the household forms when its head is ~22; spouse then, children at birth, parents later."""
     formed = np.minimum(head_birth + int(22 * _DAY_YEARS), _days("2019-12-31"))
     joined = np.maximum(birth, formed)
-    parent = relation == "parent"
     joined[parent] = formed[parent] + _spread(pid[parent], 3650)
     return _clip_dates(joined, birth)
 
@@ -1311,8 +1318,8 @@ def load_population(
     p_hh_src = pp.column("household_id").to_numpy()
     p_h_pos = order[np.searchsorted(h_src, p_hh_src, sorter=order)]
     p_src = pp.column("person_id").to_numpy()
-    relation = pp.column("relation").to_numpy(zero_copy_only=False).astype("U7")
-    is_head = relation == "head"
+    is_head = pc.equal(pp.column("relation"), "head").to_numpy(zero_copy_only=False)
+    is_parent = pc.equal(pp.column("relation"), "parent").to_numpy(zero_copy_only=False)
     head_pos = np.empty(n_h, dtype=np.int64)
     head_pos[p_h_pos[is_head]] = np.flatnonzero(is_head)
     birth = pp.column("birth_date").cast(pa.int32()).to_numpy().astype(np.int64)
@@ -1330,7 +1337,7 @@ def load_population(
             raise PopulationConflict(existing, n_existing)
         say(f"no resident ID already registered ({time.perf_counter() - t0:.1f} s)")
 
-        counts["regions"], region_paths = _load_regions(pop.regions, hh, Region)
+        counts["regions"], region_paths = _load_regions(pop.regions, hh, Region, using)
         h_first = _id_block(connection, Household, n_h)
         p_first = _id_block(connection, Person, n_p)
         m_first = _id_block(connection, Membership, n_p)
@@ -1405,7 +1412,7 @@ def load_population(
         _write(connection, Person, _columns(Person, person_values, connection, now), n_p)
         say(f"persons written ({time.perf_counter() - t0:.1f} s)")
 
-        joined = _joined_on(birth, relation, birth[head_pos][p_h_pos], p_src)
+        joined = _joined_on(birth, is_parent, birth[head_pos][p_h_pos], p_src)
         _write(
             connection,
             Membership,
@@ -1503,11 +1510,13 @@ def _row_estimate(connection: Any, table: str) -> int:
         return int(c.fetchone()[0])
 
 
-def _load_regions(regions: pa.Table, households: pa.Table, Region: Any) -> tuple[int, list[str]]:
+def _load_regions(regions: pa.Table, households: pa.Table, Region: Any, using: str) -> tuple[int, list[str]]:
     """Add the table's regions that are not in the database yet (parents first; paths from the
-    stored parents, so existing nodes are never changed). Every household's village must then exist."""
+    stored parents, so existing nodes are never changed). Every household's village must then exist,
+    in the district the household names."""
     stored = {
-        code: (level, path) for code, level, path in Region.objects.values_list("code", "level", "path")
+        code: (level, path)
+        for code, level, path in Region.objects.using(using).values_list("code", "level", "path")
     }
     new = []
     rows = sorted(regions.to_pylist(), key=lambda r: (r["level"], r["code"]))
@@ -1535,9 +1544,17 @@ def _load_regions(regions: pa.Table, households: pa.Table, Region: Any) -> tuple
     for code in villages:
         if stored.get(code, (0,))[0] != 4:
             problems.append(f"households.region {code}: no such village/community")
+    if not problems:
+        pairs = pc.unique(
+            pc.binary_join_element_wise(households.column("region"), households.column("district"), "/")
+        ).to_pylist()
+        for pair in pairs:
+            village, district = pair.split("/")
+            if stored[village][1].split("/")[1] != district:
+                problems.append(f"households.district {district}: village {village} lies in another district")
     if problems:
         raise PopulationInvalid({"region": problems[:50]})
-    Region.objects.bulk_create(new, batch_size=2000)
+    Region.objects.using(using).bulk_create(new, batch_size=2000)
     return len(new), [stored[v][1] for v in villages]
 
 
