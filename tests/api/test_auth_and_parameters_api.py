@@ -224,3 +224,13 @@ def test_window_end_takes_a_date_or_null(client, admin, value):
     )
     assert response.status_code == 201
     assert response.json()["value"] == value
+
+
+def test_unpaired_surrogates_are_refused_not_stored(client, admin):
+    client.force_login(admin)
+    body = '{"effective_from": "2020-03-01", "value": 700, "reference": "\\udbe6", "reason": "x"}'
+    response = client.post(
+        "/api/v1/parameters/dibao.standard.urban/values", data=body, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert not ParameterValue.objects.exists()

@@ -23,10 +23,28 @@ from doudi.api.errors import install_exception_handlers
 
 
 class DecimalParser(Parser):
-    """JSON numbers with a fraction become Decimal, never binary floats (money stays exact)."""
+    """JSON numbers with a fraction become Decimal, never binary floats (money stays exact).
+
+    Text with an unpaired surrogate (a `\\ud800` escape alone) is valid JSON but not Unicode: no database
+    can store it, so the body is refused here like malformed JSON rather than failing at the save.
+    """
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_float=Decimal)
+        data = json.loads(request.body, parse_float=Decimal)
+        _check_text(data)
+        return data
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on an unpaired surrogate
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
 
 
 class Renderer(JSONRenderer):

@@ -50,7 +50,7 @@ def create_api_token(*, user: User, by: User | None = None, name: str = "") -> t
 @transaction.atomic
 def revoke_api_token(*, token: ApiToken, by: User | None = None, reason: str = "") -> ApiToken:
     """吊销: the token stops working at once; revoking twice changes nothing."""
-    token = ApiToken.objects.select_for_update().select_related("user__region").get(pk=token.pk)
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:
         return token
     token.revoked_at = timezone.now()

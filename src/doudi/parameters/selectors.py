@@ -7,6 +7,7 @@ municipal administrator writes them (services.py).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
@@ -21,10 +23,14 @@ from doudi.parameters.models import ParameterValue, SimulationRun, decode_value
 from doudi.policy.parameters import Entry, Parameter, ParameterSet, StoredValue, json_value, load_defaults
 
 # The overlaid set is rebuilt only when the stored rows change. Rows are insert-only, so
-# (count, max id) identifies their state; reading it is one indexed aggregate per request, which
-# is how every worker process learns of a value another process stored.
+# (count, max id) identifies their state. Reading that stamp costs a database round trip (on SQLite a
+# new connection per request), so outside a transaction it is re-read at most every
+# STAMP_CHECK_SECONDS: the process that stores a value drops its cache at once (services), other
+# worker processes see it within that delay. Inside a transaction (a service, a test) the stamp is
+# always read, so a rolled-back write can never leave a stale set behind.
+STAMP_CHECK_SECONDS = 1.0
 _cache_lock = threading.Lock()
-_cache: dict[str, Any] = {"stamp": None, "params": None}
+_cache: dict[str, Any] = {"stamp": None, "params": None, "checked": 0.0}
 
 
 def stored_overlay_records() -> list[StoredValue]:
@@ -46,19 +52,27 @@ def _stamp() -> tuple[int, int | None]:
 
 def current_parameters() -> ParameterSet:
     """The parameters in force for evaluations: YAML defaults + stored values (cached)."""
-    stamp = _stamp()
     params = _cache["params"]
+    now = time.monotonic()
+    if (
+        params is not None
+        and now - _cache["checked"] < STAMP_CHECK_SECONDS
+        and not connection.in_atomic_block
+    ):
+        return params
+    stamp = _stamp()
     if params is not None and _cache["stamp"] == stamp:
+        _cache["checked"] = now
         return params
     params = load_defaults().overlay(stored_overlay_records())
     with _cache_lock:
-        _cache["stamp"], _cache["params"] = stamp, params
+        _cache.update(stamp=stamp, params=params, checked=now)
     return params
 
 
 def invalidate_parameter_cache() -> None:
     with _cache_lock:
-        _cache["stamp"], _cache["params"] = None, None
+        _cache.update(stamp=None, params=None, checked=0.0)
 
 
 # --- the catalogue shown in the console and by GET /api/v1/parameters ----------------------------

@@ -1,0 +1,227 @@
+"""P5 — one `POST /api/v1/evaluate` of a 4-person household: p95 ≤ 20 ms.
+
+    python bench/api_evaluate.py [--requests 500] [--workers 2] [--database-url URL] [--write-docs]
+
+Migrates a throw-away SQLite database (or the one given), starts gunicorn from the venv on a free
+port on 127.0.0.1 with the production settings (DEBUG off), sends `--requests` sequential requests
+of the same household after a short warm-up, prints p50/p95/p99 in milliseconds, and stops the
+server. The anonymous rate limit is raised for the run (`DOUDI_API_ANON_RATE`), not removed, so
+the throttle's work is measured too. Each request opens a new connection (gunicorn's sync workers
+do not keep connections alive), as a client without a connection pool would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DOCS = ROOT / "docs" / "benchmarks.md"
+HEADING = "## P5 — POST /api/v1/evaluate"
+
+# A 4-person urban household enrolled in dibao, March 2020: a migrant worker (work-cost deduction),
+# a spouse discharged from hospital after COVID (R5), a scattered orphan in their care (R3) and a
+# grandparent with 特困 status (R2, outside the dibao unit); every rule R1–R6 runs.
+HOUSEHOLD = {
+    "period": "2020-03",
+    "households": [
+        {
+            "id": "h1",
+            "region": "500101",
+            "area_type": "urban",
+            "dibao": {"enrolled": True, "last_amount": 900},
+            "assets": {"deposits": 12000, "vehicles": 0, "houses": 1},
+            "members": [
+                {"id": "p1", "birth_date": "1978-05-02", "income": {"wage": 1800}, "work": "migrant"},
+                {
+                    "id": "p2",
+                    "birth_date": "1980-11-20",
+                    "income": {"business": 300},
+                    "categories": ["registered_poor"],
+                    "covid": {"confirmed_on": "2020-02-10", "discharged_on": "2020-03-11"},
+                },
+                {
+                    "id": "p3",
+                    "birth_date": "2009-04-15",
+                    "categories": ["orphan"],
+                    "orphan_care": "scattered",
+                },
+                {
+                    "id": "p4",
+                    "birth_date": "1945-01-30",
+                    "income": {"transfer": 200},
+                    "categories": ["tekun"],
+                },
+            ],
+        }
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(port: int, body: bytes) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", "/api/v1/evaluate", body=body, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def wait_ready(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/openapi.json")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer in time")
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    k = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]
+
+
+def run(requests: int, workers: int, database_url: str | None) -> dict[str, object]:
+    var = Path(tempfile.mkdtemp(prefix="doudi-bench-p5-"))
+    env = {
+        **os.environ,
+        "DOUDI_VAR_DIR": str(var),
+        "DEBUG": "0",
+        "DOUDI_API_ANON_RATE": "1000000/m",
+        "LOG_LEVEL": "ERROR",
+    }
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    server = None
+    try:
+        subprocess.run([str(BIN / "doudi"), "migrate", "-v0"], env=env, check=True)
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "doudi.wsgi",
+                "-w",
+                str(workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=var,
+            start_new_session=True,
+        )
+        wait_ready(port, server)
+        body = json.dumps(HOUSEHOLD).encode()
+        status, content = post(port, body)
+        if status != 200:
+            raise SystemExit(f"evaluate answered {status}: {content[:500]!r}")
+        total = json.loads(content)["households"][0]["total"]
+        for _ in range(max(20, workers * 10)):  # warm every worker (imports, parameter cache)
+            post(port, body)
+        timings = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            status, _content = post(port, body)
+            timings.append((time.perf_counter() - start) * 1000)
+            if status != 200:
+                raise SystemExit(f"evaluate answered {status}")
+        timings.sort()
+        return {
+            "requests": requests,
+            "workers": workers,
+            "database": "PostgreSQL" if database_url and database_url.startswith("postgres") else "SQLite",
+            "total_yuan": total,
+            "p50": round(statistics.median(timings), 2),
+            "p95": round(percentile(timings, 95), 2),
+            "p99": round(percentile(timings, 99), 2),
+            "max": round(timings[-1], 2),
+        }
+    finally:
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)  # the server's own process group: gunicorn and its workers
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def write_docs(figures: dict[str, object]) -> None:
+    """Replace (or add) this benchmark's section of docs/benchmarks.md, leaving the others alone."""
+    section = "\n".join(
+        [
+            HEADING,
+            "",
+            f"`python bench/api_evaluate.py --write-docs` on {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}: gunicorn with {figures['workers']} sync workers on 127.0.0.1, "
+            f"{figures['database']} (the evaluation reads one aggregate to check its cached parameter set), "
+            f"{figures['requests']} sequential requests after a warm-up, a new connection each, of a 4-person "
+            f"household that runs every rule R1–R6 (total {figures['total_yuan']} yuan), anonymous "
+            "(the per-IP rate limit raised, not removed).",
+            "",
+            "| measure | figure | target |",
+            "|---|---|---|",
+            f"| p50 | {figures['p50']} ms | |",
+            f"| p95 | {figures['p95']} ms | ≤ 20 ms |",
+            f"| p99 | {figures['p99']} ms | |",
+            f"| max | {figures['max']} ms | |",
+            "",
+        ]
+    )
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    if HEADING in text:
+        start = text.index(HEADING)
+        following = text.find("\n## ", start + len(HEADING))
+        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOCS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", default=None, help="default: a throw-away SQLite database")
+    parser.add_argument("--write-docs", action="store_true", help=f"write the figures under '{HEADING}'")
+    args = parser.parse_args()
+    figures = run(args.requests, args.workers, args.database_url)
+    print(json.dumps(figures, indent=2))
+    print(
+        f"p50 {figures['p50']} ms   p95 {figures['p95']} ms   p99 {figures['p99']} ms   (target p95 ≤ 20 ms)"
+    )
+    if args.write_docs:
+        write_docs(figures)
+
+
+if __name__ == "__main__":
+    main()
