@@ -89,7 +89,9 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--period", default="2020-03")
     parser.add_argument("--seed", type=int, default=20200313)
-    parser.add_argument("--repeat", type=int, default=3, help="evaluations; the best time is reported")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="evaluations: the first (cold) and the best are reported"
+    )
     parser.add_argument("--write-docs", action="store_true", help=f"write the figures into {DOCS}")
     args = parser.parse_args()
 
@@ -111,7 +113,8 @@ def main() -> None:
         "persons": population.persons,
         "period": str(period),
         "generate_s": round(generated, 2),
-        "compute_s": round(min(times), 3),
+        "compute_first_s": round(times[0], 3),
+        "compute_best_s": round(min(times), 3),
         "compute_runs_s": [round(t, 3) for t in times],
         "peak_rss_mb": round(peak_rss_mb()),
         "peak_rss_before_evaluation_mb": round(rss_before),
@@ -135,8 +138,9 @@ def write_docs(figures: dict[str, object]) -> None:
             "",
             "| measure | figure | target |",
             "|---|---|---|",
-            f"| compute (best of {len(figures['compute_runs_s'])}: {figures['compute_runs_s']}) "  # type: ignore[arg-type]
-            f"| {figures['compute_s']} s | ≤ 1.0 s |",
+            f"| compute, first evaluation in the process (cold) | {figures['compute_first_s']} s | ≤ 1.0 s |",
+            f"| compute, best of {len(figures['compute_runs_s'])} ({figures['compute_runs_s']}) "  # type: ignore[arg-type]
+            f"| {figures['compute_best_s']} s | |",
             f"| peak RSS of the whole process (generation included) | {figures['peak_rss_mb']} MB | ≤ 1 GB |",
             f"| peak RSS before the first evaluation | {figures['peak_rss_before_evaluation_mb']} MB | |",
             f"| total paid in the month | {figures['total_yuan']:,} yuan | |",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -94,16 +95,19 @@ def test_one_household_and_many_are_evaluated_by_the_same_code(defaults: Paramet
 
 def test_households_without_members_and_unordered_persons(defaults: ParameterSet) -> None:
     population = _population(3, 1)
-    empty = Population(**{**population.__dict__, "person_id": np.arange(2), "person_household": np.array([0, 2]),
-                          **{k: v[:2] for k, v in population.__dict__.items() if k.startswith("person_")
-                             and k not in ("person_id", "person_household")}})  # fmt: skip
+    persons = {
+        f.name: getattr(population, f.name)[:2] for f in fields(Population) if f.name.startswith("person_")
+    }
+    empty = replace(
+        population, **{**persons, "person_id": np.arange(2), "person_household": np.array([0, 2])}
+    )
     result = evaluate(empty, Period(2020, 3), defaults)
     assert result["dibao.size"].tolist() == [1, 0, 1]
     assert result["dibao.decision"].tolist()[1] == 0  # not_applicable
     with pytest.raises(ValueError, match="grouped by household"):
-        Population(**{**population.__dict__, "person_household": np.array([1, 0, 2])})
+        replace(population, person_household=np.array([1, 0, 2]))
     with pytest.raises(ValueError, match="must not be negative"):
-        Population(**{**population.__dict__, "person_wage_fen": np.array([-1, 0, 0])})
+        replace(population, person_wage_fen=np.array([-1, 0, 0]))
 
 
 def test_a_period_before_any_standard_is_refused(defaults: ParameterSet) -> None:

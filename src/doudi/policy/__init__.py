@@ -10,6 +10,7 @@ request) and call the engine; the same rule code serves one household and a mill
 - :func:`doudi.policy.cli.main` — ``doudi evaluate FILE|-``
 """
 
+from doudi.policy import rules  # registers the rules with the engine
 from doudi.policy.engine import Result, evaluate
 from doudi.policy.parameters import (
     ParameterError,
@@ -37,4 +38,5 @@ __all__ = [
     "add_months",
     "evaluate",
     "load_defaults",
+    "rules",
 ]

@@ -142,14 +142,8 @@ def _read(path: Path, columns: tuple[str, ...]) -> pa.Table:
     return pq.read_table(path, columns=list(columns))
 
 
-def _column(table: pa.Table, name: str) -> pa.ChunkedArray:
-    if name not in table.column_names:
-        raise BatchInputError(f"missing column {name}")
-    return table.column(name)
-
-
 def _numbers(table: pa.Table, name: str, *, cast: bool = False) -> npt.NDArray[np.int64]:
-    column = _column(table, name)
+    column = table.column(name)
     if column.null_count:
         raise BatchInputError(f"{name} has null values")
     if cast:
@@ -161,21 +155,19 @@ def _numbers(table: pa.Table, name: str, *, cast: bool = False) -> npt.NDArray[n
 
 
 def _flags(table: pa.Table, name: str) -> npt.NDArray[np.bool_]:
-    return np.asarray(
-        pc.fill_null(_column(table, name), False).to_numpy(zero_copy_only=False), dtype=np.bool_
-    )
+    return np.asarray(pc.fill_null(table.column(name), False).to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
 def _strings(table: pa.Table, name: str, values: tuple[str, ...]) -> npt.NDArray[np.int64]:
     """Codes of an enumerated text column (its position in ``values``)."""
-    codes = pc.index_in(_column(table, name), value_set=pa.array(values))
+    codes = pc.index_in(table.column(name), value_set=pa.array(values))
     if codes.null_count:
         raise BatchInputError(f"{name} has values outside {', '.join(values)}")
     return np.asarray(codes.to_numpy(), dtype=np.int64)
 
 
 def _dates(table: pa.Table, name: str) -> npt.NDArray[np.datetime64]:
-    return np.asarray(_column(table, name).to_numpy(), dtype="datetime64[D]")
+    return np.asarray(table.column(name).to_numpy(), dtype="datetime64[D]")
 
 
 # --- evaluating and writing -----------------------------------------------------------------------

@@ -5,6 +5,10 @@ A rule is one small vectorised function of a :class:`Simulation`. It reads other
 explanation of any value — every step, its clause and every parameter that produced it — is a
 by-product of computing it, never a second implementation. Recording costs nothing per row: a read
 keeps a reference to the mask of rows it served (its *scope*), evaluated only when explaining.
+
+One rule of writing rules keeps a household's explanation the same alone or in a batch of a million:
+read other rules unconditionally (a dependency is recorded for the rule, not per row), and give every
+parameter read that does not serve all rows its scope (``households=`` or ``persons=``).
 """
 
 from __future__ import annotations
@@ -254,8 +258,6 @@ class Simulation:
 
 def evaluate(population: Population, period: Period, params: ParameterSet) -> Result:
     """Compute every rule for ``period``; ``evaluate`` serves one household or a million alike."""
-    import doudi.policy.rules  # noqa: F401 - registers the rules
-
     simulation = Simulation(population, period, params)
     for name in RULES:
         simulation[name]

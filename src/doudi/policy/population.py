@@ -115,6 +115,7 @@ class Population:
         ):
             if np.any(getattr(self, name) < 0):
                 raise ValueError(f"{name} must not be negative")
+        _ = self.household_start, self._occupied  # index the members with the population, not in a rule
 
     @property
     def households(self) -> int:

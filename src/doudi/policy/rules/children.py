@@ -42,21 +42,21 @@ def age_out_deferred(s: Simulation) -> Mask:
     return deferred
 
 
-@rule("child_allowance.kind", entity="person", clause=CLAUSE, fmt=choice(KINDS))
-def kind(s: Simulation) -> npt.NDArray[np.int8]:
-    """Institutional only for an orphan in institutional care (集中养育); otherwise scattered."""
+@rule("child_allowance.entitlement", entity="person", clause=CLAUSE, fmt=choice(KINDS))
+def entitlement(s: Simulation) -> npt.NDArray[np.int8]:
+    """Which allowance is due this month: institutional only for an orphan in institutional care (集中养育)."""
     p = s.population
     born = p.person_birth_date <= np.datetime64(s.period.last_day)
     of_age = s["child_allowance.last_regular_month"] >= s.period.month64
-    paid = s["child_allowance.child"] & born & (of_age | s["child_allowance.age_out_deferred"])
+    due = s["child_allowance.child"] & born & (of_age | s["child_allowance.age_out_deferred"])
     institutional = p.has_category(Category.ORPHAN) & p.person_orphan_institutional
-    return np.where(paid, np.where(institutional, INSTITUTIONAL, SCATTERED), NO_KIND).astype(np.int8)
+    return np.where(due, np.where(institutional, INSTITUTIONAL, SCATTERED), NO_KIND).astype(np.int8)
 
 
 @rule("child_allowance.amount", entity="person", clause=CLAUSE, explain="nonzero", fmt=as_yuan)
 def amount(s: Simulation) -> Fen:
-    kind_ = s["child_allowance.kind"]
-    institutional, scattered = kind_ == INSTITUTIONAL, kind_ == SCATTERED
+    due = s["child_allowance.entitlement"]
+    institutional, scattered = due == INSTITUTIONAL, due == SCATTERED
     return np.select(
         [institutional, scattered],
         [
@@ -64,4 +64,12 @@ def amount(s: Simulation) -> Fen:
             s.param("children.allowance.scattered", persons=scattered).fen,
         ],
         0,
+    )
+
+
+@rule("child_allowance.kind", entity="person", clause=CLAUSE, fmt=choice(KINDS))
+def kind(s: Simulation) -> npt.NDArray[np.int8]:
+    """The allowance's kind, reported only when its amount is not 0."""
+    return np.where(s["child_allowance.amount"] != 0, s["child_allowance.entitlement"], NO_KIND).astype(
+        np.int8
     )
