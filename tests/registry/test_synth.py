@@ -129,6 +129,16 @@ def test_region_tree_scales_to_the_province():
     assert zone_children and all(r["code"].startswith("500112") for r in zone_children)
 
 
+def test_a_code_is_the_same_place_at_every_scale():
+    small = {r["code"]: r for r in rows(synth.generate_population(2_000, seed=1).regions)}
+    large = {r["code"]: r for r in rows(synth.generate_population(40_000, seed=2).regions)}
+    common = small.keys() & large.keys()
+    assert len(common) > 100
+    assert all(small[c]["path"] == large[c]["path"] for c in common)
+    same_name = sum(small[c]["name"] == large[c]["name"] for c in common)
+    assert same_name >= 0.95 * len(common)
+
+
 def test_district_list_is_the_regions_apps():
     from doudi.regions.loading import chongqing_rows
 

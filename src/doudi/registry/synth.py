@@ -218,7 +218,8 @@ def _synthetic_regions(households: int, rng: np.random.Generator) -> tuple[list[
 
     Codes follow the statistical pattern district+3+3: streets (街道) 0xx, towns (镇) 1xx, townships
     (乡) 2xx; communities (社区, urban) 0xx and villages (村, rural) 2xx under them. Under a functional
-    zone the codes extend its host district's GB code, in numbers its host does not use.
+    zone the codes extend its host district's GB code, numbered down from 99 while the host numbers
+    up from 01, so a code stands for the same place (district, kind, name) at every scale.
     """
     n_districts = len(DISTRICTS)
     n_villages = int(np.clip(households // 90, 2 * n_districts, 11_000))
@@ -233,7 +234,7 @@ def _synthetic_regions(households: int, rng: np.random.Generator) -> tuple[list[
     v_district: list[str] = []
     v_urban: list[bool] = []
     v_weight: list[float] = []
-    used: dict[tuple[str, int], int] = {}  # (GB prefix, kind) -> numbers used so far
+    used: dict[tuple[str, int, bool], int] = {}  # (GB prefix, kind, zone?) -> numbers used so far
     community_scale = 2.5  # a community registers more households than a village
     for (code, name, weight, urban_share), n_t, n_v in zip(
         DISTRICTS, towns_per_district, villages_per_district, strict=True
@@ -261,10 +262,14 @@ def _synthetic_regions(households: int, rng: np.random.Generator) -> tuple[list[
                 kind, suffix = 0, "街道"
             else:
                 kind, suffix = (1, "镇") if rng.random() < 0.8 else (2, "乡")
-            number = used.get((prefix, kind), 0) + 1
-            used[(prefix, kind)] = number
-            if number > 99:
+            # A district numbers its townships up from 01, a functional zone down from 99 under its
+            # host's code, so a code names the same place at every scale.
+            zone = code in LOCAL_CODE_HOST
+            count = used.get((prefix, kind, zone), 0) + 1
+            used[(prefix, kind, zone)] = count
+            if used.get((prefix, kind, True), 0) + used.get((prefix, kind, False), 0) > 99:
                 raise ValueError(f"too many townships of one kind under {prefix}")
+            number = 100 - count if zone else count
             t_codes.append(f"{prefix}{kind * 100 + number:03d}")
             t_suffixes.append(suffix)
         for t, (t_code, t_stem) in enumerate(zip(t_codes, _place_names(t_codes), strict=True)):
@@ -814,6 +819,14 @@ def _noop(_msg: str) -> None:
 _DAY_YEARS = 365.2425
 
 
+def _distinct(values: np.ndarray) -> bool:
+    """No value twice (sorted input, the usual case, is checked without sorting)."""
+    if len(values) < 2 or (np.diff(values) > 0).all():
+        return True
+    ordered = np.sort(values)  # (np.unique hashes, which is several times slower here)
+    return bool((ordered[1:] != ordered[:-1]).all())
+
+
 def _validate(pop: Population) -> list[str]:
     """Every problem found in the tables, vectorised (nothing is written while any remains)."""
     errors: list[str] = []
@@ -857,9 +870,9 @@ def _validate(pop: Population) -> list[str]:
         check(pc.is_valid(p.column(col)), f"persons.{col} is empty", pid)
     if errors:
         return errors
-    if pc.count_distinct(hid).as_py() != len(hid):
+    if not _distinct(hid.to_numpy()):
         errors.append("households.household_id: duplicate ids")
-    if pc.count_distinct(pid).as_py() != len(pid):
+    if not _distinct(pid.to_numpy()):
         errors.append("persons.person_id: duplicate ids")
     check(
         pc.match_substring_regex(h.column("region"), r"^\d{12}$"),
@@ -901,7 +914,7 @@ def _validate(pop: Population) -> list[str]:
     check(pc.less_equal(pc.utf8_length(p.column("phone")), 20), "persons.phone longer than 20", pid)
     # Exactly one head per household.
     heads = pc.filter(p.column("household_id"), pc.equal(p.column("relation"), "head"))
-    if len(heads) != len(hid) or pc.count_distinct(heads).as_py() != len(hid):
+    if len(heads) != len(hid) or not _distinct(heads.to_numpy()):
         errors.append("persons.relation: every household needs exactly one head")
     # Resident IDs: format, check digit, distinct.
     ids = p.column("id_number").combine_chunks()
@@ -914,7 +927,9 @@ def _validate(pop: Population) -> list[str]:
         check(
             id_check_digits(digits[:, :17] - 48) == digits[:, 17], "persons.id_number check digit wrong", pid
         )
-        if pc.count_distinct(ids).as_py() != len(ids):
+        # The first 17 digits fix the check digit, so they identify a valid number: compare them as integers.
+        body = (digits[:, :17] - 48).astype(np.int64) @ (10 ** np.arange(16, -1, -1, dtype=np.int64))
+        if not _distinct(body):
             errors.append("persons.id_number: the same resident ID appears more than once")
     return errors
 
