@@ -87,3 +87,21 @@ def test_an_enrolled_household_is_never_reduced_or_exited_in_the_window(
     assert dibao["size"] >= 1  # "worker" is never tekun
     assert dibao["decision"] in {"continue", "raise", "hold", "exit_deferred"}
     assert dibao["amount"] >= household["dibao"]["last_amount"]
+
+
+def test_an_explanation_does_not_depend_on_the_other_households_episodes() -> None:
+    early = {"id": "early", "region": "500101", "area_type": "urban",
+             "members": [{"id": "e", "covid": {"confirmed_on": "2020-02-10"}}]}  # fmt: skip
+    late = {"id": "late", "region": "500101", "area_type": "urban",
+            "members": [{"id": "l", "covid": {"confirmed_on": "2021-09-15"}}]}  # fmt: skip
+    batch = evaluate_request({"period": "2021-10", "households": [early, late]})["households"]
+    alone = evaluate_request({"period": "2021-10", "households": [late]})["households"]
+    assert batch[1] == alone[0]
+    step = next(s for s in alone[0]["explanation"] if s["rule"] == "covid_assistance.amount")
+    standards = [p for p in step["parameters"] if p["name"] == "dibao.standard.urban"]
+    assert [p["value"] for p in standards] == [636]
+    early_step = next(s for s in batch[0]["explanation"] if s["rule"] == "covid_assistance.amount")
+    assert sorted(p["value"] for p in early_step["parameters"] if p["name"] == "dibao.standard.urban") == [
+        546,
+        636,
+    ]

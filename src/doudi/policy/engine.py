@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -61,10 +60,6 @@ def as_bool(value: Any) -> bool:
 def choice(labels: tuple[str | None, ...]) -> Callable[[Any], str | None]:
     """Format an integer code as its label."""
     return lambda code: labels[int(code)]
-
-
-def as_decimal(value: Any) -> float | None:
-    return None if value is None else float(Decimal(value))
 
 
 # --- the rule registry ---------------------------------------------------------------------------

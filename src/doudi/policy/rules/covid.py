@@ -50,46 +50,71 @@ def episode(s: Simulation) -> Episode:
     amount = np.zeros(p.persons, dtype=np.int64)
     months = np.zeros(p.persons, dtype=np.int64)
     total = np.zeros(p.persons, dtype=np.int64)
-    covered_ = s["covid_assistance.covered"]
     period = s.period.month64
-    who = np.flatnonzero(covered_ & (p.person_covid_confirmed_on <= np.datetime64(s.period.last_day)))
+    who = np.flatnonzero(
+        s["covid_assistance.covered"] & (p.person_covid_confirmed_on <= np.datetime64(s.period.last_day))
+    )
     if not len(who):
         return Episode(amount, months, total)
     confirmed = p.person_covid_confirmed_on[who]
     discharged, died = p.person_covid_discharged_on[who], p.person_covid_died_on[who]
     end = np.where(np.isnat(discharged) | (died < discharged), died, discharged)
-    urban = p.household_urban[p.person_household[who]]
-    # monthly amounts for every month from the earliest confirmation to the period, by area
-    first = confirmed.astype("datetime64[M]").min()
-    table = np.array(
-        [_monthly_amounts(s, Period.parse(str(m)), covered_) for m in np.arange(first, period + 1)],
-        dtype=np.int64,
-    ).T  # [rural, urban] × month
-    confirmed_month = confirmed.astype("datetime64[M]")
-    offset = (confirmed_month - first).astype(np.int64)
-    last_k = (period - confirmed_month).astype(np.int64)  # months starting on or before the period's end
-    area = urban.astype(np.int64)
-    paid, counted_months, counted_total = (np.zeros(len(who), dtype=np.int64) for _ in range(3))
+    first_month = confirmed.astype("datetime64[M]")
+    last_k = (period - first_month).astype(np.int64)  # month k starts in the period
+    counted = np.zeros(len(who), dtype=np.int64)
     for k in range(int(last_k.max()) + 1):
-        start = add_months_array(confirmed, k)
-        counted = (k <= last_k) & ((k == 0) | np.isnat(end) | (start < end))
-        if not counted.any():
-            break  # later months start later still: none counts
-        monthly = np.where(counted, table[area, np.minimum(offset + k, table.shape[1] - 1)], 0)
-        counted_months += counted
-        counted_total += monthly
-        paid += np.where(k == last_k, monthly, 0)
-    amount[who], months[who], total[who] = paid, counted_months, counted_total
+        counts = (k <= last_k) & ((k == 0) | np.isnat(end) | (add_months_array(confirmed, k) < end))
+        if not counts.any():
+            break  # each later month starts later still
+        counted += counts
+    # the counted months are the calendar months first_month … last_month, one each
+    last_month = first_month + (counted - 1)
+    urban = p.household_urban[p.person_household[who]]
+    paid, counted_total = np.zeros(len(who), dtype=np.int64), np.zeros(len(who), dtype=np.int64)
+    for start, stop in _stretches(s, first_month.min(), period):
+        overlap = (np.minimum(last_month, stop) - np.maximum(first_month, start)).astype(np.int64) + 1
+        monthly = _monthly_amount(s, start, who, urban, served=overlap > 0)
+        counted_total += np.maximum(overlap, 0) * monthly
+        if start <= period <= stop:
+            paid = np.where(last_month == period, monthly, 0)
+    amount[who], months[who], total[who] = paid, counted, counted_total
     return Episode(amount, months, total)
 
 
-def _monthly_amounts(s: Simulation, month: Period, covered_: Mask) -> tuple[int, int]:
-    p = s.population
-    urban = covered_ & p.of_person(p.household_urban)
-    multiple = s.param("covid.assistance_multiple", on=month.first_day, persons=covered_).ratio
-    rural_standard = s.param("dibao.standard.rural", on=month.first_day, persons=covered_ & ~urban).fen
-    urban_standard = s.param("dibao.standard.urban", on=month.first_day, persons=urban).fen
-    return round_half_up(multiple * rural_standard, 100), round_half_up(multiple * urban_standard, 100)
+_MONTHLY_PARAMETERS = ("covid.assistance_multiple", "dibao.standard.urban", "dibao.standard.rural")
+
+
+def _stretches(
+    s: Simulation, first: np.datetime64, last: np.datetime64
+) -> list[tuple[np.datetime64, np.datetime64]]:
+    """The months ``first … last`` cut where the multiple or a standard changes (rarely: one stretch)."""
+    stretches: list[tuple[np.datetime64, np.datetime64]] = []
+    previous = None
+    for month in np.arange(first, last + 1):
+        on = Period.parse(str(month)).first_day
+        values = tuple(s.params.value_at(name, on) for name in _MONTHLY_PARAMETERS)
+        if values == previous:
+            stretches[-1] = (stretches[-1][0], month)
+        else:
+            stretches.append((month, month))
+        previous = values
+    return stretches
+
+
+def _monthly_amount(
+    s: Simulation, start: np.datetime64, who: npt.NDArray[np.intp], urban: Mask, served: Mask
+) -> Fen:
+    """2 × the household's standard in a stretch beginning ``start``, read for the persons it serves."""
+    on = Period.parse(str(start)).first_day
+    scope = {area: np.zeros(s.population.persons, dtype=np.bool_) for area in ("urban", "rural")}
+    scope["urban"][who[served & urban]] = True
+    scope["rural"][who[served & ~urban]] = True
+    multiple = s.param("covid.assistance_multiple", on=on, persons=scope["urban"] | scope["rural"]).ratio
+    amounts = {
+        area: round_half_up(multiple * s.param(f"dibao.standard.{area}", on=on, persons=scope[area]).fen, 100)
+        for area in ("urban", "rural")
+    }
+    return np.where(urban, amounts["urban"], amounts["rural"])
 
 
 @rule("covid_assistance.amount", entity="person", clause=CLAUSE, explain="nonzero", fmt=as_yuan)

@@ -56,34 +56,35 @@ def size(s: Simulation) -> npt.NDArray[np.int64]:
     return p.household_size - p.count_by_household(~s["dibao.unit_member"])
 
 
-@rule("dibao.person_work_cost_deduction", entity="person", clause=CLAUSE, fmt=as_exact_yuan)
-def person_work_cost_deduction(s: Simulation) -> Fen:
+@rule("dibao.work_cost_deduction", clause=CLAUSE, explain="always", fmt=as_exact_yuan)
+def work_cost_deduction(s: Simulation) -> Fen:
     """务工成本扣减: enrolled members who go out to or return to work keep part of their wage."""
     p = s.population
     going_to_work = (p.person_work == Work.MIGRANT) | (p.person_work == Work.RETURNED)
     applies = going_to_work & s["dibao.unit_member"] & p.of_person(p.household_enrolled)
     # read whether or not anyone applies: an explanation must not depend on the rest of the batch
     standard_ = s["dibao.standard"]
-    deduction = np.zeros(p.persons, dtype=np.int64)
-    rate = s.param("dibao.work_cost_deduction.rate", persons=applies).ratio if applies.any() else Fraction(0)
+    deduction = np.zeros(p.households, dtype=np.int64)
+    workers = np.flatnonzero(applies)
+    rate = s.param("dibao.work_cost_deduction.rate", persons=applies).ratio if len(workers) else Fraction(0)
     if rate:
         cap_ratio = s.param("dibao.work_cost_deduction.cap_ratio", persons=applies).ratio
-        cap = scale_half_up(standard_[p.person_household[applies]], cap_ratio)
-        deduction[applies] = np.minimum(scale_half_up(p.person_wage_fen[applies], rate), cap)
+        households = p.person_household[workers]
+        per_worker = np.minimum(
+            scale_half_up(p.person_wage_fen[workers], rate), scale_half_up(standard_[households], cap_ratio)
+        )
+        np.add.at(deduction, households, per_worker)
     return deduction
-
-
-@rule("dibao.work_cost_deduction", clause=CLAUSE, explain="always", fmt=as_exact_yuan)
-def work_cost_deduction(s: Simulation) -> Fen:
-    return s.population.sum_by_household(s["dibao.person_work_cost_deduction"])
 
 
 @rule("dibao.counted_income", clause=CLAUSE, explain="always", fmt=as_exact_yuan)
 def counted_income(s: Simulation) -> Fen:
     """Counted income of the unit (exempt income is not counted) less the work-cost deductions."""
     p = s.population
-    unit_income = np.where(s["dibao.unit_member"], p.person_counted_income_fen, 0)
-    return p.sum_by_household(unit_income) - s["dibao.work_cost_deduction"]
+    counted = p.sum_by_household(p.person_counted_income_fen)
+    outside = np.flatnonzero(~s["dibao.unit_member"])  # tekun members: few
+    np.subtract.at(counted, p.person_household[outside], p.person_counted_income_fen[outside])
+    return counted - s["dibao.work_cost_deduction"]
 
 
 @rule("dibao.per_capita_income", clause=CLAUSE, explain="always", fmt=as_exact_yuan)
