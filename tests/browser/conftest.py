@@ -9,33 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from browser.chromium import ARGS, CHROMIUM, when_missing
+
 # live_server runs Django in a thread while Playwright's sync API runs an event loop in this one;
 # Django would otherwise refuse ORM calls from a thread that has a running loop.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.exists():
-        reason = "chromium not available (install Debian chromium)"
-        if os.environ.get("DOUDI_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason}; DOUDI_REQUIRE_BROWSER=1 requires it")
-        pytest.skip(reason)
+    missing = when_missing()
+    if missing:
+        action, reason = missing
+        (pytest.fail if action == "fail" else pytest.skip)(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield browser
         browser.close()
 

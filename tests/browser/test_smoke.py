@@ -2,16 +2,12 @@
 household and sees its members; out-of-scope pages are 404; repeated wrong passwords lock the account."""
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for console.population
-
-from console.population import PASSWORD, build_population  # noqa: E402
+from console.population import PASSWORD, build_population
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
