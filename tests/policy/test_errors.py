@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doudi.policy.cli import main
 from doudi.policy.contract import InputError, evaluate_request
@@ -96,6 +98,10 @@ def _one(**fields: Any) -> dict[str, Any]:
             "households[0].members[0].covid.died_on",
         ),
         (_one(covid={"confirmed_on": "2020-02-31"}), "households[0].members[0].covid.confirmed_on"),
+        (
+            _one(covid={"confirmed_on": "2020-02-31", "discharged_on": "2020-03-01", "died_on": "x"}),
+            "households[0].members[0].covid.died_on",
+        ),
         (_one(covid={"tested_on": "2020-02-01"}), "households[0].members[0].covid.tested_on"),
         (_one(name="张三"), "households[0].members[0].name"),
         (request("2020-03", household("h1", member("a")), household("h1", member("b"))), "households[1].id"),
@@ -221,3 +227,36 @@ def test_cli_overlays_stored_values_unless_defaults_only(
     )
     defaults_only = _run(["evaluate", "--defaults-only", str(path)], capsys, base_params_loader=loader)[1]
     assert defaults_only["households"][0]["dibao"]["standard"] == 546
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats() | st.text(max_size=12)
+    | st.sampled_from(["2020-02-30", "2020-03", "500101", "urban", "orphan", "migrant", "1e999"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+
+
+def _paths_of(value: Any, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, child in items:
+        found += _paths_of(child, (*prefix, key))
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_mutation_is_evaluated_or_refused_never_crashes(data: st.DataObject) -> None:
+    from .test_contract import SECTION_4_REQUEST
+
+    body = json.loads(json.dumps(SECTION_4_REQUEST))
+    path = data.draw(st.sampled_from(_paths_of(body)[1:]))
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = data.draw(JSON)
+    try:
+        evaluate_request(body)
+    except InputError as error:
+        assert error.errors and all(set(e) == {"path", "message"} for e in error.errors)

@@ -75,9 +75,9 @@ def _check_member(member: dict[str, Any], path: str, errors: Errors) -> None:
     if member["birth_date"] is None and any(c in CHILD_CATEGORIES for c in categories):
         fail(errors, key_path(path, "birth_date"), "required for an orphan or de facto unsupported child")
     covid = member["covid"]
-    if isinstance(covid, dict) and covid["confirmed_on"]:
+    if isinstance(covid, dict) and covid["confirmed_on"] is not None and valid(covid["confirmed_on"]):
         for name in ("discharged_on", "died_on"):
-            if covid[name] and covid[name] < covid["confirmed_on"]:
+            if covid[name] is not None and valid(covid[name]) and covid[name] < covid["confirmed_on"]:
                 fail(errors, f"{path}.covid.{name}", f"{name} is before confirmed_on")
 
 
