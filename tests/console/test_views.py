@@ -1,6 +1,7 @@
 """Staff console views: access, scope (404), masking, read audit, search, duplicates, export."""
 
 import io
+import re
 
 import pytest
 from django.conf import settings
@@ -171,9 +172,18 @@ def test_household_page_shows_members_history_categories_income_assets(client_a,
     assert "变更记录" in page and "新增" in page
 
 
-def test_household_out_of_scope_is_404(client_a, population):
-    assert client_a.get(reverse("console:household", args=[population.h_b.pk])).status_code == 404
-    assert client_a.get(reverse("console:household", args=[999999])).status_code == 404
+def test_household_out_of_scope_is_404_like_a_missing_one(client_a, population):
+    out_of_scope = client_a.get(reverse("console:household", args=[population.h_b.pk]))
+    missing = client_a.get(reverse("console:household", args=[999999]))
+    assert out_of_scope.status_code == missing.status_code == 404
+    assert "未找到" in _text(out_of_scope)
+    # Same page apart from its own URL and the per-response CSRF mask: nothing tells "exists in
+    # another district" from "does not exist".
+    def strip(r, pk):
+        text = _text(r).replace(reverse("console:household", args=[pk]), "URL")
+        return re.sub(r'"X-CSRFToken": "[^"]+"|name="csrfmiddlewaretoken" value="[^"]+"', "", text)
+
+    assert strip(out_of_scope, population.h_b.pk) == strip(missing, 999999)
 
 
 def test_person_page_shows_full_id_and_records_a_read(client_a, population, officer_a):
