@@ -157,6 +157,18 @@ def test_export_is_masked_scoped_and_audited(client_a, population, officer_a):
     assert entry.after["rows"] == 1
 
 
+def test_household_export_lists_masked_heads(client_a, population):
+    response = client_a.get(reverse("console:search_export"), {"q": "李四", "kind": "household"})
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("家庭编号", "户主", "户主身份证号")
+    assert rows[1][:4] == (str(population.h_a), "张三", mask_id_number(population.zhang.id_number), 2)
+
+
+def test_export_without_a_query_goes_back_to_the_search(client_a):
+    response = client_a.get(reverse("console:search_export"))
+    assert response.status_code == 302 and response["Location"] == reverse("console:search")
+
+
 # --- household and person pages -------------------------------------------------------------------
 
 
@@ -177,6 +189,7 @@ def test_household_out_of_scope_is_404_like_a_missing_one(client_a, population):
     missing = client_a.get(reverse("console:household", args=[999999]))
     assert out_of_scope.status_code == missing.status_code == 404
     assert "未找到" in _text(out_of_scope)
+
     # Same page apart from its own URL and the per-response CSRF mask: nothing tells "exists in
     # another district" from "does not exist".
     def strip(r, pk):
