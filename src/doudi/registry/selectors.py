@@ -25,6 +25,7 @@ from doudi.registry.models import (
     PersonCategory,
     PossibleDuplicate,
 )
+from doudi.registry.services import INCOME_FIELDS
 
 if TYPE_CHECKING:
     from doudi.accounts.models import User
@@ -34,16 +35,10 @@ SEARCH_LIMIT = 200
 AUDIT_HISTORY_LIMIT = 50
 AUDIT_READS_LIMIT = 10
 
-ID_NUMBER_RE = re.compile(r"^\d{17}[\dX]$")
+# POLICY.md: wage, business, agricultural, property and transfer income are counted; exempt is not.
+COUNTED_INCOME_FIELDS = tuple(f for f in INCOME_FIELDS if f != "income_exempt_fen")
 
-INCOME_FIELDS = (
-    "income_wage_fen",
-    "income_business_fen",
-    "income_agricultural_fen",
-    "income_property_fen",
-    "income_transfer_fen",
-    "income_exempt_fen",
-)
+ID_NUMBER_RE = re.compile(r"^\d{17}[\dX]$")
 
 
 def normalise_id_number(q: str) -> str | None:
@@ -117,7 +112,7 @@ class MemberRow:
 
     @property
     def income_total_fen(self) -> int:
-        return sum(getattr(self.person, f) for f in INCOME_FIELDS if f != "income_exempt_fen")
+        return sum(getattr(self.person, f) for f in COUNTED_INCOME_FIELDS)
 
 
 @dataclass
@@ -143,7 +138,7 @@ class HouseholdDetail:
     def income_totals_fen(self) -> dict[str, int]:
         """Declared monthly income of the current members, by kind and in total (exempt kept apart)."""
         totals = {f: sum(getattr(m.person, f) for m in self.current) for f in INCOME_FIELDS}
-        totals["counted"] = sum(v for f, v in totals.items() if f != "income_exempt_fen")
+        totals["counted"] = sum(totals[f] for f in COUNTED_INCOME_FIELDS)
         return totals
 
 
@@ -244,7 +239,7 @@ class PersonDetail:
 
     @property
     def income_total_fen(self) -> int:
-        return sum(getattr(self.person, f) for f in INCOME_FIELDS if f != "income_exempt_fen")
+        return sum(getattr(self.person, f) for f in COUNTED_INCOME_FIELDS)
 
 
 def person_detail(user: User, pk: int) -> PersonDetail:
