@@ -1,6 +1,44 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from doudi.console.nav import NavLink
 
 
 class IntakeConfig(AppConfig):
     name = "doudi.intake"
-    verbose_name = "一门受理"
+    verbose_name = _("一门受理")
+    # Read-only roles (supervisor, auditor) see the case list too; they just get no action buttons.
+    console_nav = [
+        NavLink("intake:list", _("案件"), order=30),
+        NavLink("intake:transfers", _("转办转介"), order=31),
+        NavLink(
+            "intake:covid",
+            _("新冠事件"),
+            order=60,
+            roles=(
+                "village_worker",
+                "township_officer",
+                "district_officer",
+                "municipal_admin",
+                "municipal_supervisor",
+                "auditor",
+            ),
+        ),
+        NavLink("intake:coverage", _("建档立卡覆盖"), order=70),
+    ]
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from doudi.regions.models import EmergencyWindowEvent
+
+        post_save.connect(_window_changed, sender=EmergencyWindowEvent, dispatch_uid="intake.window_changed")
+
+
+def _window_changed(sender, instance, created, **kwargs):
+    """A window was declared or ended: the dibao limits (7 working days / 30 days) of open cases may
+    change. Runs inside the declaring transaction, so the new limits commit with the declaration."""
+    if created and not kwargs.get("raw"):
+        from doudi.intake.services import refresh_window_sensitive_cases
+
+        refresh_window_sensitive_cases()

@@ -1,0 +1,159 @@
+"""Console forms: they parse input; every rule lives in the services (errors come back onto the form)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from doudi.intake.models import SUBTYPES, CaseType, Channel, CovidEventKind, Department
+from doudi.regions.models import Region, RegionLevel
+
+
+class ServiceErrorsMixin:
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Put a service's ValidationError on the matching fields (others on the form itself)."""
+        if hasattr(exc, "error_dict"):
+            for name, messages in exc.message_dict.items():
+                target = name if name in self.fields else None  # type: ignore[attr-defined]
+                for message in messages:
+                    self.add_error(target, message)  # type: ignore[attr-defined]
+        else:
+            for message in exc.messages:
+                self.add_error(None, message)  # type: ignore[attr-defined]
+
+
+def _bootstrap(form: forms.Form) -> None:
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            widget.attrs.setdefault("class", "form-check-input")
+        elif isinstance(widget, forms.Select):
+            widget.attrs.setdefault("class", "form-select")
+        else:
+            widget.attrs.setdefault("class", "form-control")
+
+
+def _subtype_choices():
+    choices = [("", _("（无）"))]
+    for case_type, options in SUBTYPES.items():
+        label = CaseType(case_type).label
+        choices += [(key, f"{label} · {name}") for key, name in options.items()]
+    return choices
+
+
+class OpenCaseForm(ServiceErrorsMixin, forms.Form):
+    """登记 a walk-in, hotline, patrol or referred request."""
+
+    case_type = forms.ChoiceField(label=_("案件类型"), choices=CaseType.choices)
+    subtype = forms.ChoiceField(
+        label=_("细类"),
+        choices=(),
+        required=False,
+        help_text=_("临时救助须选择急难型或支出型；儿童保障须选择儿童类别"),
+    )
+    channel = forms.ChoiceField(
+        label=_("来源渠道"), choices=[c for c in Channel.choices if c[0] != Channel.PORTAL]
+    )
+    region = forms.ModelChoiceField(label=_("责任单位"), queryset=Region.objects.none())
+    applicant_id_number = forms.CharField(
+        label=_("申请人身份证号"),
+        max_length=24,
+        required=False,
+        help_text=_("已登记在本辖区的人员将自动关联"),
+    )
+    applicant_name = forms.CharField(label=_("申请人姓名"), max_length=64, required=False)
+    applicant_phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    summary = forms.CharField(
+        label=_("诉求与情况"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000
+    )
+    on_behalf = forms.BooleanField(label=_("村（社区）代为申请"), required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subtype"].choices = _subtype_choices()
+        if user is not None:
+            self.fields["region"].queryset = Region.objects.visible_to(user).filter(
+                level__gte=RegionLevel.DISTRICT
+            )
+            self.fields["region"].initial = user.region_id
+        self.fields["region"].label_from_instance = lambda r: f"{'　' * (r.level - 2)}{r.name}"
+        _bootstrap(self)
+
+
+class TransferForm(ServiceErrorsMixin, forms.Form):
+    to_region = forms.ModelChoiceField(label=_("接收单位"), queryset=Region.objects.none())
+    reason = forms.CharField(label=_("转办理由"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    due_on = forms.DateField(
+        label=_("接收期限"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("留空则为3个工作日"),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any district (e.g. where a non-local applicant lives), or a township/village of the officer's own subtree.
+        own = Region.objects.visible_to(user).values("pk") if user is not None else Region.objects.none()
+        self.fields["to_region"].queryset = Region.objects.filter(models_q_district_or_own(own)).order_by(
+            "path"
+        )
+        self.fields["to_region"].label_from_instance = lambda r: f"{'　' * (r.level - 2)}{r.name}（{r.code}）"
+        _bootstrap(self)
+
+
+def models_q_district_or_own(own):
+    from django.db.models import Q
+
+    return Q(level=RegionLevel.DISTRICT) | Q(pk__in=own, level__gt=RegionLevel.DISTRICT)
+
+
+class ReferralForm(ServiceErrorsMixin, forms.Form):
+    department = forms.ChoiceField(
+        label=_("转介部门"), choices=[c for c in Department.choices if c[0] != Department.CIVIL_AFFAIRS]
+    )
+    to_unit_name = forms.CharField(label=_("接收单位名称"), max_length=100, required=False)
+    reason = forms.CharField(label=_("转介事项"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    ack_due_on = forms.DateField(
+        label=_("签收期限"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("留空则为2个工作日"),
+    )
+    answer_due_on = forms.DateField(
+        label=_("答复期限"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("留空则为10个工作日"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+
+class CovidEventForm(ServiceErrorsMixin, forms.Form):
+    id_number = forms.CharField(label=_("身份证号"), max_length=24)
+    kind = forms.ChoiceField(label=_("事件"), choices=CovidEventKind.choices)
+    date = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("备注"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+
+class CovidImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("卫健部门名单（.xlsx 或 .csv）"),
+        help_text=_("列：身份证号、姓名、事件（确诊/出院/死亡）、日期、备注；有任何错误则整份不导入"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+
+def error_text(exc: ValidationError) -> str:
+    """Every message of a service's ValidationError, for a flash message."""
+    return "；".join(exc.messages)

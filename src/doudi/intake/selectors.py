@@ -1,0 +1,466 @@
+"""Reads of 一门受理, every one scoped to the caller's region subtree (`.visible_to`).
+
+A case is visible in the subtree above its responsible unit. Two rows are visible from two sides:
+a transfer (转办) to its sending unit (`Transfer.objects.visible_to`) and to its receiving unit
+(`IncomingTransfer.objects.visible_to`); while a transfer is pending the receiving unit may also open
+the case page (read-only) to decide whether to accept it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from doudi.audit.services import record_read
+from doudi.intake import sla
+from doudi.intake.flows import Action, Flow, actionable_q, available_actions, flow_for
+from doudi.intake.models import (
+    Attachment,
+    Case,
+    CaseTransition,
+    CaseType,
+    Comment,
+    CovidEvent,
+    CovidImport,
+    IncomingTransfer,
+    Referral,
+    Transfer,
+    TransferStatus,
+)
+from doudi.registry.models import Category, Household, Membership, Person, PersonCategory
+
+if TYPE_CHECKING:
+    from doudi.accounts.models import User
+
+# The case types that count as assistance for the registered-poor coverage report (一(三)).
+ASSISTANCE_TYPES = (
+    CaseType.DIBAO,
+    CaseType.TEKUN,
+    CaseType.CHILDREN,
+    CaseType.TEMPORARY,
+    CaseType.CASE_BY_CASE,
+    CaseType.FIRST_AID,
+)
+# Person categories that are themselves a scheme paying the household (低保, 特困, children's allowance).
+SCHEME_CATEGORIES = (Category.DIBAO, Category.TEKUN, Category.ORPHAN, Category.DE_FACTO_UNSUPPORTED_CHILD)
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+# --- lists --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    case_type: str = ""
+    state: str = ""
+    channel: str = ""
+    q: str = ""  # tracking number (prefix) or applicant name (prefix)
+    overdue: bool = False
+    mine: bool = False  # assigned to the caller
+    actionable: bool = True  # only cases the caller's roles can act on (the work queue); else all visible
+    include_closed: bool = False
+
+
+def cases_for(user: User) -> QuerySet[Case]:
+    """Every case the user may see."""
+    return Case.objects.visible_to(user)
+
+
+def work_queue(
+    user: User, filters: CaseFilters | None = None, *, today: datetime.date | None = None
+) -> QuerySet[Case]:
+    """待办: the open cases in the user's subtree on which one of their roles has an action to take
+    (or all visible cases with `actionable=False`), overdue first, then by due date."""
+    filters = filters or CaseFilters()
+    today = today or _today()
+    qs = cases_for(user).select_related("region", "assigned_to", "applicant")
+    if not filters.include_closed:
+        qs = qs.open()
+    if filters.actionable:
+        qs = qs.filter(actionable_q(user.roles))
+    if filters.case_type:
+        qs = qs.filter(case_type=filters.case_type)
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.mine:
+        qs = qs.filter(assigned_to=user)
+    if filters.overdue:
+        qs = qs.filter(closed_at__isnull=True, due_on__lt=today)
+    q = (filters.q or "").strip()
+    if q:
+        qs = qs.filter(Q(tracking_number__startswith=q.upper()) | Q(applicant_name__startswith=q))
+    pending = Transfer.objects.filter(case=OuterRef("pk"), status=TransferStatus.PENDING)
+    return qs.annotate(in_transfer=Exists(pending)).order_by("due_on", "filed_at", "pk")
+
+
+def overdue_cases(user: User, *, today: datetime.date | None = None) -> QuerySet[Case]:
+    """逾期: open cases past their due date (条例第35条: missed time limits are a supervised breach)."""
+    return cases_for(user).overdue(today or _today()).order_by("due_on", "pk")
+
+
+def is_overdue(case: Case, today: datetime.date | None = None) -> bool:
+    return case.closed_at is None and case.due_on is not None and case.due_on < (today or _today())
+
+
+def incoming_transfers(user: User, *, pending_only: bool = True) -> QuerySet[Transfer]:
+    """转办 received by the user's subtree; pending first."""
+    qs = IncomingTransfer.objects.visible_to(user).select_related(
+        "case", "from_region", "to_region", "requested_by"
+    )
+    if pending_only:
+        qs = qs.filter(status=TransferStatus.PENDING)
+    return qs.order_by("due_on", "pk")
+
+
+def outgoing_transfers(user: User) -> QuerySet[Transfer]:
+    """The sender's trail: every transfer out of the user's subtree, whatever happened to the case."""
+    return Transfer.objects.visible_to(user).select_related(
+        "case", "from_region", "to_region", "responded_by"
+    )
+
+
+def open_referrals(user: User) -> QuerySet[Referral]:
+    """转介 of the user's cases still waiting for the department's answer, by deadline."""
+    return (
+        Referral.objects.visible_to(user)
+        .filter(answered_at__isnull=True)
+        .select_related("case", "requested_by")
+        .order_by("answer_due_on", "pk")
+    )
+
+
+def transfer_overdue(t: Transfer, today: datetime.date | None = None) -> bool:
+    return t.status == TransferStatus.PENDING and t.due_on < (today or _today())
+
+
+# --- the case page --------------------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime.datetime
+    kind: str  # transition | comment | attachment | transfer | transfer_response | referral | referral_ack | referral_answer
+    actor: str
+    title: str
+    body: str = ""
+    obj: Any = None
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    flow: Flow
+    actions: list[Action]
+    timeline: list[TimelineEntry]
+    transitions: list[CaseTransition]
+    comments: list[Comment]
+    attachments: list[Attachment]
+    transfers: list[Transfer]
+    referrals: list[Referral]
+    pending_transfer: Transfer | None
+    in_scope: bool  # False: the receiving unit of a pending transfer, reading only
+    can_receive: bool = False
+    today: datetime.date = field(default_factory=_today)
+
+    @property
+    def state_label(self) -> str:
+        return self.flow.state_label(self.case.state)
+
+    @property
+    def overdue(self) -> bool:
+        return is_overdue(self.case, self.today)
+
+    @property
+    def days_left(self) -> int | None:
+        if self.case.due_on is None or not self.case.is_open:
+            return None
+        try:
+            return sla.days_left(self.case.due_on, self.today, self.case.sla_unit or sla.CALENDAR)
+        except sla.SlaUnavailable:
+            return None
+
+    @property
+    def notices(self) -> list[tuple[str, CaseTransition]]:
+        """(kind, transition) of each printable notice the case has issued so far."""
+        out = []
+        for t in self.transitions:
+            act = self.flow.action(t.action)
+            if act is not None and act.notice:
+                out.append((act.notice, t))
+        return out
+
+
+def get_case(user: User, pk: int) -> Case:
+    """The case if in scope, or if a transfer to the user's subtree is pending; else 404."""
+    case = Case.objects.visible_to(user).select_related("region").filter(pk=pk).first()
+    if case is None:
+        incoming = IncomingTransfer.objects.visible_to(user).filter(case_id=pk, status=TransferStatus.PENDING)
+        if not incoming.exists():
+            raise Http404
+        case = Case.objects.select_related("region").get(pk=pk)
+    return case
+
+
+def case_detail(user: User, pk: int, *, log_read: bool = True) -> CaseDetail:
+    """案件详情 with its timeline and the actions its state allows the user. The page shows the
+    applicant's personal data, so the view is logged as a read (查阅记录)."""
+    case = get_case(user, pk)
+    case = Case.objects.select_related(
+        "region__parent__parent", "applicant__region", "household", "assigned_to", "filed_by", "related_case"
+    ).get(pk=case.pk)
+    flow = flow_for(case.case_type)
+    from doudi.core.scoping import region_in_scope
+
+    in_scope = region_in_scope(user, case.region)
+    transitions = list(case.transitions.select_related("by").order_by("seq"))
+    comments = list(case.comments.order_by("at", "pk"))
+    attachments = list(case.attachments.order_by("uploaded_at", "pk"))
+    transfers = list(
+        case.transfers.select_related("from_region", "to_region", "requested_by", "responded_by").order_by(
+            "requested_at", "pk"
+        )
+    )
+    referrals = list(case.referrals.select_related("requested_by").order_by("requested_at", "pk"))
+    pending = next((t for t in transfers if t.status == TransferStatus.PENDING), None)
+    can_receive = bool(pending and region_in_scope(user, pending.to_region))
+    detail = CaseDetail(
+        case=case,
+        flow=flow,
+        actions=available_actions(case, user) if in_scope else [],
+        timeline=_timeline(flow, transitions, comments, attachments, transfers, referrals),
+        transitions=transitions,
+        comments=comments,
+        attachments=attachments,
+        transfers=transfers,
+        referrals=referrals,
+        pending_transfer=pending,
+        in_scope=in_scope,
+        can_receive=can_receive,
+    )
+    if log_read:
+        record_read(actor=user, obj=case)
+    return detail
+
+
+def _timeline(flow, transitions, comments, attachments, transfers, referrals) -> list[TimelineEntry]:
+    from django.utils.translation import gettext as _
+
+    entries: list[TimelineEntry] = []
+    for t in transitions:
+        act = flow.action(t.action)
+        title = str(act.label) if act else (_("登记") if t.action == "open" else t.action)
+        body = t.reason
+        if t.data.get("items"):
+            body = (body + "\n" if body else "") + "\n".join(f"· {i}" for i in t.data["items"])
+        entries.append(
+            TimelineEntry(
+                t.at,
+                "transition",
+                t.by_label,
+                f"{title}：{flow.state_label(t.from_state) + ' → ' if t.from_state else ''}"
+                f"{flow.state_label(t.to_state)}",
+                body,
+                t,
+            )
+        )
+    for c in comments:
+        entries.append(TimelineEntry(c.at, "comment", c.author_label, _("办理意见"), c.text, c))
+    for a in attachments:
+        entries.append(
+            TimelineEntry(a.uploaded_at, "attachment", a.uploaded_by_label, _("上传附件"), a.label, a)
+        )
+    for t in transfers:
+        entries.append(
+            TimelineEntry(
+                t.requested_at,
+                "transfer",
+                t.requested_by.username,
+                _("转办：%(f)s → %(to)s") % {"f": t.from_region.name, "to": t.to_region.name},
+                t.reason,
+                t,
+            )
+        )
+        if t.responded_at:
+            entries.append(
+                TimelineEntry(
+                    t.responded_at,
+                    "transfer_response",
+                    getattr(t.responded_by, "username", ""),
+                    _("转办%(s)s") % {"s": t.get_status_display()},
+                    t.response_note,
+                    t,
+                )
+            )
+    for r in referrals:
+        entries.append(
+            TimelineEntry(
+                r.requested_at,
+                "referral",
+                r.requested_by.username,
+                _("转介：%(d)s") % {"d": r.get_department_display()},
+                r.reason,
+                r,
+            )
+        )
+        if r.acknowledged_at:
+            entries.append(
+                TimelineEntry(
+                    r.acknowledged_at,
+                    "referral_ack",
+                    r.acknowledged_contact,
+                    _("转介已签收：%(d)s") % {"d": r.get_department_display()},
+                    "",
+                    r,
+                )
+            )
+        if r.answered_at:
+            entries.append(
+                TimelineEntry(
+                    r.answered_at,
+                    "referral_answer",
+                    r.answer_contact,
+                    _("转介已答复：%(d)s") % {"d": r.get_department_display()},
+                    r.answer,
+                    r,
+                )
+            )
+    entries.sort(key=lambda e: e.at)
+    return entries
+
+
+def get_transition(user: User, case_pk: int, seq: int) -> tuple[Case, CaseTransition]:
+    case = get_case(user, case_pk)
+    transition = CaseTransition.objects.filter(case=case, seq=seq).select_related("by").first()
+    if transition is None:
+        raise Http404
+    return case, transition
+
+
+def get_attachment(user: User, pk: int) -> Attachment:
+    attachment = Attachment.objects.visible_to(user).select_related("case__region").filter(pk=pk).first()
+    if attachment is None:
+        raise Http404
+    return attachment
+
+
+def get_incoming_or_outgoing_transfer(user: User, pk: int) -> Transfer:
+    transfer = (
+        Transfer.objects.visible_to(user).filter(pk=pk).first()
+        or IncomingTransfer.objects.visible_to(user).filter(pk=pk).first()
+    )
+    if transfer is None:
+        raise Http404
+    return Transfer.objects.select_related("case", "from_region", "to_region").get(pk=transfer.pk)
+
+
+def get_referral(user: User, pk: int) -> Referral:
+    referral = Referral.objects.visible_to(user).select_related("case__region").filter(pk=pk).first()
+    if referral is None:
+        raise Http404
+    return referral
+
+
+# --- COVID events -------------------------------------------------------------------------------------------
+
+
+def covid_events(
+    user: User, *, person: Person | None = None, include_void: bool = False
+) -> QuerySet[CovidEvent]:
+    qs = CovidEvent.objects.visible_to(user).select_related("person__region", "recorded_by", "batch")
+    if person is not None:
+        qs = qs.filter(person=person)
+    if not include_void:
+        qs = qs.filter(voided_at__isnull=True)
+    return qs.order_by("-recorded_at", "-pk")
+
+
+def covid_imports(user: User) -> QuerySet[CovidImport]:
+    return CovidImport.objects.visible_to(user).select_related("imported_by").order_by("-imported_at")
+
+
+# --- 一(三): registered-poor households covered by no scheme ------------------------------------------------------
+
+
+@dataclass
+class UncoveredHousehold:
+    household: Household | None  # None: a registered-poor person with no current household
+    registered_poor: list[Person]
+    members: int
+
+
+def _open_on(day: datetime.date) -> Q:
+    return Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+
+
+def registered_poor_uncovered(user: User, *, today: datetime.date | None = None) -> list[UncoveredHousehold]:
+    """建档立卡 households that no scheme covers (一(三) asks that eligible ones be brought in).
+
+    A household is listed when it has a current member holding an open `registered_poor` category
+    and: the household is not enrolled in dibao; no current member holds an open dibao, tekun,
+    orphan or de-facto-unsupported-child category; and no open assistance case (dibao, tekun,
+    children, temporary, 一事一议, 先行救助) names the household or any current member. A
+    registered-poor person with no current household is listed alone under the same tests.
+    """
+    day = today or _today()
+    poor_ids = (
+        PersonCategory.objects.filter(category=Category.REGISTERED_POOR)
+        .filter(_open_on(day))
+        .values("person_id")
+    )
+    poor = Person.objects.visible_to(user).filter(pk__in=poor_ids, merged_into__isnull=True)
+    current = Membership.objects.filter(left_on__isnull=True)
+
+    covered_people = (
+        PersonCategory.objects.filter(category__in=SCHEME_CATEGORIES)
+        .filter(_open_on(day))
+        .values("person_id")
+    )
+    open_cases = Case.objects.open().filter(case_type__in=ASSISTANCE_TYPES)
+    case_people = open_cases.filter(applicant__isnull=False).values("applicant_id")
+    case_households = open_cases.filter(household__isnull=False).values("household_id")
+
+    covered_households = Household.objects.filter(
+        Q(dibao_enrolled=True)
+        | Q(pk__in=current.filter(person_id__in=covered_people).values("household_id"))
+        | Q(pk__in=current.filter(person_id__in=case_people).values("household_id"))
+        | Q(pk__in=case_households)
+    ).values("pk")
+
+    with_household = list(
+        current.filter(person__in=poor)
+        .exclude(household_id__in=covered_households)
+        .select_related("household__region", "household__head", "person")
+        .order_by("household_id", "person_id")
+    )
+    by_household: dict[int, UncoveredHousehold] = {}
+    for m in with_household:
+        entry = by_household.setdefault(m.household_id, UncoveredHousehold(m.household, [], 0))
+        entry.registered_poor.append(m.person)
+    if by_household:
+        counts = dict(
+            current.filter(household_id__in=list(by_household))
+            .values_list("household_id")
+            .annotate(n=Count("pk"))
+        )
+        for hid, entry in by_household.items():
+            entry.members = counts.get(hid, 0)
+    alone = (
+        poor.exclude(pk__in=current.values("person_id"))
+        .exclude(pk__in=covered_people)
+        .exclude(pk__in=case_people)
+        .select_related("region")
+        .order_by("region_id", "name", "pk")
+    )
+    result = list(by_household.values())
+    result.extend(UncoveredHousehold(None, [p], 1) for p in alone)
+    return result

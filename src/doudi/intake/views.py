@@ -1,0 +1,731 @@
+"""Console screens of 一门受理: the work queue, the case page, filing, 转办/转介, notices, COVID events,
+the registered-poor coverage report. Views parse input, call one service or selector, and render."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from doudi.accounts.models import User
+from doudi.audit.services import record_read
+from doudi.console.access import console_user_required
+from doudi.core.errors import Conflict
+from doudi.core.excel import DATE, Column, excel_response
+from doudi.core.masking import mask_id_number, mask_phone
+from doudi.intake import flows, selectors, services
+from doudi.intake.forms import (
+    CovidEventForm,
+    CovidImportForm,
+    OpenCaseForm,
+    ReferralForm,
+    TransferForm,
+    error_text,
+)
+from doudi.intake.models import CaseType, Channel
+from doudi.regions.models import Region
+from doudi.registry.models import Person
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 20_000
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _run(request: HttpRequest, fn: Callable[[], Any], success: str) -> bool:
+    """Call a service; its refusals become messages on the next page (403/409/422 in the API)."""
+    try:
+        fn()
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("您没有执行此操作的权限。"))
+    except Conflict as exc:
+        messages.warning(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, success)
+        return True
+    return False
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the queue ---------------------------------------------------------------------------------------------
+
+
+def _filters(request: HttpRequest) -> selectors.CaseFilters:
+    g = request.GET
+    return selectors.CaseFilters(
+        case_type=g.get("type", "") if g.get("type") in CaseType.values else "",
+        state=g.get("state", "")[:32],
+        channel=g.get("channel", "") if g.get("channel") in Channel.values else "",
+        q=g.get("q", "").strip()[:64],
+        overdue=g.get("overdue") == "1",
+        mine=g.get("mine") == "1",
+        actionable=g.get("all") != "1",
+        include_closed=g.get("closed") == "1",
+    )
+
+
+def _state_choices() -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for flow in flows.FLOWS.values():
+        for state, label in flow.states.items():
+            seen.setdefault(state, str(label))
+    return sorted(seen.items())
+
+
+def _bulk_actions(user: User) -> list[tuple[str, str]]:
+    """Bulk operations the user may offer: flow actions marked bulk for one of their roles."""
+    out: dict[str, str] = {}
+    for flow in flows.FLOWS.values():
+        for act in flow.actions:
+            if act.bulk and user.has_role(*act.roles):
+                out.setdefault(act.name, str(act.label))
+    return sorted(out.items())
+
+
+def _assignees(user: User):
+    return (
+        User.objects.filter(region__in=Region.objects.visible_to(user), is_active=True)
+        .exclude(groups__name__in=["municipal_supervisor", "auditor"])
+        .order_by("username")
+        .distinct()
+    )
+
+
+@console_user_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    """待办案件: the user's queue (or all visible cases), overdue highlighted, with bulk actions."""
+    filters = _filters(request)
+    today = _today()
+    paginator = Paginator(selectors.work_queue(request.user, filters, today=today), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "intake/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "today": today,
+            "query_prefix": (query.urlencode() + "&") if query else "",
+            "query": query.urlencode(),
+            "case_types": CaseType.choices,
+            "channels": Channel.choices,
+            "states": _state_choices(),
+            "bulk_actions": _bulk_actions(request.user),
+            "assignees": _assignees(request.user),
+            "can_act": services.is_actor(request.user),
+            "overdue_count": selectors.overdue_cases(request.user, today=today).count(),
+            "incoming_count": selectors.incoming_transfers(request.user).count(),
+        },
+    )
+
+
+@require_POST
+@console_user_required
+def case_bulk(request: HttpRequest) -> HttpResponse:
+    """批量操作: the selected cases one by one, each in its own transaction; a refusal skips that case only."""
+    op = request.POST.get("op", "")
+    selected = request.POST.getlist("cases")[:PAGE_SIZE]
+    done, refused = [], []
+    reason = request.POST.get("reason", "")
+    assignee = None
+    if op == "assign":
+        assignee = _assignees(request.user).filter(pk=_int(request.POST.get("assignee"))).first()
+    for item in selected:
+        pk, _sep, version = item.partition(":")
+        pk_int = _int(pk)
+        if pk_int is None:
+            continue
+        label = f"#{pk_int}"
+        try:
+            case = selectors.get_case(request.user, pk_int)
+            label = case.tracking_number
+            if op == "assign":
+                services.assign_case(
+                    case=case, by=request.user, assignee=assignee, expected_version=_int(version)
+                )
+            elif op.startswith("act:"):
+                services.perform_action(
+                    case=case, action=op[4:], by=request.user, reason=reason, expected_version=_int(version)
+                )
+            else:
+                raise ValidationError(_("请选择批量操作。"))
+            done.append(label)
+        except Http404:
+            refused.append(f"{label}: {_('未找到')}")
+        except (PermissionDenied, Conflict, ValidationError) as exc:
+            message = (
+                exc.message
+                if isinstance(exc, Conflict)
+                else (error_text(exc) if isinstance(exc, ValidationError) else str(exc))
+            )
+            refused.append(f"{label}: {message}")
+    if done:
+        messages.success(request, _("已处理 %(n)s 件：%(list)s") % {"n": len(done), "list": "、".join(done)})
+    for line in refused:
+        messages.warning(request, line)
+    if not selected:
+        messages.info(request, _("请先勾选案件。"))
+    return redirect(request.POST.get("next") or reverse("intake:list"))
+
+
+@console_user_required
+def case_export(request: HttpRequest) -> HttpResponse:
+    """The queue with its filters as Excel; ID numbers and phones masked as on screen."""
+    filters = _filters(request)
+    today = _today()
+    qs = selectors.work_queue(request.user, filters, today=today)[:EXPORT_LIMIT]
+    headers = [
+        _("受理编号"),
+        _("案件类型"),
+        _("细类"),
+        _("来源渠道"),
+        _("状态"),
+        _("责任单位"),
+        _("申请人"),
+        _("身份证号"),
+        _("联系电话"),
+        Column(_("登记时间")),
+        Column(_("受理日期"), DATE),
+        Column(_("办理期限"), DATE),
+        _("逾期"),
+        _("经办人"),
+    ]
+
+    def rows():
+        for c in qs:
+            yield [
+                c.tracking_number,
+                c.get_case_type_display(),
+                c.subtype,
+                c.get_channel_display(),
+                flows.flow_for(c.case_type).state_label(c.state),
+                c.region.name,
+                c.display_name,
+                mask_id_number(c.applicant_id_number),
+                mask_phone(c.applicant_phone),
+                c.filed_at,
+                c.accepted_on,
+                c.due_on,
+                selectors.is_overdue(c, today),
+                c.assigned_to.username if c.assigned_to else "",
+            ]
+
+    return excel_response(
+        f"cases-{today:%Y%m%d}.xlsx",
+        headers,
+        rows(),
+        actor=request.user,
+        sheet_title=_("案件"),
+        object_type="intake.case",
+    )
+
+
+# --- filing -------------------------------------------------------------------------------------------------
+
+
+@console_user_required
+def case_new(request: HttpRequest) -> HttpResponse:
+    """登记: a walk-in visit, a hotline call, a patrol report, a department's referral."""
+    if not services.is_actor(request.user):
+        raise PermissionDenied
+    form = OpenCaseForm(
+        request.POST or None,
+        user=request.user,
+        initial={"channel": request.GET.get("channel", Channel.WALK_IN)},
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            case = services.open_case(
+                by=request.user,
+                case_type=d["case_type"],
+                subtype=d["subtype"],
+                channel=d["channel"],
+                region=d["region"],
+                summary=d["summary"],
+                applicant_name=d["applicant_name"],
+                applicant_id_number=d["applicant_id_number"],
+                applicant_phone=d["applicant_phone"],
+                on_behalf=d["on_behalf"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("已登记，受理编号 %(n)s。") % {"n": case.tracking_number})
+            return redirect("intake:case", pk=case.pk)
+    return render(request, "intake/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- the case page -----------------------------------------------------------------------------------------
+
+
+@console_user_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.case_detail(request.user, pk)
+    return render(
+        request,
+        "intake/case.html",
+        {
+            "d": detail,
+            "case": detail.case,
+            "can_act": services.is_actor(request.user) and detail.in_scope,
+            "assignees": _assignees(request.user) if detail.in_scope else [],
+        },
+    )
+
+
+def _action_data(request: HttpRequest, act: flows.Action) -> dict:
+    return {f.name: request.POST.get(f"data_{f.name}", "") for f in act.fields}
+
+
+@require_POST
+@console_user_required
+def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Take one action of the case's flow (the buttons of the case page)."""
+    case = selectors.get_case(request.user, pk)
+    act = flows.flow_for(case.case_type).action(action)
+    if act is None:
+        raise Http404
+    ok = _run(
+        request,
+        lambda: services.perform_action(
+            case=case,
+            action=action,
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+            data=_action_data(request, act),
+            expected_version=_int(request.POST.get("version")),
+        ),
+        _("已%(a)s。") % {"a": act.label},
+    )
+    if ok and act.notice:
+        latest = case.transitions.order_by("-seq").first()
+        messages.info(request, _("可打印通知书。"))
+        return redirect(reverse("intake:case", args=[pk]) + f"#notice-{latest.seq}")
+    return redirect("intake:case", pk=pk)
+
+
+@require_POST
+@console_user_required
+def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.get_case(request.user, pk)
+    _run(
+        request,
+        lambda: services.add_comment(case=case, by=request.user, text=request.POST.get("text", "")),
+        _("已添加办理意见。"),
+    )
+    return redirect(reverse("intake:case", args=[pk]) + "#timeline")
+
+
+@require_POST
+@console_user_required
+def case_attach(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.get_case(request.user, pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("请选择文件。"))
+        return redirect("intake:case", pk=pk)
+    limit = services.files.max_bytes()
+    content = upload.read(limit + 1)  # never read more than the limit allows
+    _run(
+        request,
+        lambda: services.add_attachment(
+            case=case, by=request.user, name=upload.name, content=content, label=request.POST.get("label", "")
+        ),
+        _("已上传附件。"),
+    )
+    return redirect(reverse("intake:case", args=[pk]) + "#attachments")
+
+
+@console_user_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    attachment = selectors.get_attachment(request.user, pk)
+    record_read(actor=request.user, obj=attachment.case, reason=_("下载附件 %(l)s") % {"l": attachment.label})
+    response = FileResponse(
+        default_storage.open(attachment.file.name, "rb"),
+        as_attachment=True,
+        filename=attachment.original_name or attachment.file.name.rsplit("/", 1)[-1],
+        content_type=attachment.content_type,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@console_user_required
+def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.get_case(request.user, pk)
+    raw = request.POST.get("assignee")
+    assignee = _assignees(request.user).filter(pk=_int(raw)).first() if raw else None
+    if raw and assignee is None:
+        messages.error(request, _("经办人无效。"))
+    else:
+        _run(
+            request,
+            lambda: services.assign_case(
+                case=case,
+                by=request.user,
+                assignee=assignee,
+                expected_version=_int(request.POST.get("version")),
+            ),
+            _("已分派经办人。"),
+        )
+    return redirect("intake:case", pk=pk)
+
+
+@require_POST
+@console_user_required
+def case_identify(request: HttpRequest, pk: int) -> HttpResponse:
+    """确认申请人: link the case to a registry record by ID number (within scope)."""
+    case = selectors.get_case(request.user, pk)
+    number = request.POST.get("id_number", "").strip().upper()
+    person = Person.objects.visible_to(request.user).filter(id_number=number).first()
+    if person is None:
+        messages.error(request, _("本辖区未登记该身份证号。"))
+    else:
+        _run(
+            request,
+            lambda: services.identify_applicant(
+                case=case, by=request.user, person=person, expected_version=_int(request.POST.get("version"))
+            ),
+            _("已关联申请人。"),
+        )
+    return redirect("intake:case", pk=pk)
+
+
+@console_user_required
+def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    """转办 form."""
+    case = selectors.get_case(request.user, pk)
+    form = TransferForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            transfer = services.transfer_case(
+                case=case,
+                by=request.user,
+                to_region=d["to_region"],
+                reason=d["reason"],
+                due_on=d.get("due_on"),
+                expected_version=_int(request.POST.get("version")),
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except (PermissionDenied, Conflict) as exc:
+            form.add_error(None, exc.message if isinstance(exc, Conflict) else str(exc))
+        else:
+            messages.success(request, _("已转办至 %(u)s。") % {"u": transfer.to_region.name})
+            return (
+                redirect("intake:case", pk=pk)
+                if transfer.status == "accepted" or selectors.cases_for(request.user).filter(pk=pk).exists()
+                else redirect("intake:transfers")
+            )
+    return render(
+        request, "intake/transfer_form.html", {"form": form, "case": case}, status=400 if form.errors else 200
+    )
+
+
+@console_user_required
+def case_refer(request: HttpRequest, pk: int) -> HttpResponse:
+    """转介 form."""
+    case = selectors.get_case(request.user, pk)
+    form = ReferralForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.refer_case(
+                case=case,
+                by=request.user,
+                department=d["department"],
+                reason=d["reason"],
+                to_unit_name=d["to_unit_name"],
+                ack_due_on=d.get("ack_due_on"),
+                answer_due_on=d.get("answer_due_on"),
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except (PermissionDenied, Conflict) as exc:
+            form.add_error(None, exc.message if isinstance(exc, Conflict) else str(exc))
+        else:
+            messages.success(request, _("已转介。"))
+            return redirect("intake:case", pk=pk)
+    return render(
+        request, "intake/refer_form.html", {"form": form, "case": case}, status=400 if form.errors else 200
+    )
+
+
+# --- notices ---------------------------------------------------------------------------------------------------
+
+
+@console_user_required
+def notice(request: HttpRequest, pk: int, seq: int) -> HttpResponse:
+    """A printable notice (受理通知书, 补正告知书, 不予受理/不予批准通知书, 决定书) for one ledger entry."""
+    case, transition = selectors.get_transition(request.user, pk, seq)
+    flow = flows.flow_for(case.case_type)
+    act = flow.action(transition.action)
+    if act is None or not act.notice:
+        raise Http404
+    record_read(actor=request.user, obj=case, reason=_("打印通知书"))
+    hotlines = []
+    try:
+        from doudi.regions.selectors import hotlines_for
+
+        hotlines = list(hotlines_for(case.region.district_code)[:3]) if case.region.district_code else []
+    except ImportError:  # regions without hotlines
+        hotlines = []
+    return render(
+        request,
+        "intake/notice.html",
+        {
+            "case": case,
+            "t": transition,
+            "kind": act.notice,
+            "action": act,
+            "flow": flow,
+            "state_label": flow.state_label(transition.to_state),
+            "hotlines": hotlines,
+            # The unit that took the step (the case may have moved since).
+            "unit": (transition.by.region if transition.by and transition.by.region_id else case.region),
+        },
+    )
+
+
+# --- 转办 / 转介 lists ----------------------------------------------------------------------------------------------
+
+
+@console_user_required
+def transfers(request: HttpRequest) -> HttpResponse:
+    """转办转介: transfers waiting for this unit, the unit's outgoing trail, referrals waiting for answers."""
+    today = _today()
+    outgoing = Paginator(selectors.outgoing_transfers(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "intake/handoffs.html",
+        {
+            "incoming": selectors.incoming_transfers(request.user),
+            "outgoing": outgoing,
+            "referrals": selectors.open_referrals(request.user),
+            "today": today,
+            "can_act": services.is_actor(request.user),
+        },
+    )
+
+
+@require_POST
+@console_user_required
+def transfer_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = selectors.get_incoming_or_outgoing_transfer(request.user, pk)
+    if _run(
+        request,
+        lambda: services.accept_transfer(
+            transfer=transfer, by=request.user, note=request.POST.get("note", "")
+        ),
+        _("已接收转办。"),
+    ):
+        return redirect("intake:case", pk=transfer.case_id)
+    return redirect(request.POST.get("next") or reverse("intake:transfers"))
+
+
+@require_POST
+@console_user_required
+def transfer_return(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = selectors.get_incoming_or_outgoing_transfer(request.user, pk)
+    _run(
+        request,
+        lambda: services.return_transfer(
+            transfer=transfer, by=request.user, reason=request.POST.get("reason", "")
+        ),
+        _("已退回转办。"),
+    )
+    return redirect(request.POST.get("next") or reverse("intake:transfers"))
+
+
+@require_POST
+@console_user_required
+def transfer_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = selectors.get_incoming_or_outgoing_transfer(request.user, pk)
+    _run(
+        request,
+        lambda: services.withdraw_transfer(
+            transfer=transfer, by=request.user, reason=request.POST.get("reason", "")
+        ),
+        _("已撤回转办。"),
+    )
+    return redirect(request.POST.get("next") or reverse("intake:transfers"))
+
+
+@require_POST
+@console_user_required
+def referral_ack(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.get_referral(request.user, pk)
+    _run(
+        request,
+        lambda: services.acknowledge_referral(
+            referral=referral, by=request.user, contact=request.POST.get("contact", "")
+        ),
+        _("已记录签收。"),
+    )
+    return redirect(request.POST.get("next") or reverse("intake:case", args=[referral.case_id]))
+
+
+@require_POST
+@console_user_required
+def referral_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.get_referral(request.user, pk)
+    _run(
+        request,
+        lambda: services.answer_referral(
+            referral=referral,
+            by=request.user,
+            answer=request.POST.get("answer", ""),
+            contact=request.POST.get("contact", ""),
+        ),
+        _("已记录答复。"),
+    )
+    return redirect(request.POST.get("next") or reverse("intake:case", args=[referral.case_id]))
+
+
+# --- COVID events ------------------------------------------------------------------------------------------------
+
+
+@console_user_required
+def covid(request: HttpRequest) -> HttpResponse:
+    """新冠事件: the latest events in scope, manual entry and the health-department list import."""
+    form = CovidEventForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        number = d["id_number"].strip().upper()
+        person = Person.objects.visible_to(request.user).filter(id_number=number).first()
+        if person is None:
+            form.add_error("id_number", _("本辖区未登记该身份证号。"))
+        else:
+            try:
+                services.record_covid_event(
+                    person=person, kind=d["kind"], date=d["date"], by=request.user, note=d["note"]
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("已录入。"))
+                return redirect("intake:covid")
+    page = Paginator(selectors.covid_events(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "intake/covid.html",
+        {
+            "form": form,
+            "import_form": CovidImportForm(),
+            "page": page,
+            "imports": selectors.covid_imports(request.user)[:10],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@console_user_required
+def covid_import(request: HttpRequest) -> HttpResponse:
+    form = CovidImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = services.import_covid_events(
+                by=request.user, filename=upload.name, content=upload.read(20 * 1024 * 1024)
+            )
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc) or _("您没有导入名单的权限。"))
+        else:
+            if result.ok:
+                messages.success(
+                    request,
+                    _("已导入：新增 %(c)s 条，已有记录跳过 %(s)s 条。")
+                    % {"c": result.created, "s": result.skipped},
+                )
+                return redirect("intake:covid")
+    return render(
+        request,
+        "intake/covid_import.html",
+        {"form": form, "result": result},
+        status=400 if (form.errors or (result and not result.ok)) else 200,
+    )
+
+
+@require_POST
+@console_user_required
+def covid_void(request: HttpRequest, pk: int) -> HttpResponse:
+    event = selectors.covid_events(request.user).filter(pk=pk).first()
+    if event is None:
+        raise Http404
+    _run(
+        request,
+        lambda: services.void_covid_event(
+            event=event, by=request.user, reason=request.POST.get("reason", "")
+        ),
+        _("已作废。"),
+    )
+    return redirect("intake:covid")
+
+
+# --- 一(三) coverage report -----------------------------------------------------------------------------------------
+
+
+@console_user_required
+def coverage(request: HttpRequest) -> HttpResponse:
+    rows = selectors.registered_poor_uncovered(request.user)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "intake/coverage.html", {"page": page, "total": len(rows)})
+
+
+@console_user_required
+def coverage_export(request: HttpRequest) -> HttpResponse:
+    rows = selectors.registered_poor_uncovered(request.user)
+    headers = [_("家庭编号"), _("村社区"), _("户主"), _("建档立卡人员"), _("身份证号"), _("家庭现有人数")]
+
+    def out():
+        for row in rows:
+            h = row.household
+            for p in row.registered_poor:
+                yield [
+                    str(h) if h else "",
+                    (h.region.name if h else p.region.name),
+                    (h.head.name if h and h.head else ""),
+                    p.name,
+                    mask_id_number(p.id_number),
+                    row.members,
+                ]
+
+    return excel_response(
+        f"registered-poor-uncovered-{_today():%Y%m%d}.xlsx",
+        headers,
+        out(),
+        actor=request.user,
+        sheet_title=_("建档立卡未覆盖"),
+        object_type="intake.coverage",
+    )
