@@ -272,3 +272,43 @@ def test_money_parsing_is_exact():
     for bad in ("1.001", "-1", "abc", "NaN", "1e400"):
         with pytest.raises(importing._CellError):
             importing._parse_money(bad)
+
+
+def test_a_failure_while_writing_leaves_nothing_behind(district_a, monkeypatch):
+    """Someone registers one of the file's numbers between validation and writing: the unique index
+    refuses it half-way through, and the transaction takes back every row already inserted."""
+    real_insert = importing._insert
+
+    def insert_then_collide(model, rows):
+        real_insert(model, rows)
+        if model is Membership:  # persons, households and memberships are in by now
+            taken = Person.objects.first()
+            clash = {"id_number": taken.id_number, "name": "x", "birth_date": taken.birth_date, "sex": taken.sex,
+                     "region_id": taken.region_id}  # fmt: skip
+            real_insert(Person, [clash])
+
+    monkeypatch.setattr(importing, "_insert", insert_then_collide)
+    before = counts()
+    result = run(district_a, to_xlsx(HEADERS, good_rows()))
+    assert not result.ok and "未导入任何数据" in result.errors[0].message
+    assert counts() == before
+    assert not AuditEntry.objects.filter(action=AuditAction.IMPORT).exists()
+
+
+def test_queries_do_not_grow_with_the_number_of_rows(district_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def rows_for(n, offset):
+        return [
+            [f"K{offset + i}", "500101001001", "城市", "", "", "", f"人{offset + i}",
+             make_id("500101", "19900101", offset + i), "户主", "", "100", "低保对象", ""]
+            for i in range(n)
+        ]  # fmt: skip
+
+    assert district_a.roles  # cached before counting
+    with CaptureQueriesContext(connection) as small:
+        assert run(district_a, to_csv(HEADERS, rows_for(20, 0)), "a.csv").ok
+    with CaptureQueriesContext(connection) as large:
+        assert run(district_a, to_csv(HEADERS, rows_for(200, 500)), "b.csv").ok
+    assert len(large.captured_queries) == len(small.captured_queries)

@@ -713,12 +713,10 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
             default = None
         elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             default = now
-        elif f.has_default():
-            default = f.get_default()
-        elif f.null:
-            default = None
         else:
-            raise ValueError(f"{model.__name__}.{f.name} has no value and no default")
+            default = f.get_default()  # the declared default, '' for text fields, else None
+            if default is None and not f.null:
+                raise ValueError(f"{model.__name__}.{f.name} has no value and no default")
         if default is not None and adapt is not None and connection.vendor != "postgresql":
             default = adapt(default)  # once, not per row
         getters.append((f.attname, default, adapt))
