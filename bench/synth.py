@@ -10,7 +10,8 @@ memory of this process. Targets: generation ≤ 30 s, load ≤ 60 s on the 2-cor
 
 The population stays loaded for the other benchmarks (payroll, verification, web). A database that
 already holds people is not touched unless --reset is given, which empties the registry tables
-(TRUNCATE … CASCADE: everything that points at people goes too) before loading.
+(TRUNCATE … CASCADE: everything that points at people goes too) and removes the townships and
+villages nothing else refers to, before loading.
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import IntegrityError, connection, transaction
 
+    from doudi.regions.models import Region
     from doudi.registry import synth
     from doudi.registry.models import Household, Membership, Person, PersonCategory
 
@@ -82,6 +84,14 @@ def main() -> None:
         if present:
             c.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
             print(f"emptied the registry ({present:,} people)")
+    if args.reset:
+        # Townships and villages of an earlier run at another scale may carry other names; drop them
+        # unless something else still points at them.
+        try:
+            with transaction.atomic(), connection.cursor() as c:
+                c.execute(f'DELETE FROM "{Region._meta.db_table}" WHERE level >= 3')
+        except IntegrityError:
+            print("kept the existing townships and villages: other records refer to them")
 
     t = time.perf_counter()
     population = synth.generate_population(args.households, seed=args.seed)

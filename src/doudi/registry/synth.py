@@ -443,6 +443,11 @@ def generate_population(
         vill.weight = vill.weight * rng.lognormal(0.0, 0.3, len(vill.weight))
     else:
         region_rows, vill = _given_villages(villages)
+    # Households are drawn village by village in code order, so a load appends to the region indexes.
+    by_code = np.argsort(vill.code.astype(str), kind="stable")
+    vill = _Villages(
+        **{k: getattr(vill, k)[by_code] for k in ("code", "name", "district", "urban", "weight")}
+    )
     regions = pa.Table.from_pylist(
         [dict(zip(REGION_SCHEMA.names, r, strict=True)) for r in region_rows], schema=REGION_SCHEMA
     )
@@ -1189,7 +1194,11 @@ def _advance_sequence(connection: Any, model: Any, last_id: int) -> None:
 
 def _drop_secondary_indexes(connection: Any, tables: list[str]) -> list[str]:
     """Drop the secondary indexes, unique constraints and foreign keys of `tables`; return the statements
-    that rebuild them. Primary keys and anything another table's foreign key depends on stay."""
+    that rebuild them. Primary keys and anything another table's foreign key relies on stay.
+
+    Measured (docs/benchmarks.md): one sort per index and one join per foreign key after the COPY are
+    several times faster than maintaining them row by row. Keeping the indexes on columns that
+    arrive in order (ids, household ids) made no measurable difference, so all go."""
     with connection.cursor() as c:
         # Altering a table is refused while deferred foreign-key checks are pending on it or on the
         # tables it references (e.g. regions just added): run those checks now.
@@ -1365,48 +1374,32 @@ def load_population(
                 and n_p >= 100_000
                 and n_p >= _row_estimate(connection, Person._meta.db_table) // 2
             )
-        rebuild: list[str] = []
-        if defer_indexes and connection.vendor == "postgresql":
-            rebuild = _drop_secondary_indexes(connection, tables)
-            say(f"dropped {len(rebuild)} indexes/constraints for the load")
-
         village = hh.column("region")
-        _write(
-            connection,
+        household_cols = _columns(
             Household,
-            _columns(
-                Household,
-                {
-                    "id": h_db,
-                    "region_id": village,
-                    "area_type": hh.column("area_type"),
-                    "head_id": p_db[head_pos],
-                    "deposits_fen": hh.column("deposits_fen").to_numpy(),
-                    "vehicles": hh.column("vehicles").to_numpy(),
-                    "houses": hh.column("houses").to_numpy(),
-                    "dibao_enrolled": hh.column("dibao_enrolled").to_numpy(zero_copy_only=False),
-                    "dibao_last_amount": (
-                        hh.column("dibao_last_amount").fill_null(0).to_numpy(),
-                        hh.column("dibao_enrolled").to_numpy(zero_copy_only=False),
-                    ),
-                    **(
-                        {"address": hh.column("address").fill_null("")}
-                        if "address" in hh.column_names
-                        else {}
-                    ),
-                },
-                connection,
-                now,
-            ),
-            n_h,
+            {
+                "id": h_db,
+                "region_id": village,
+                "area_type": hh.column("area_type"),
+                "head_id": p_db[head_pos],
+                "deposits_fen": hh.column("deposits_fen").to_numpy(),
+                "vehicles": hh.column("vehicles").to_numpy(),
+                "houses": hh.column("houses").to_numpy(),
+                "dibao_enrolled": hh.column("dibao_enrolled").to_numpy(zero_copy_only=False),
+                "dibao_last_amount": (
+                    hh.column("dibao_last_amount").fill_null(0).to_numpy(),
+                    hh.column("dibao_enrolled").to_numpy(zero_copy_only=False),
+                ),
+                **({"address": hh.column("address").fill_null("")} if "address" in hh.column_names else {}),
+            },
+            connection,
+            now,
         )
-        say(f"households written ({time.perf_counter() - t0:.1f} s)")
 
         def dates(name: str) -> tuple[np.ndarray, np.ndarray]:
             col = pp.column(name)
-            return col.cast(pa.int32()).fill_null(0).to_numpy(), pc.is_valid(col).to_numpy(
-                zero_copy_only=False
-            )
+            valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+            return col.cast(pa.int32()).fill_null(0).to_numpy(), valid
 
         person_values: dict[str, Any] = {
             "id": p_db,
@@ -1424,29 +1417,22 @@ def load_population(
         }
         for k in INCOME_KINDS:
             person_values[f"income_{k}_fen"] = pp.column(f"income_{k}_fen").to_numpy()
-        _write(connection, Person, _columns(Person, person_values, connection, now), n_p)
-        say(f"persons written ({time.perf_counter() - t0:.1f} s)")
+        person_cols = _columns(Person, person_values, connection, now)
 
-        joined = _joined_on(birth, is_parent, birth[head_pos][p_h_pos], p_src)
-        _write(
-            connection,
+        membership_cols = _columns(
             Membership,
-            _columns(
-                Membership,
-                {
-                    "id": m_first + np.arange(n_p, dtype=np.int64),
-                    "household_id": h_db[p_h_pos],
-                    "person_id": p_db,
-                    "relation": pp.column("relation"),
-                    "joined_on": joined,
-                },
-                connection,
-                now,
-            ),
-            n_p,
+            {
+                "id": m_first + np.arange(n_p, dtype=np.int64),
+                "household_id": h_db[p_h_pos],
+                "person_id": p_db,
+                "relation": pp.column("relation"),
+                "joined_on": _joined_on(birth, is_parent, birth[head_pos][p_h_pos], p_src),
+            },
+            connection,
+            now,
         )
-        say(f"memberships written ({time.perf_counter() - t0:.1f} s)")
 
+        # One row per person and category, person by person.
         c_person, c_name, c_from = [], [], []
         for cat in CATEGORY_FLAGS:
             idx = np.flatnonzero(pp.column(f"cat_{cat}").to_numpy(zero_copy_only=False))
@@ -1458,25 +1444,35 @@ def load_population(
             c_name.append(np.full(len(idx), cat, dtype=object))
             c_from.append(_clip_dates(start, birth[idx]))
         c_idx = np.concatenate(c_person)
+        by_person = np.argsort(c_idx, kind="stable")
+        c_idx = c_idx[by_person]
         n_c = len(c_idx)
         c_first = _id_block(connection, PersonCategory, n_c)
-        _write(
-            connection,
+        category_cols = _columns(
             PersonCategory,
-            _columns(
-                PersonCategory,
-                {
-                    "id": c_first + np.arange(n_c, dtype=np.int64),
-                    "person_id": p_db[c_idx],
-                    "category": pa.array(np.concatenate(c_name), pa.string()),
-                    "valid_from": np.concatenate(c_from),
-                },
-                connection,
-                now,
-            ),
-            n_c,
+            {
+                "id": c_first + np.arange(n_c, dtype=np.int64),
+                "person_id": p_db[c_idx],
+                "category": pa.array(np.concatenate(c_name)[by_person], pa.string()),
+                "valid_from": np.concatenate(c_from)[by_person],
+            },
+            connection,
+            now,
         )
-        say(f"categories written ({time.perf_counter() - t0:.1f} s)")
+        writes = [
+            ("households", Household, household_cols, n_h),
+            ("persons", Person, person_cols, n_p),
+            ("memberships", Membership, membership_cols, n_p),
+            ("categories", PersonCategory, category_cols, n_c),
+        ]
+
+        rebuild: list[str] = []
+        if defer_indexes and connection.vendor == "postgresql":
+            rebuild = _drop_secondary_indexes(connection, tables)
+            say(f"dropped {len(rebuild)} indexes/constraints for the load")
+        for what, model, cols, n in writes:
+            _write(connection, model, cols, n)
+            say(f"{what} written ({time.perf_counter() - t0:.1f} s)")
 
         if rebuild:
             with connection.cursor() as c:
