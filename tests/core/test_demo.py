@@ -84,3 +84,5 @@ def test_running_the_demo_again_adds_nothing(demo):
     out = run(households=120)
     assert state() == before
     assert "demo_auditor" in out
+    run(households=50)  # another size: the demo villages are already populated
+    assert state() == before

@@ -8,8 +8,8 @@ to a fitting region — then prints the logins.
 Every demo user's password is DEMO_PASSWORD ("Doudi-demo-2020"); it is printed with the logins. The
 demo is for a local machine: never run it on a server that holds real records.
 
-Idempotent: a second run adds nothing (regions and window are kept, the population is recognised by
-its resident IDs, existing users are left as they are). `--if-empty` only prints the logins when
+Idempotent: a second run adds nothing (regions and window are kept, the population is loaded only
+into demo villages without households, existing users are left as they are). `--if-empty` only prints the logins when
 the demo users already exist.
 """
 
@@ -113,7 +113,7 @@ class Command(BaseCommand):
         villages = demo_villages()
         loaded = self._load_population(villages, households)
         if loaded is None:
-            self.stdout.write(_("合成人口已导入，跳过"))
+            self.stdout.write(_("演示村社区已有家庭，跳过合成人口"))
         else:
             self.stdout.write(
                 _(
@@ -130,16 +130,18 @@ class Command(BaseCommand):
         self.stdout.write(format_logins(logins))
 
     def _load_population(self, villages: list[Region], households: int) -> dict | None:
+        """Synthetic households in the demo villages, unless they already have some (None then)."""
         from doudi.registry import synth
+        from doudi.registry.models import Household
 
+        if Household.objects.filter(region__in=villages).exists():
+            return None
         population = synth.generate_population(households, seed=DEMO_SEED, villages=villages)
         try:
             return synth.load_population(population)
         except synth.PopulationConflict as exc:
-            if exc.count == population.persons.num_rows:
-                return None  # this very population is already loaded
             raise CommandError(
-                _("演示人口与已登记人员的身份证号部分重复（%(n)d 个），未导入") % {"n": exc.count}
+                _("演示人口与已登记人员的身份证号重复（%(n)d 个），未导入") % {"n": exc.count}
             ) from exc
 
     @transaction.atomic
