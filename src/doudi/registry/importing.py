@@ -726,7 +726,12 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         if connection.vendor == "postgresql":
             # COPY: several times faster than executemany for tens of thousands of rows; psycopg
             # adapts dates, booleans and None itself.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # The raw psycopg cursor bypasses Django's error translation: restore it, so a unique
+            # violation is django.db.IntegrityError here as on SQLite.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row([row.get(attname, default) for attname, default, _adapt in getters])
             return
