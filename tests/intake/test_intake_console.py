@@ -265,3 +265,15 @@ def test_coverage_report_and_export(officers, regions, make_person, client_for):
     r = c.get(reverse("intake:coverage_export"))
     rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
     assert rows[1][3] == "甲" and p.id_number not in rows[1]
+
+
+def test_read_only_roles_see_all_cases_without_actions(officers, open_case, client_for):
+    case = open_case("temporary")
+    html = client_for(officers.supervisor).get(reverse("intake:list")).content.decode()
+    assert case.tracking_number in html and 'name="cases"' not in html
+    page = client_for(officers.auditor).get(reverse("intake:case", args=[case.pk])).content.decode()
+    assert 'data-testid="actions"' not in page and case.tracking_number in page
+    assert (
+        client_for(officers.auditor).post(reverse("intake:act", args=[case.pk, "accept"])).status_code == 302
+    )
+    assert Case.objects.get(pk=case.pk).state == flows.SUBMITTED

@@ -71,6 +71,11 @@ def _int(value: Any) -> int | None:
 # --- the queue ---------------------------------------------------------------------------------------------
 
 
+def _has_queue(user: User) -> bool:
+    """Whether any flow gives the user's roles something to do (else their list shows every visible case)."""
+    return any(flow.acting_states(user.roles) for flow in flows.FLOWS.values())
+
+
 def _filters(request: HttpRequest) -> selectors.CaseFilters:
     g = request.GET
     return selectors.CaseFilters(
@@ -80,7 +85,7 @@ def _filters(request: HttpRequest) -> selectors.CaseFilters:
         q=g.get("q", "").strip()[:64],
         overdue=g.get("overdue") == "1",
         mine=g.get("mine") == "1",
-        actionable=g.get("all") != "1",
+        actionable=g.get("all") != "1" and _has_queue(request.user),
         include_closed=g.get("closed") == "1",
     )
 
