@@ -157,6 +157,15 @@ def test_non_utf8_and_non_object_bodies_are_422(client, db):
     assert post(client, "").status_code == 422
 
 
+def test_an_unpaired_surrogate_is_422_not_500(client, db):
+    body = (
+        '{"period": "2020-03", "households": [{"id": "h\\ud800", "region": "500101", "area_type": "urban"}]}'
+    )
+    response = post(client, body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"].endswith("unpaired surrogate")
+
+
 def test_stored_value_overlays_defaults_but_not_with_defaults_only(
     client, admin, household_of_three, write_json, capsys
 ):

@@ -260,3 +260,15 @@ def test_any_mutation_is_evaluated_or_refused_never_crashes(data: st.DataObject)
         evaluate_request(body)
     except InputError as error:
         assert error.errors and all(set(e) == {"path", "message"} for e in error.errors)
+
+
+@pytest.mark.parametrize("as_text", [True, False])
+def test_an_unpaired_surrogate_is_refused_not_echoed(as_text: bool) -> None:
+    body = request("2020-03", household("h\ud800", member("p1")))
+    payload: Any = json.dumps(body) if as_text else body  # json.dumps escapes it as "\\ud800"
+    with pytest.raises(InputError) as caught:
+        evaluate_request(payload)
+    assert caught.value.errors == [
+        {"path": "", "message": "malformed JSON: a string holds an unpaired surrogate"}
+    ]
+    json.dumps(caught.value.errors, ensure_ascii=False).encode("utf-8")  # the answer itself is encodable

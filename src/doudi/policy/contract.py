@@ -186,14 +186,33 @@ _PARAMETER_SCHEMAS: dict[ValueType, dict[str, Any]] = {
 
 def _decode(payload: Mapping[str, Any] | str | bytes) -> Any:
     if isinstance(payload, Mapping):
-        return payload
-    try:
-        text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
-        return json.loads(
-            text, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_no_duplicates
-        )
-    except (UnicodeDecodeError, ValueError) as error:
-        raise InputError([{"path": "", "message": f"malformed JSON: {error}"}]) from None
+        document: Any = payload
+    else:
+        try:
+            text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+            document = json.loads(
+                text, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_no_duplicates
+            )
+        except (UnicodeDecodeError, ValueError) as error:
+            raise InputError([{"path": "", "message": f"malformed JSON: {error}"}]) from None
+    if _has_lone_surrogate(document):
+        # JSON may escape half a UTF-16 pair ("\ud800"); such text cannot be echoed back as UTF-8.
+        raise InputError([{"path": "", "message": "malformed JSON: a string holds an unpaired surrogate"}])
+    return document
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, Mapping):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def _no_constant(name: str) -> Any:
