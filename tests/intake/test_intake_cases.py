@@ -335,3 +335,16 @@ def test_assignment(officers, open_case):
         services.assign_case(case=case, by=officers.a_district, assignee=officers.supervisor)
     with pytest.raises(Conflict):
         services.assign_case(case=case, by=officers.a_district, assignee=None, expected_version=1)
+
+
+def test_dibao_case_accepted_during_the_2020_spring_festival(officers, open_case, frozen_today):
+    # Chongqing's level-I response began on 24 Jan 2020, the first day of the (extended) holiday.
+    frozen_today(D(2020, 1, 24))
+    _declare(officers, D(2020, 1, 24))
+    case = services.perform_action(case=open_case("dibao"), action="accept", by=officers.a_township)
+    # Nothing counts until Mon 3 Feb: 3, 4, 5, 6, 7, 10, 11 Feb.
+    assert (case.sla_limit, case.sla_unit, case.due_on) == (7, sla.WORKING, D(2020, 2, 11))
+    # Accepted the day before the window opened: 30 days → Sat 22 Feb, a rest day, so Mon 24 Feb.
+    frozen_today(D(2020, 1, 23))
+    before = services.perform_action(case=open_case("dibao"), action="accept", by=officers.a_township)
+    assert (before.sla_limit, before.due_on) == (30, D(2020, 2, 24))
