@@ -74,7 +74,7 @@ def _race(n, target):
 
 def _require_postgres():
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…): SQLite serialises writers itself")
+        pytest.skip(reason="needs PostgreSQL (DATABASE_URL=postgres://…): SQLite serialises writers itself")
 
 
 @pytest.mark.postgres
