@@ -248,3 +248,29 @@ def test_a_bad_token_is_refused_even_on_the_public_endpoint(client, db, househol
     response = post(client, household_of_three, HTTP_AUTHORIZATION="Bearer dd_not-a-token")
     assert response.status_code == 401
     assert response.json()["errors"][0]["path"] == ""
+
+
+def test_the_declared_city_wide_window_decides_the_months_in_the_window(client, admin):
+    """A window declared (and ended) in the console is what evaluations use, not the shipped default."""
+    from doudi.regions.services import declare_window, end_window
+
+    orphan = {
+        "period": "2020-06",
+        "households": [
+            {
+                "id": "h",
+                "region": "500101",
+                "area_type": "urban",
+                "members": [{"id": "o", "birth_date": "2002-02-15", "categories": ["orphan"]}],
+            },
+        ],
+    }
+    # The shipped default window is open: the orphan's allowance is deferred through June.
+    assert post(client, orphan).json()["households"][0]["members"][0]["child_allowance"]["amount"] == 1200
+    window = declare_window(by=admin, name="新冠肺炎疫情", start=date(2020, 1, 24), reason="一级响应")
+    end_window(window, date(2020, 5, 31), by=admin, reason="疫情防控转入常态化")
+    answer = post(client, orphan).json()
+    assert answer["in_emergency_window"] is False
+    assert answer["households"][0]["members"][0]["child_allowance"]["amount"] == 0
+    orphan["period"] = "2020-05"
+    assert post(client, orphan).json()["households"][0]["members"][0]["child_allowance"]["amount"] == 1200

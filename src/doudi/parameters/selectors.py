@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from doudi.parameters.models import ParameterValue, SimulationRun, decode_value
 from doudi.policy.parameters import Entry, Parameter, ParameterSet, StoredValue, json_value, load_defaults
+from doudi.regions.models import EmergencyWindowEvent
+from doudi.regions.selectors import city_policy_window
 
 # The overlaid set is rebuilt only when the stored rows change. Rows are insert-only, so
 # (count, max id) identifies their state. Reading that stamp costs a database round trip (on SQLite a
@@ -45,9 +47,27 @@ def stored_overlay_records() -> list[StoredValue]:
     ]
 
 
-def _stamp() -> tuple[int, int | None]:
+WINDOW_REFERENCE = "疫情防控期间 as declared by the municipal bureau (console: 疫情防控期间)"
+
+
+def window_overlay_records() -> list[StoredValue]:
+    """The declared city-wide emergency window as `emergency.window.*` values: a declaration in the
+    console, not a separately stored parameter, decides which months are in the window."""
+    window = city_policy_window()
+    if window is None:
+        return []
+    start, end = window
+    return [
+        StoredValue("emergency.window.start", None, start, start, WINDOW_REFERENCE, True),
+        StoredValue("emergency.window.end", None, start, end, WINDOW_REFERENCE, True),
+    ]
+
+
+def _stamp() -> tuple[int, int | None, int, int | None]:
+    # Windows change by insert-only ledger events (declared, ended), so the ledger stamps them too.
     agg = ParameterValue.objects.aggregate(n=Count("id"), last=Max("id"))
-    return agg["n"], agg["last"]
+    events = EmergencyWindowEvent.objects.aggregate(n=Count("id"), last=Max("id"))
+    return agg["n"], agg["last"], events["n"], events["last"]
 
 
 def current_parameters() -> ParameterSet:
@@ -64,7 +84,7 @@ def current_parameters() -> ParameterSet:
     if params is not None and _cache["stamp"] == stamp:
         _cache["checked"] = now
         return params
-    params = load_defaults().overlay(stored_overlay_records())
+    params = load_defaults().overlay([*window_overlay_records(), *stored_overlay_records()])
     with _cache_lock:
         _cache.update(stamp=stamp, params=params, checked=now)
     return params

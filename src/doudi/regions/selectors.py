@@ -122,6 +122,13 @@ def policy_window_for(district_code: str, on: date | None = None) -> Interval | 
     return _policy_pick(effective_windows(district_code), on)
 
 
+def city_policy_window(on: date | None = None) -> Interval | None:
+    """The city-wide `emergency.window` (start, end|None) for evaluations that are not per district
+    (the §4 contract through the CLI and API); None when the bureau has declared none."""
+    on = on or timezone.localdate()
+    return _policy_pick([w for w in _all_windows() if w.scope == WindowScope.CITY], on)
+
+
 def policy_windows_by_district(
     codes: Iterable[str] | None = None, on: date | None = None
 ) -> dict[str, Interval | None]:
