@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "doudi.parameters",
     "doudi.verification",
     "doudi.intake",
+    "doudi.benefits",
+    "doudi.disclosure",
     "doudi.console",
     "doudi.portal",
     "doudi.api",

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BenefitsConfig(AppConfig):
+    name = "doudi.benefits"
+    verbose_name = "救助待遇"
