@@ -23,7 +23,7 @@ from doudi.policy.periods import Period
 from doudi.policy.population import CATEGORY_NAMES, COUNTED_INCOME
 from doudi.verification.evaluation import Interval, window_overrides
 from doudi.verification.extracts import connect
-from doudi.verification.matching import ExtractFile, figures, match, verified
+from doudi.verification.matching import ExtractFile, figures, id_keys, match, verified
 from doudi.verification.sources import SCHEMAS, ColumnType, Source
 
 INCOME_KINDS = (*COUNTED_INCOME, "exempt")
@@ -87,7 +87,9 @@ def _rows_of(con, files: list[ExtractFile], id_numbers: list[str]) -> list[dict[
                 {
                     **_prov(f.source.value, f.extract_date.isoformat(), row),
                     "id_number": record["id_number"],
-                    "values": {k: _jsonable(v) for k, v in record.items() if k != "id_number"},
+                    "values": {
+                        k: _jsonable(v) for k, v in record.items() if k not in ("id_number", "id_key")
+                    },
                 }
             )
     con.unregister("wanted")
@@ -156,7 +158,7 @@ def build_report(
                 {
                     "pidx": pa.array(range(len(members)), pa.int64()),
                     "hidx": pa.array([0] * len(members), pa.int64()),
-                    "id_number": pa.array([m.id_number for m in members], pa.string()),
+                    "id_key": pa.array(id_keys(pa.array([m.id_number for m in members], pa.string()))),
                     "name": pa.array([m.name for m in members], pa.string()),
                 }
             ),

@@ -1,9 +1,9 @@
 """Re-evaluating recipient households with verified figures: POLICY R1 through `doudi.policy`.
 
-The rules are the policy engine's; this module only turns the re-check's arrays into a
-`doudi.policy.population.Population`, runs the dibao rules once per distinct emergency window (each
-district may have its own, see regions.selectors.policy_window_for), and maps the R1 decision to the
-change the benefits stage must act on.
+The rules are the policy engine's; this module only runs the dibao rules once per distinct
+emergency window (each district may have its own, see regions.selectors.policy_window_for) and maps
+R1's decision to the change the benefits stage must act on. Decisions and changes stay integer codes
+(positions in DECISIONS and CHANGES) until the few changed households are written.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import date
 import numpy as np
 
 from doudi.policy.engine import Simulation
-from doudi.policy.money import FEN_PER_YUAN
 from doudi.policy.parameters import ParameterSet
 from doudi.policy.periods import Period
 from doudi.policy.population import Population
@@ -22,22 +21,23 @@ from doudi.policy.rules.dibao import DECISIONS
 
 Interval = tuple[date, date | None]
 
-# Codes of `Change` (models.Change), as stored.
-NONE, RAISE, REDUCE, EXIT = "none", "raise", "reduce", "exit"
-_DECISION = {name: code for code, name in enumerate(DECISIONS)}
+CHANGES = ("none", "raise", "reduce", "exit")  # models.Change values
+NONE, RAISE, REDUCE, EXIT = range(len(CHANGES))
+_D = {name: code for code, name in enumerate(DECISIONS)}
+# Decisions that keep paying the last amount because the window holds back a reduction or an exit.
+DEFERRED = np.isin(np.arange(len(DECISIONS)), [_D["hold"], _D["exit_deferred"]])
 
 
 @dataclass
 class DibaoOutcome:
-    """Per household: R1's decision name, the amount it pays, the verified computed amount (fen),
-    whether the month is in the window, the change and whether it is deferred by the window."""
+    """Per household: R1's decision (code), the amount it pays and the verified computed amount (fen),
+    whether the month is in the window, and the change (code) the amount means against the last one."""
 
-    decision: np.ndarray  # object array of decision names
+    decision: np.ndarray
     amount_fen: np.ndarray
     computed_fen: np.ndarray
     in_window: np.ndarray
-    change: np.ndarray  # object array of NONE/RAISE/REDUCE/EXIT
-    deferred: np.ndarray
+    change: np.ndarray
 
 
 def window_overrides(window: Interval | None) -> dict[str, object]:
@@ -68,40 +68,28 @@ def evaluate_dibao(
     amount = np.zeros(n, dtype=np.int64)
     computed = np.zeros(n, dtype=np.int64)
     in_window = np.zeros(n, dtype=np.bool_)
-    district = population.household_district
     groups: dict[Interval | None, list[int]] = {}
     for code, window in windows.items():
         groups.setdefault(window, []).append(code)
     covered = np.zeros(n, dtype=np.bool_)
     for window, codes in groups.items():
-        rows = np.isin(district, np.array(codes, dtype=np.int64))
+        rows = np.isin(population.household_district, np.array(codes, dtype=np.int64))
         covered |= rows
-        _simulate_into(
-            population,
-            period,
-            params.with_overrides(window_overrides(window)),
-            rows,
-            decision,
-            amount,
-            computed,
-            in_window,
-        )
+        overridden = params.with_overrides(window_overrides(window))
+        _simulate_into(population, period, overridden, rows, decision, amount, computed, in_window)
     if not covered.all():  # districts without a declared window: the parameter default
         _simulate_into(population, period, params, ~covered, decision, amount, computed, in_window)
 
     last = population.household_last_amount_fen
-    empty = decision == _DECISION["not_applicable"]
-    decision = np.where(empty & in_window, _DECISION["exit_deferred"], decision)
-    decision = np.where(empty & ~in_window, _DECISION["exit"], decision)
-    amount = np.where(empty & in_window, last, np.where(empty, 0, amount))
-    names = np.array(DECISIONS, dtype=object)[decision]
+    empty = decision == _D["not_applicable"]
+    decision[empty] = np.where(in_window[empty], _D["exit_deferred"], _D["exit"])
+    amount[empty] = np.where(in_window[empty], last[empty], 0)
 
-    deferred = (names == "hold") | (names == "exit_deferred")
-    change = np.full(n, NONE, dtype=object)
+    change = np.full(n, NONE, dtype=np.int8)
     change[amount > last] = RAISE
-    change[(amount < last) | (names == "hold")] = REDUCE
-    change[(names == "exit") | (names == "exit_deferred")] = EXIT
-    return DibaoOutcome(names, amount, computed, in_window, change, deferred)
+    change[(amount < last) | (decision == _D["hold"])] = REDUCE
+    change[(decision == _D["exit"]) | (decision == _D["exit_deferred"])] = EXIT
+    return DibaoOutcome(decision, amount, computed, in_window, change)
 
 
 def _simulate_into(population, period, params, rows, decision, amount, computed, in_window) -> None:
@@ -112,8 +100,3 @@ def _simulate_into(population, period, params, rows, decision, amount, computed,
     amount[rows] = s["dibao.amount"][rows]
     computed[rows] = s["dibao.computed_amount"][rows]
     in_window[rows] = bool(s["emergency.in_window"])
-
-
-def yuan(fen: np.ndarray) -> np.ndarray:
-    """Whole yuan of amounts R1 already rounded to the yuan."""
-    return fen // FEN_PER_YUAN

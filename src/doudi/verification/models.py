@@ -140,6 +140,13 @@ class CheckReport(models.Model):
         return f"R{self.pk} {self.household}"
 
 
+# Signals and outcomes are written by the hundred thousand with binary COPY. Their keys come from
+# the rows the same job has just read, so the database need not re-check each one: per-row foreign-key
+# triggers and the indexes Django adds to every key tripled the write time at 1M households
+# (docs/verification.md). The ORM still applies on_delete; the composite indexes below serve the reads.
+BULK_FK = {"db_constraint": False, "db_index": False}
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", _("排队中")
     RUNNING = "running", _("运行中")
@@ -209,11 +216,11 @@ class Signal(models.Model):
 
     `evidence` is JSON text: the extract rows behind the figures ([{source, extract_date, row}…])."""
 
-    run = models.ForeignKey(RecheckRun, on_delete=models.CASCADE, related_name="signals")
-    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
-    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(RecheckRun, on_delete=models.CASCADE, related_name="signals", **BULK_FK)
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+", **BULK_FK)
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", **BULK_FK)
     person = models.ForeignKey(
-        "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+", **BULK_FK
     )
     kind = models.CharField(_("信号"), max_length=16, choices=SignalKind.choices)
     declared_value = models.BigIntegerField(_("申报值"), null=True, blank=True)
@@ -233,11 +240,7 @@ class Signal(models.Model):
     class Meta:
         verbose_name = _("核对信号")
         verbose_name_plural = _("核对信号")
-        indexes = [
-            models.Index(fields=["run", "kind"]),
-            models.Index(fields=["region", "status"]),
-            models.Index(fields=["household"]),
-        ]
+        indexes = [models.Index(fields=["run", "kind"]), models.Index(fields=["region", "status"])]
 
 
 class Change(models.TextChoices):
@@ -249,15 +252,15 @@ class Change(models.TextChoices):
 
 class RecheckOutcome(models.Model):
     """The re-evaluation of one recipient household with verified figures (POLICY R1), written only
-    where something changes or a signal was raised.
+    where the payment would change (signals without a change are in Signal).
 
     In the emergency window a reduction or exit is never applied: `decision` is `hold` or
     `exit_deferred`, `proposed_amount` stays at the last amount, `deferred` is set and `change` says
     what would happen once the window ends (the deferred work-list)."""
 
-    run = models.ForeignKey(RecheckRun, on_delete=models.CASCADE, related_name="outcomes")
-    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
-    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(RecheckRun, on_delete=models.CASCADE, related_name="outcomes", **BULK_FK)
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+", **BULK_FK)
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", **BULK_FK)
     last_amount = models.IntegerField(_("上月低保金（元）"))
     computed_amount = models.IntegerField(_("核对后测算金额（元）"))
     proposed_amount = models.IntegerField(_("建议发放金额（元）"))
@@ -277,4 +280,4 @@ class RecheckOutcome(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "household"], name="one_outcome_per_run_household")
         ]
-        indexes = [models.Index(fields=["run", "deferred"]), models.Index(fields=["region", "run"])]
+        indexes = [models.Index(fields=["run", "region"])]

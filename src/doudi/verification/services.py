@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 import traceback
 from datetime import date, timedelta
 from pathlib import Path
@@ -394,7 +395,7 @@ def _progress(run: RecheckRun, callback=None):
     return report
 
 
-def execute_recheck(month: Period, *, officer: Any = None, progress=None, inputs=None) -> RecheckRun:
+def execute_recheck(month: Period, *, officer: Any = None, progress=None) -> RecheckRun:
     """Run the month's re-check to the end (the task and `doudi recheck` call this).
 
     Idempotent per month: a finished month is returned untouched (nothing added); a failed or killed
@@ -405,16 +406,21 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None, inputs
     report = _progress(run, progress)
     try:
         report("reading", 5)
-        inputs = inputs or recheck.read_inputs(month)
+        clock = time.perf_counter()
+        inputs = recheck.read_inputs(month)
+        read_seconds = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
+        frame = recheck.prepare(inputs)
+        del inputs  # the people table is the largest input; the frame keeps what it needs
+        prepare_seconds = round(time.perf_counter() - clock, 3)
         files = extract_files(month.last_day)
         params, windows = params_and_windows(None, month)
         report("matching", 20)
-        results = recheck.compute(month, inputs, files, params, windows, data_dir=data_dir(), progress=report)
+        results = recheck.compute(month, frame, files, params, windows, data_dir=data_dir(), progress=report)
         report("writing", 90)
-        outcomes = results.outcomes.add_column(
-            0, "run_id", pa.array(np.full(results.outcomes.num_rows, run.pk))
-        )
-        signals = results.signals.add_column(0, "run_id", pa.array(np.full(results.signals.num_rows, run.pk)))
+        outcomes = _with_run(results.outcomes, run.pk, recheck.OUTCOME_SCHEMA)
+        signals = _with_run(results.signals, run.pk, recheck.SIGNAL_SCHEMA)
+        clock = time.perf_counter()
         replace_rows(
             deletes=[
                 (Signal._meta.db_table, "run_id", run.pk),
@@ -422,6 +428,12 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None, inputs
             ],
             inserts=[(RecheckOutcome._meta.db_table, outcomes), (Signal._meta.db_table, signals)],
         )
+        timings = {
+            "read": read_seconds,
+            "prepare": prepare_seconds,
+            **results.timings,
+            "write": round(time.perf_counter() - clock, 3),
+        }
         with transaction.atomic():
             RecheckRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.FINISHED,
@@ -442,7 +454,7 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None, inputs
                 extracts=[
                     {"source": f.source.value, "extract_date": f.extract_date.isoformat()} for f in files
                 ],
-                timings=results.timings,
+                timings=timings,
             )
             run.refresh_from_db()
             record(actor=officer, action=AuditAction.ACTION, obj=run,
@@ -457,3 +469,8 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None, inputs
             status=RunStatus.FAILED, error=traceback.format_exc()[-4000:], heartbeat_at=timezone.now()
         )
         raise
+
+
+def _with_run(table: pa.Table, run_id: int, schema: pa.Schema) -> pa.Table:
+    run_column = pa.array(np.full(table.num_rows, run_id, dtype=np.int64))
+    return table.add_column(0, "run_id", run_column).select(schema.names).cast(schema)

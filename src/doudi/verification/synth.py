@@ -388,11 +388,14 @@ def generate_extracts(
         )
     )
 
-    # People outside the population, up to each source's share of `records` --------------------
+    # People outside the population fill the rest, spread over the sources by their shares.
+    have = {source: sum(len(p["id_number"]) for p in parts[source]) for source in Source}
+    room = max(records - sum(have.values()), 0)
+    wanted = {source: max(records * share - have[source], 0) for source, share in SHARES.items()}
+    scale = room / max(sum(wanted.values()), 1)
     start = 0
-    for source, share in SHARES.items():
-        have = sum(len(p["id_number"]) for p in parts[source])
-        n = max(int(records * share) - have, 0)
+    for source in Source:
+        n = int(wanted[source] * scale)
         if n:
             parts[source].append(_outsider_part(source, n, start, rng, on, serial))
             start += n
