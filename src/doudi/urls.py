@@ -6,6 +6,7 @@ urlpatterns = [
     path("console/regions/", include("doudi.regions.urls")),
     path("console/parameters/", include("doudi.parameters.urls")),
     path("console/registry/", include("doudi.registry.urls")),
+    path("console/verification/", include("doudi.verification.urls")),
     path("console/cases/", include("doudi.intake.urls")),
     path("console/", include("doudi.console.urls")),
     path("hotlines/", include("doudi.regions.public_urls")),
