@@ -174,3 +174,33 @@ def test_the_sql_id_check_agrees_with_the_gb11643_check_digit_and_birth_date(num
         expected = False
     sql = f"SELECT {id_checksum_sql('x', 'h', 'l')} FROM (SELECT x, TRY_CAST(substr(x, 1, 9) AS BIGINT) h, TRY_CAST(substr(x, 10, 8) AS BIGINT) l FROM (SELECT ? AS x))"  # noqa: E501
     assert duckdb.execute(sql, [number]).fetchone()[0] is expected
+
+
+@pytest.mark.django_db
+def test_an_optional_column_may_be_left_out_and_bad_values_are_quoted_from_the_file(write_extract, tmp_path):
+    path = tmp_path / "deaths.csv"
+    path.write_text(
+        f"身份证号,姓名,死亡日期\n{id_number()},甲,2020-02-01\n{id_number()},乙,2020-02-30\n",
+        encoding="utf-8",
+    )
+    extract = load_extract(source="deaths", extract_date=DATE, path=path, file_name=path.name)
+    assert [(p["code"], p["column"], p["row"], p["value"]) for p in extract.problems] == [
+        ("bad_date", "died_on", 2, "2020-02-30")
+    ]
+    path.write_text(f"身份证号,姓名,死亡日期\n{id_number()},甲,2020-02-01\n", encoding="utf-8")
+    assert load_extract(source="deaths", extract_date=DATE, path=path, file_name=path.name).status == "loaded"
+    assert pq.read_table(stored("deaths")).column("authority").to_pylist() == [None]
+
+
+@pytest.mark.django_db
+def test_stored_id_keys_are_the_keys_members_are_matched_on(load):
+    import pyarrow as pa
+
+    from doudi.verification.matching import id_keys
+
+    numbers = [id_number(), id_number("19900101")[:-1] + "X"]
+    numbers = [n for n in numbers if ric.calc_check_digit(n) == n[-1]] + [id_number("20010203")]
+    load("deaths", [{"id_number": n, "name": "甲", "died_on": "2020-02-01"} for n in numbers])
+    table = pq.read_table(stored("deaths"))
+    assert list(table.column("id_key").to_numpy()) == list(id_keys(table.column("id_number")))
+    assert list(id_keys(pa.array(["bad", None]))) == [-1, -1]

@@ -311,7 +311,8 @@ def _error_sql(column: Column, text: str, value: str) -> str:
 
 
 def _match_headers(schema: SourceSchema, headers: list[str], result: Validation) -> dict[str, int] | None:
-    """Map each declared column to a header position (by name or Chinese label), or report why not."""
+    """Map each declared column to a header position (by name or Chinese label), or report why not.
+    A column whose values may be empty may also be left out of the file altogether."""
     positions: dict[str, int] = {}
     seen: dict[str, int] = {}
     for i, header in enumerate(headers):
@@ -325,7 +326,8 @@ def _match_headers(schema: SourceSchema, headers: list[str], result: Validation)
                 positions[column.name] = seen[alias.lower()]
                 break
         else:
-            result.add(Problem(ErrorCode.MISSING_COLUMN, column=column.name))
+            if column.required:
+                result.add(Problem(ErrorCode.MISSING_COLUMN, column=column.name))
     known = set(positions.values())
     result.ignored_columns = [h for i, h in enumerate(headers) if i not in known]
     return None if result.error_count else positions
@@ -364,14 +366,19 @@ def validate_and_store(
         staging.unlink(missing_ok=True)
 
 
+def _raw(raw_columns: dict[str, str], name: str, table: str = "") -> str:
+    """The staged column holding a declared column's text (an absent optional column reads as empty)."""
+    if name not in raw_columns:
+        return "CAST(NULL AS VARCHAR)"
+    return f"{table}.{_ident(raw_columns[name])}" if table else _ident(raw_columns[name])
+
+
 def _check_rows(
     con: duckdb.DuckDBPyConnection, schema: SourceSchema, raw_columns: dict[str, str], result: Validation
 ) -> None:
     """Parse every value once into the table `parsed` (values + a problem code per column), then
     count, list and look for duplicate keys in it."""
-    texts = [
-        f"{_text_sql(c, _ident(raw_columns[c.name]))} AS {_ident('t_' + c.name)}" for c in schema.columns
-    ]
+    texts = [f"{_text_sql(c, _raw(raw_columns, c.name))} AS {_ident('t_' + c.name)}" for c in schema.columns]
     values = [f"{_value_sql(c, _ident('t_' + c.name))} AS {_ident(c.stored_name)}" for c in schema.columns]
     values += [
         "TRY_CAST(substr(t_id_number, 1, 9) AS BIGINT) AS _id_high",
@@ -399,7 +406,7 @@ def _check_rows(
     result.rows = row[0]
     result.error_count += sum(row[1:])
     if result.error_count:
-        raw_cols = ", ".join(_ident(raw_columns[c.name]) for c in schema.columns)
+        raw_cols = ", ".join(_raw(raw_columns, c.name, "raw") for c in schema.columns)
         bad_rows = con.execute(
             f"SELECT p._row, {', '.join(f'p.err_{c.name}' for c in schema.columns)}, {raw_cols} "
             f"FROM (SELECT * FROM parsed WHERE {any_error} ORDER BY _row LIMIT {MAX_REPORTED_ERRORS}) p "
