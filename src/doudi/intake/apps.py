@@ -33,6 +33,9 @@ class IntakeConfig(AppConfig):
         from doudi.regions.models import EmergencyWindowEvent
 
         post_save.connect(_window_changed, sender=EmergencyWindowEvent, dispatch_uid="intake.window_changed")
+        # The business workflows (dibao, children, temporary …) register their flows over the
+        # placeholders here, so every process (web, worker, tests) starts with the full tables.
+        import doudi.intake.workflows  # noqa: F401
 
 
 def _window_changed(sender, instance, created, **kwargs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -287,23 +288,55 @@ def case_new(request: HttpRequest) -> HttpResponse:
 # --- the case page -----------------------------------------------------------------------------------------
 
 
+@dataclass
+class CasePanel:
+    """A workflow's own block on the case page (e.g. the dibao evaluation, 公示 and approval forms).
+
+    `html` is rendered above the generic actions; the actions named in `handles` are rendered by the
+    panel (with their own forms, posting to `intake:act` like every action) and left out of the
+    generic list."""
+
+    html: str
+    handles: frozenset[str] = frozenset()
+
+
+# case type → panel(request, detail, can_act) -> CasePanel | None; registered by intake.workflows.*
+CASE_PANELS: dict[str, Callable[..., CasePanel | None]] = {}
+
+
+def register_case_panel(case_type: str, panel: Callable[..., CasePanel | None]) -> None:
+    CASE_PANELS[case_type] = panel
+
+
 @console_user_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     detail = selectors.case_detail(request.user, pk)
+    can_act = services.is_actor(request.user) and detail.in_scope
+    panel_fn = CASE_PANELS.get(detail.case.case_type)
+    panel = panel_fn(request, detail, can_act) if panel_fn else None
+    if panel is not None:
+        detail.actions = [a for a in detail.actions if a.name not in panel.handles]
     return render(
         request,
         "intake/case.html",
         {
             "d": detail,
             "case": detail.case,
-            "can_act": services.is_actor(request.user) and detail.in_scope,
+            "can_act": can_act,
+            "panel": panel,
             "assignees": _assignees(request.user) if detail.in_scope else [],
         },
     )
 
 
 def _action_data(request: HttpRequest, act: flows.Action) -> dict:
-    return {f.name: request.POST.get(f"data_{f.name}", "") for f in act.fields}
+    data = {f.name: request.POST.get(f"data_{f.name}", "") for f in act.fields}
+    # Tabular input of a workflow panel (e.g. one income row per household member) arrives as further
+    # data_* keys; handlers that do not read them are unaffected (clean_action_data keeps the fields).
+    for key in request.POST:
+        if key.startswith("data_") and key[5:] not in data:
+            data[key[5:]] = request.POST.get(key, "")
+    return data
 
 
 @require_POST
@@ -503,7 +536,8 @@ def notice(request: HttpRequest, pk: int, seq: int) -> HttpResponse:
         hotlines = []
     return render(
         request,
-        "intake/notice.html",
+        # A workflow may print its own notice of a kind (e.g. the dibao 审批决定书 with the amount).
+        [f"intake/{case.case_type}/notice_{act.notice}.html", "intake/notice.html"],
         {
             "case": case,
             "t": transition,
