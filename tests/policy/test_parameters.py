@@ -52,6 +52,11 @@ def test_every_default_of_policy_section_2_is_shipped(defaults: ParameterSet) ->
         "covid.assistance_multiple": 2,
         "covid.bereavement_assistance": None,
         "temporary.first_aid_cap": 1000,
+        # Not in POLICY.md §2: temporary-assistance thresholds (docs/intake.md, "Temporary assistance").
+        "temporary.first_aid_formalise_days": 5,
+        "temporary.township_approval_limit": 2000,
+        "temporary.cap.urgent": 3000,
+        "temporary.cap.expenditure": 6000,
     }
     assert set(defaults) == set(expected)
     for name, value in expected.items():
