@@ -50,3 +50,15 @@ def _audit_guard_for_flush(request):
     install_guard(connection)
     yield
     remove_guard(connection)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language (Chinese): a test that switches to English must not
+    leak it into the next test run by the same worker."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -10,7 +10,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _doudi(*args, env_extra=None, tmp_path=None):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG"}}
+    # A deployment's environment: none of the test run's own switches (the browser tests allow
+    # async-unsafe calls, which check --deploy rightly refuses).
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "doudi", *args],
