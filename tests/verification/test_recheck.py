@@ -384,3 +384,12 @@ def test_in_the_window_a_recheck_never_lowers_a_payment_and_lists_what_it_holds_
     assert inside.deferred == len(held)
     assert np.all(np.array([r["proposed_amount"] for r in rows if r["change"] == "raise"])
                   > np.array([r["last_amount"] for r in rows if r["change"] == "raise"]))  # fmt: skip
+
+
+@recheck_db
+def test_the_cli_says_when_a_month_is_already_done(make_household, consent, township_a):
+    consent(make_household([{"name": "甲"}], last_amount=100), township_a)
+    call_command("recheck", month="2020-04", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("recheck", month="2020-04", stdout=out)
+    assert "already re-checked" in out.getvalue() and "nothing added" in out.getvalue()

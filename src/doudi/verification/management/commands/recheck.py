@@ -32,8 +32,10 @@ class Command(BaseCommand):
             return
         started = time.perf_counter()
         tty = sys.stdout.isatty()
+        ran = []
 
         def progress(stage: str, percent: int) -> None:
+            ran.append(stage)
             bar = "#" * (percent // 5) + "." * (20 - percent // 5)
             line = f"[{bar}] {percent:3d}%  {stage:<12} {time.perf_counter() - started:6.1f}s"
             self.stdout.write(("\r" + line) if tty else line, ending="" if tty else "\n")
@@ -43,8 +45,12 @@ class Command(BaseCommand):
             run = execute_recheck(period, progress=progress)
         except Conflict as exc:
             raise CommandError(exc.message) from None
-        if tty:
+        if tty and ran:
             self.stdout.write("")
+        if not ran:
+            self.stdout.write(
+                f"{run.month} was already re-checked on {run.finished_at:%Y-%m-%d %H:%M}: nothing added."
+            )
         if run.status != RunStatus.FINISHED:
             raise CommandError(f"{run.month}: {run.status}")
         self.stdout.write(
