@@ -17,6 +17,7 @@ install: $(STAMP)
 ## make run: install, migrate the embedded SQLite, load the demo once, serve on :8000
 run: $(STAMP)
 	$(BIN)/doudi migrate --no-input
+	$(BIN)/doudi collectstatic --no-input -v0
 	$(BIN)/doudi demo --if-empty
 	$(BIN)/doudi serve 127.0.0.1:8000
 
