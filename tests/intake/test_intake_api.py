@@ -84,8 +84,9 @@ def test_api_errors(officers, regions, open_case, api):
 
 def test_two_approvals_one_wins_409(officers, open_case, api):
     case = services.perform_action(case=open_case("temporary"), action="accept", by=officers.a_township)
-    first = api(officers.a_approver, "post", f"/cases/{case.pk}/actions/approve", {"version": case.version})
-    second = api(officers.a_approver2, "post", f"/cases/{case.pk}/actions/approve", {"version": case.version})
+    approval = {"version": case.version, "data": {"amount": 800}}  # the temporary flow approves an amount
+    first = api(officers.a_approver, "post", f"/cases/{case.pk}/actions/approve", approval)
+    second = api(officers.a_approver2, "post", f"/cases/{case.pk}/actions/approve", approval)
     assert (first.status_code, second.status_code) == (200, 409)
     assert second.json()["errors"][0]["path"] == "version"
     assert CaseTransition.objects.filter(case=case, action="approve").count() == 1

@@ -144,7 +144,9 @@ def test_refusals_need_reasons(officers, open_case):
 def test_full_temporary_assistance_path(officers, open_case):
     case = open_case("temporary")
     case = services.perform_action(case=case, action="accept", by=officers.a_township)
-    case = services.perform_action(case=case, action="approve", by=officers.a_approver, reason="同意")
+    case = services.perform_action(
+        case=case, action="approve", by=officers.a_approver, reason="同意", data={"amount": 800}
+    )
     assert case.state == flows.APPROVED and case.due_on is None  # decided: the clock stops
     case = services.close_case(case=case, by=officers.a_township, reason="已发放")
     assert case.state == flows.CLOSED and not case.is_open

@@ -16,7 +16,11 @@ def test_stale_version_loses(officers, open_case):
     seen_by_first = Case.objects.get(pk=case.pk)
     seen_by_second = Case.objects.get(pk=case.pk)
     services.perform_action(
-        case=seen_by_first, action="approve", by=officers.a_approver, expected_version=seen_by_first.version
+        case=seen_by_first,
+        action="approve",
+        by=officers.a_approver,
+        data={"amount": 800},  # the temporary flow approves an amount
+        expected_version=seen_by_first.version,
     )
     # The second officer's page showed version 2: refused, whatever the action.
     with pytest.raises(Conflict) as exc:
@@ -89,7 +93,12 @@ def test_two_officers_approve_at_once_on_postgres(officers, open_case):
         def approve(i, case=case, approvers=approvers, version=version):
             stale = Case.objects.get(pk=case.pk)
             return services.perform_action(
-                case=stale, action="approve", by=approvers[i], reason=f"同意 {i}", expected_version=version
+                case=stale,
+                action="approve",
+                by=approvers[i],
+                reason=f"同意 {i}",
+                data={"amount": 800},
+                expected_version=version,
             )
 
         results = _race(2, approve)

@@ -67,7 +67,7 @@ def test_transfer_to_another_district_trail(officers, regions, open_case, frozen
     assert not selectors.transfer_overdue(trail)
     # …and B now acts on it; the tracking number never changed.
     frozen_today(D(2020, 3, 6), hour=15)
-    case = services.perform_action(case=case, action="approve", by=officers.b_approver)
+    case = services.perform_action(case=case, action="approve", by=officers.b_approver, data={"amount": 800})
     assert case.state == flows.APPROVED and case.tracking_number.startswith("CQ500101-")
     kinds = [e.kind for e in selectors.case_detail(officers.b_district, case.pk).timeline]
     assert kinds == ["transition", "transition", "transfer", "transfer_response", "transition"]
@@ -86,7 +86,7 @@ def test_returned_transfer_comes_back_to_the_sender(officers, regions, open_case
     assert IncomingTransfer.objects.visible_to(officers.b_township).get().status == TransferStatus.RETURNED
     # The case is back in A's queue and can be acted on again.
     assert selectors.work_queue(officers.a_approver).filter(pk=case.pk).exists()
-    services.perform_action(case=case, action="approve", by=officers.a_approver)
+    services.perform_action(case=case, action="approve", by=officers.a_approver, data={"amount": 800})
 
 
 def test_withdrawn_transfer(officers, regions, open_case):
