@@ -21,10 +21,16 @@ from doudi.policy.money import yuan_json
 from doudi.policy.parameters import ParameterSet
 from doudi.policy.periods import Period
 from doudi.policy.population import CATEGORY_NAMES, COUNTED_INCOME
-from doudi.verification.evaluation import Interval, window_overrides
+from doudi.verification.evaluation import Interval, window_json, window_overrides
 from doudi.verification.extracts import connect
 from doudi.verification.matching import ExtractFile, figures, id_keys, match, verified
-from doudi.verification.sources import SCHEMAS, ColumnType, Source
+from doudi.verification.sources import (
+    COUNTED_HOUSE_USES,
+    SCHEMAS,
+    UNCOUNTED_VEHICLE_TYPES,
+    ColumnType,
+    Source,
+)
 
 INCOME_KINDS = (*COUNTED_INCOME, "exempt")
 COUNTED_KINDS = COUNTED_INCOME
@@ -150,25 +156,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The report as JSON-able data (stored in CheckReport.data and rendered by the report page)."""
     members = facts.members
-    con = connect(data_dir, memory_limit="256MB")
-    try:
-        con.register(
-            "members",
-            pa.table(
-                {
-                    "pidx": pa.array(range(len(members)), pa.int64()),
-                    "hidx": pa.array([0] * len(members), pa.int64()),
-                    "id_key": pa.array(id_keys(pa.array([m.id_number for m in members], pa.string()))),
-                    "name": pa.array([m.name for m in members], pa.string()),
-                }
-            ),
-        )
-        match(con, files, tuple(Source))
-        fig = figures(con, len(members), 1, lookback_from=period.shift(-1).first_day, until=as_of)
-        rows = _rows_of(con, files, [m.id_number for m in members])
-    finally:
-        con.close()
-
+    fig, rows = _match(members, files, period, as_of, data_dir)
     declared = {
         f"income_{k}_fen": np.array([m.income_fen[k] for m in members], np.int64) for k in INCOME_KINDS
     }
@@ -178,124 +166,43 @@ def build_report(
         "houses": np.array([facts.houses]),
     }
     v = verified(declared, fig)
-    by_member: dict[str, list[dict]] = {}
-    for r in rows:
-        by_member.setdefault(r["id_number"], []).append(r)
-
     differences: list[dict[str, Any]] = []
-    member_reports, verified_income = [], {}
+    member_reports = [_member_report(i, m, fig, v, rows, differences) for i, m in enumerate(members)]
+    assets = _assets(facts, fig, v, rows, differences)
+    alive = set()
     for i, m in enumerate(members):
-        mine = by_member.get(m.id_number, [])
-        found = {"wage": (fig.has_wage[i], fig.wage[i], v.wage[i]),
-                 "business": (fig.has_business[i], fig.business[i], v.business[i]),
-                 "property": (fig.has_property[i], fig.property[i], v.property[i])}  # fmt: skip
-        income: dict[str, Any] = {}
-        for kind in INCOME_KINDS:
-            has, amount, verified_amount = found.get(kind, (False, 0, m.income_fen[kind]))
-            cited = [_cite(r) for r in mine if _income_row(r, kind)]
-            income[kind] = {
-                "declared_fen": m.income_fen[kind],
-                "found_fen": int(amount) if has else None,
-                "verified_fen": int(verified_amount),
-                "rows": cited,
-            }
-            if has and int(amount) != m.income_fen[kind]:
-                differences.append(
-                    {
-                        "item": f"income.{kind}",
-                        "member": m.person_id,
-                        "name": m.name,
-                        "declared_fen": m.income_fen[kind],
-                        "found_fen": int(amount),
-                        "rows": cited,
-                    }  # fmt: skip
-                )
-        verified_income[m.person_id] = {k: income[k]["verified_fen"] for k in INCOME_KINDS}
-        name_rows = [
-            _cite(r) | {"found_name": r["values"].get("name")}
-            for r in mine
-            if r["values"].get("name") != m.name
+        if np.isnat(fig.died_on[i]):
+            alive.add(m.person_id)
+            continue
+        died_on = fig.died_on[i].astype(date)
+        cited = [
+            _cite(r) for r in rows if r["source"] == Source.DEATHS.value and r["id_number"] == m.id_number
         ]
-        for r in name_rows:
-            differences.append({"item": "name", "member": m.person_id, "name": m.name, "found_name": r["found_name"],
-                                "rows": [r]})  # fmt: skip
-        member_reports.append(
-            {
-                "person_id": m.person_id,
-                "name": m.name,
-                "id_number": m.id_number,
-                "matched_sources": sorted({r["source"] for r in mine}),
-                "income": income,
-                "name_differs": name_rows,
-            }
+        differences.append(
+            {"item": "death", "member": m.person_id, "died_on": died_on.isoformat(), "rows": cited}
         )
+        if died_on >= period.first_day:  # paid for the month of death, left out from the next
+            alive.add(m.person_id)
 
-    def asset(
-        kind: str, has, found_value, verified_value, declared_value, source: Source, keep=lambda r: True
-    ):
-        cited = [_cite(r) for r in rows if r["source"] == source.value and keep(r)]
-        entry = {"declared": int(declared_value), "found": int(found_value) if has else None,
-                 "verified": int(verified_value), "rows": cited}  # fmt: skip
-        if has and int(found_value) != int(declared_value):
-            differences.append({"item": f"assets.{kind}", "declared": int(declared_value), "found": int(found_value),
-                                "rows": cited})  # fmt: skip
-        return entry
-
-    assets = {
-        "deposits_fen": asset(
-            "deposits_fen",
-            fig.has_deposits[0],
-            fig.deposits[0],
-            v.deposits[0],
-            facts.deposits_fen,
-            Source.BANK_DEPOSITS,
-        ),  # fmt: skip
-        "vehicles": asset(
-            "vehicles",
-            fig.has_vehicles[0],
-            fig.vehicles[0],
-            v.vehicles[0],
-            facts.vehicles,
-            Source.VEHICLES,
-            lambda r: r["values"]["vehicle_type"] != "disability",
-        ),  # fmt: skip
-        "houses": asset(
-            "houses",
-            fig.has_houses[0],
-            fig.houses[0],
-            v.houses[0],
-            facts.houses,
-            Source.REAL_ESTATE,
-            lambda r: r["values"]["use"] == "residential",
-        ),  # fmt: skip
-    }
-    dead = {m.person_id: str(fig.died_on[i]) for i, m in enumerate(members) if not np.isnat(fig.died_on[i])}
-    for person_id, died_on in dead.items():
-        differences.append({"item": "death", "member": person_id, "died_on": died_on,
-                            "rows": [_cite(r) for r in rows if r["source"] == "deaths"
-                                     and r["id_number"] == _id_of(members, person_id)]})  # fmt: skip
-    alive = {
-        m.person_id
-        for m in members
-        if m.person_id not in dead or dead[m.person_id] >= period.first_day.isoformat()
-    }
-
-    verified_assets = {
-        "deposits": int(v.deposits[0]),
-        "vehicles": int(v.vehicles[0]),
-        "houses": int(v.houses[0]),
-    }
-    declared_payload = policy_household(facts, label="declared", member_prefix="declared-")
-    verified_payload = policy_household(facts, income=verified_income, assets=verified_assets, alive=alive,
-                                        label="verified")  # fmt: skip
+    verified_payload = policy_household(
+        facts,
+        income={
+            r["person_id"]: {k: r["income"][k]["verified_fen"] for k in INCOME_KINDS} for r in member_reports
+        },
+        assets={k: assets[k]["verified"] for k in ("deposits", "vehicles", "houses")},
+        alive=alive,
+        label="verified",
+    )
     request = {
         "period": str(period),
         "parameters": window_overrides(window),
-        "households": [declared_payload, verified_payload],
+        "households": [
+            policy_household(facts, label="declared", member_prefix="declared-"),
+            verified_payload,
+        ],
     }
     result = evaluate_request(request, base_params=params)
     declared_result, verified_result = result["households"]
-
     return {
         "household": {
             "id": facts.household_id,
@@ -303,7 +210,7 @@ def build_report(
             "area_type": facts.area_type,
             "enrolled": facts.enrolled,
             "last_amount": facts.last_amount,
-        },  # fmt: skip
+        },
         "as_of": as_of.isoformat(),
         "period": str(period),
         "extracts": [{"source": f.source.value, "extract_date": f.extract_date.isoformat()} for f in files],
@@ -313,9 +220,7 @@ def build_report(
         "differences": differences,
         "evaluation": {
             "in_emergency_window": result["in_emergency_window"],
-            "window": [window[0].isoformat(), window[1].isoformat() if window[1] else None]
-            if window
-            else None,
+            "window": window_json(window),
             "declared": declared_result["dibao"],
             "verified": verified_result["dibao"],
             "explanation": [s for s in verified_result["explanation"] if s["rule"].startswith("dibao.")],
@@ -324,8 +229,123 @@ def build_report(
     }
 
 
-def _id_of(members: tuple[Member, ...], person_id: int) -> str:
-    return next(m.id_number for m in members if m.person_id == person_id)
+def _match(members, files, period, as_of, data_dir):
+    """The department figures of the members (matching.py, as in the re-check) and their rows."""
+    con = connect(data_dir, memory_limit="256MB")
+    try:
+        numbers = pa.array([m.id_number for m in members], pa.string())
+        con.register(
+            "members",
+            pa.table(
+                {
+                    "pidx": pa.array(range(len(members)), pa.int64()),
+                    "hidx": pa.array([0] * len(members), pa.int64()),
+                    "id_key": pa.array(id_keys(numbers)),
+                    "name": pa.array([m.name for m in members], pa.string()),
+                }
+            ),
+        )
+        match(con, files, tuple(Source))
+        fig = figures(con, len(members), 1, lookback_from=period.shift(-1).first_day, until=as_of)
+        return fig, _rows_of(con, files, [m.id_number for m in members])
+    finally:
+        con.close()
+
+
+def _member_report(i: int, m: Member, fig, v, rows, differences: list) -> dict[str, Any]:
+    """One member's incomes (declared, found, verified, cited rows) and names as the departments have them."""
+    mine = [r for r in rows if r["id_number"] == m.id_number]
+    found = {
+        "wage": (fig.has_wage[i], fig.wage[i], v.wage[i]),
+        "business": (fig.has_business[i], fig.business[i], v.business[i]),
+        "property": (fig.has_property[i], fig.property[i], v.property[i]),
+    }
+    income: dict[str, Any] = {}
+    for kind in INCOME_KINDS:
+        has, amount, verified_amount = found.get(kind, (False, 0, m.income_fen[kind]))
+        cited = [_cite(r) for r in mine if _income_row(r, kind)]
+        income[kind] = {
+            "declared_fen": m.income_fen[kind],
+            "found_fen": int(amount) if has else None,
+            "verified_fen": int(verified_amount),
+            "rows": cited,
+        }
+        if has and int(amount) != m.income_fen[kind]:
+            differences.append(
+                {
+                    "item": f"income.{kind}",
+                    "member": m.person_id,
+                    "name": m.name,
+                    "declared_fen": m.income_fen[kind],
+                    "found_fen": int(amount),
+                    "rows": cited,
+                }
+            )
+    names = [
+        _cite(r) | {"found_name": r["values"].get("name")} for r in mine if r["values"].get("name") != m.name
+    ]
+    for r in names:
+        differences.append(
+            {
+                "item": "name",
+                "member": m.person_id,
+                "name": m.name,
+                "found_name": r["found_name"],
+                "rows": [r],
+            }
+        )
+    return {
+        "person_id": m.person_id,
+        "name": m.name,
+        "id_number": m.id_number,
+        "matched_sources": sorted({r["source"] for r in mine}),
+        "income": income,
+        "name_differs": names,
+    }
+
+
+def _assets(facts: HouseholdFacts, fig, v, rows, differences: list) -> dict[str, Any]:
+    """Deposits (fen), counted vehicles and residential properties: declared, found, verified, rows."""
+    items = {
+        "deposits": (
+            facts.deposits_fen,
+            fig.has_deposits,
+            fig.deposits,
+            v.deposits,
+            Source.BANK_DEPOSITS,
+            lambda r: True,
+        ),
+        "vehicles": (
+            facts.vehicles,
+            fig.has_vehicles,
+            fig.vehicles,
+            v.vehicles,
+            Source.VEHICLES,
+            lambda r: r["values"]["vehicle_type"] not in UNCOUNTED_VEHICLE_TYPES,
+        ),
+        "houses": (
+            facts.houses,
+            fig.has_houses,
+            fig.houses,
+            v.houses,
+            Source.REAL_ESTATE,
+            lambda r: r["values"]["use"] in COUNTED_HOUSE_USES,
+        ),
+    }
+    assets = {}
+    for kind, (declared, has, found, verified_value, source, counted) in items.items():
+        cited = [_cite(r) for r in rows if r["source"] == source.value and counted(r)]
+        assets[kind] = {
+            "declared": int(declared),
+            "found": int(found[0]) if has[0] else None,
+            "verified": int(verified_value[0]),
+            "rows": cited,
+        }
+        if has[0] and int(found[0]) != int(declared):
+            differences.append(
+                {"item": f"assets.{kind}", "declared": int(declared), "found": int(found[0]), "rows": cited}
+            )
+    return assets
 
 
 def _cite(row: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,13 @@ class DibaoOutcome:
     change: np.ndarray
 
 
+def window_json(window: Interval | None) -> list | None:
+    """[start, end or None] for records and reports; None when the parameter default applies."""
+    if window is None:
+        return None
+    return [window[0].isoformat(), window[1].isoformat() if window[1] else None]
+
+
 def window_overrides(window: Interval | None) -> dict[str, object]:
     if window is None:
         return {}  # the shipped default (POLICY.md: 2020-01-24, open)

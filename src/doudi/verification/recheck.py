@@ -44,9 +44,17 @@ Progress = Callable[[str, int], None]
 
 # Signal kinds (models.SignalKind values) and the sources whose rows are the evidence of each.
 KINDS = (
-    "income_up", "income_down", "new_vehicle", "new_property", "deposits_up", "new_business", "death",
-    "hospitalisation", "name_mismatch", "no_consent",
-)  # fmt: skip
+    "income_up",
+    "income_down",
+    "new_vehicle",
+    "new_property",
+    "deposits_up",
+    "new_business",
+    "death",
+    "hospitalisation",
+    "name_mismatch",
+    "no_consent",
+)
 KIND = {k: i for i, k in enumerate(KINDS)}
 EVIDENCE_SOURCES: dict[str, tuple[Source, ...]] = {
     "income_up": (Source.SOCIAL_INSURANCE, Source.TAX),
@@ -409,7 +417,7 @@ def _evidence(con, sig: _Signals, files: list[ExtractFile]) -> pa.Array:
                 "pidx": sig.pidx.astype(np.int32),
                 "kind": sig.kind.astype(np.int8),
             }
-        ),  # fmt: skip
+        ),
     )
     con.register(
         "kind_src",

@@ -32,6 +32,7 @@ from doudi.policy.periods import Period
 from doudi.registry.models import Household, Membership
 from doudi.verification import check, extracts, recheck
 from doudi.verification.dataio import replace_rows
+from doudi.verification.evaluation import window_json
 from doudi.verification.models import (
     CheckReport,
     Consent,
@@ -125,7 +126,7 @@ def load_extract(
                     "rows": result.rows,
                     "errors": result.error_count,
                     "sha256": result.sha256,
-                },  # fmt: skip
+                },
             )
             if result.ok:
                 staging.replace(final)
@@ -145,8 +146,13 @@ def load_extract_upload(*, source: str, extract_date: date, upload: Any, officer
         for chunk in upload.chunks():
             tmp.write(chunk)
     try:
-        return load_extract(source=source, extract_date=extract_date, path=Path(tmp.name),
-                            file_name=upload.name, officer=officer)  # fmt: skip
+        return load_extract(
+            source=source,
+            extract_date=extract_date,
+            path=Path(tmp.name),
+            file_name=upload.name,
+            officer=officer,
+        )
     finally:
         Path(tmp.name).unlink(missing_ok=True)
 
@@ -189,9 +195,18 @@ def record_consent(
         recorded_by=officer,
         recorded_at=timezone.now(),
     )
-    record(actor=officer, action=AuditAction.CREATE, obj=consent,
-           after={"household": household.pk, "signed_on": signed_on, "signatories": consent.signatories,
-                  "document_number": consent.document_number, "valid_until": valid_until})  # fmt: skip
+    record(
+        actor=officer,
+        action=AuditAction.CREATE,
+        obj=consent,
+        after={
+            "household": household.pk,
+            "signed_on": signed_on,
+            "signatories": consent.signatories,
+            "document_number": consent.document_number,
+            "valid_until": valid_until,
+        },
+    )
     return consent
 
 
@@ -208,8 +223,14 @@ def revoke_consent(*, consent: Consent, officer: Any, revoked_on: date, reason: 
         raise ValidationError({"reason": _("请填写撤回原因")})
     consent.revoked_on, consent.revoked_by, consent.revoke_reason = revoked_on, officer, reason.strip()[:200]
     consent.save(update_fields=["revoked_on", "revoked_by", "revoke_reason"])
-    record(actor=officer, action=AuditAction.UPDATE, obj=consent, before={"revoked_on": None},
-           after={"revoked_on": revoked_on}, reason=consent.revoke_reason)  # fmt: skip
+    record(
+        actor=officer,
+        action=AuditAction.UPDATE,
+        obj=consent,
+        before={"revoked_on": None},
+        after={"revoked_on": revoked_on},
+        reason=consent.revoke_reason,
+    )
     return consent
 
 
@@ -250,7 +271,7 @@ def household_facts(household: Household, on: date) -> check.HouseholdFacts:
                     "confirmed_on": p.covid_confirmed_on,
                     "discharged_on": p.covid_discharged_on,
                     "died_on": p.covid_died_on,
-                },  # fmt: skip
+                },
             )
         )
     return check.HouseholdFacts(
@@ -313,9 +334,19 @@ def check_household(
             decision=dibao["decision"],
             amount=dibao["amount"],
         )
-        record(actor=officer, action=AuditAction.CREATE, obj=report,
-               after={"household": household.pk, "consent": consent.pk, "as_of": today, "period": str(period),
-                      "differences": report.difference_count, "decision": report.decision})  # fmt: skip
+        record(
+            actor=officer,
+            action=AuditAction.CREATE,
+            obj=report,
+            after={
+                "household": household.pk,
+                "consent": consent.pk,
+                "as_of": today,
+                "period": str(period),
+                "differences": report.difference_count,
+                "decision": report.decision,
+            },
+        )
         record_read(actor=officer, obj=household, reason=_("经济状况核对"))
     return report
 
@@ -340,8 +371,14 @@ def handle_signal(*, signal: Signal, officer: Any, status: str, note: str = "") 
     signal.status, signal.note = status, note[:200]
     signal.handled_by, signal.handled_at = officer, timezone.now()
     signal.save(update_fields=["status", "note", "handled_by", "handled_at"])
-    record(actor=officer, action=AuditAction.UPDATE, obj=signal, before={"status": SignalStatus.OPEN},
-           after={"status": status, "kind": signal.kind, "household": signal.household_id}, reason=signal.note)  # fmt: skip
+    record(
+        actor=officer,
+        action=AuditAction.UPDATE,
+        obj=signal,
+        before={"status": SignalStatus.OPEN},
+        after={"status": status, "kind": signal.kind, "household": signal.household_id},
+        reason=signal.note,
+    )
     return signal
 
 
@@ -447,20 +484,22 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None) -> Rec
                 signal_count=results.signals.num_rows,
                 outcome_count=results.outcomes.num_rows,
                 deferred_count=results.deferred,
-                windows={
-                    str(k): [v[0].isoformat(), v[1].isoformat() if v[1] else None] if v else None
-                    for k, v in windows.items()
-                },  # fmt: skip
+                windows={str(code): window_json(window) for code, window in windows.items()},
                 extracts=[
                     {"source": f.source.value, "extract_date": f.extract_date.isoformat()} for f in files
                 ],
                 timings=timings,
             )
             run.refresh_from_db()
-            record(actor=officer, action=AuditAction.ACTION, obj=run,
-                   after={"month": run.month, "status": run.status, "households": run.households,
-                          "signals": run.signal_count, "outcomes": run.outcome_count,
-                          "deferred": run.deferred_count})  # fmt: skip
+            summary = {
+                "month": run.month,
+                "status": run.status,
+                "households": run.households,
+                "signals": run.signal_count,
+                "outcomes": run.outcome_count,
+                "deferred": run.deferred_count,
+            }
+            record(actor=officer, action=AuditAction.ACTION, obj=run, after=summary)
         if progress is not None:
             progress("finished", 100)
         return run

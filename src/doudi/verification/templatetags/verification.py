@@ -30,6 +30,21 @@ _DECISIONS = {
 }
 
 
+_STAGES = {
+    "reading": gettext_noop("读取登记数据"),
+    "matching": gettext_noop("比对部门数据"),
+    "signals": gettext_noop("生成核对信号"),
+    "evaluating": gettext_noop("重新评估低保"),
+    "writing": gettext_noop("写回结果"),
+    "finished": gettext_noop("完成"),
+}
+
+
+@register.filter
+def stage_label(stage: str) -> str:
+    return _(_STAGES.get(stage, stage))
+
+
 @register.filter
 def source_label(source: str) -> str:
     try:
@@ -82,7 +97,7 @@ def difference_text(d: dict, names: dict) -> str:
         return _("%(who)s：部门数据中的姓名为“%(found)s”") % {"who": who, "found": d["found_name"]}
     if item == "death":
         return _("%(who)s：死亡登记日期 %(date)s") % {"who": who, "date": d["died_on"]}
-    if item == "assets.deposits_fen":
+    if item == "assets.deposits":
         return _("存款：申报 %(declared)s 元，部门数据 %(found)s 元") % {
             "declared": yuan(d["declared"]),
             "found": yuan(d["found"]),
