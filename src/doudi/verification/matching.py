@@ -220,10 +220,18 @@ def figures(
         ).fetchnumpy()
         return {k: (v.filled(0) if np.ma.isMaskedArray(v) else np.asarray(v)) for k, v in found.items()}
 
+    # One source at a time, each result reduced at once: the fetched rows never all sit in memory.
     wage = rows(S.SOCIAL_INSURANCE, "pidx, coalesce(amount, 0) AS amount")
+    wage_sum, has_wage = _sum(wage["pidx"], wage["amount"], persons), _count(wage["pidx"], persons) > 0
+    del wage
     tax = rows(S.TAX, "pidx, coalesce(amount, 0) AS amount, flag")
     business = tax["flag"] == flag_code(S.TAX, "business")
     prop = tax["flag"] == flag_code(S.TAX, "property")
+    business_sum = _sum(tax["pidx"][business], tax["amount"][business], persons)
+    has_business = _count(tax["pidx"][business], persons) > 0
+    property_sum = _sum(tax["pidx"][prop], tax["amount"][prop], persons)
+    has_property = _count(tax["pidx"][prop], persons) > 0
+    del tax, business, prop
     registered = rows(S.BUSINESS, "pidx", f"AND flag = {flag_code(S.BUSINESS, 'active')}")
     deaths = rows(S.DEATHS, "pidx, day", f"AND day <= DATE {_q(until.isoformat())}")
     stays = rows(
@@ -237,6 +245,11 @@ def figures(
     estates = rows(S.REAL_ESTATE, "hidx, ref, flag")
     homes = np.isin(estates["flag"], [flag_code(S.REAL_ESTATE, u) for u in COUNTED_HOUSE_USES])
     banks = rows(S.BANK_DEPOSITS, "hidx, coalesce(amount, 0) AS amount")
+    deposits, has_deposits = (
+        _sum(banks["hidx"], banks["amount"], households),
+        _count(banks["hidx"], households) > 0,
+    )
+    del banks
 
     died = np.full(persons, np.datetime64("NaT"), dtype="datetime64[D]")
     if len(deaths["pidx"]):
@@ -260,12 +273,12 @@ def figures(
     first_of_pair = np.r_[True, (h[1:] != h[:-1]) | (ref[1:] != ref[:-1])] if len(h) else np.zeros(0, bool)
 
     return Figures(
-        wage=_sum(wage["pidx"], wage["amount"], persons),
-        has_wage=_count(wage["pidx"], persons) > 0,
-        business=_sum(tax["pidx"][business], tax["amount"][business], persons),
-        has_business=_count(tax["pidx"][business], persons) > 0,
-        property=_sum(tax["pidx"][prop], tax["amount"][prop], persons),
-        has_property=_count(tax["pidx"][prop], persons) > 0,
+        wage=wage_sum,
+        has_wage=has_wage,
+        business=business_sum,
+        has_business=has_business,
+        property=property_sum,
+        has_property=has_property,
         active_businesses=_count(registered["pidx"], persons),
         died_on=died,
         hospital_from=stay,
@@ -274,8 +287,8 @@ def figures(
         has_vehicles=_count(cars["hidx"], households) > 0,
         houses=_count(h[first_of_pair], households),
         has_houses=_count(estates["hidx"], households) > 0,
-        deposits=_sum(banks["hidx"], banks["amount"], households),
-        has_deposits=_count(banks["hidx"], households) > 0,
+        deposits=deposits,
+        has_deposits=has_deposits,
     )
 
 

@@ -449,11 +449,13 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None) -> Rec
         clock = time.perf_counter()
         frame = recheck.prepare(inputs)
         del inputs  # the people table is the largest input; the frame keeps what it needs
+        pa.default_memory_pool().release_unused()
         prepare_seconds = round(time.perf_counter() - clock, 3)
         files = extract_files(month.last_day)
         params, windows = params_and_windows(None, month)
         report("matching", 20)
         results = recheck.compute(month, frame, files, params, windows, data_dir=data_dir(), progress=report)
+        del frame
         report("writing", 90)
         outcomes = _with_run(results.outcomes, run.pk, recheck.OUTCOME_SCHEMA)
         signals = _with_run(results.signals, run.pk, recheck.SIGNAL_SCHEMA)
