@@ -10,5 +10,6 @@ urlpatterns = [
     path("console/cases/", include("doudi.intake.urls")),
     path("console/", include("doudi.console.urls")),
     path("hotlines/", include("doudi.regions.public_urls")),
+    path("gongshi/", include("doudi.disclosure.urls")),
     path("", include("doudi.portal.urls")),
 ]

@@ -1,0 +1,209 @@
+"""低保评估: the registry household of a dibao case as a POLICY.md §4 request, evaluated by the engine.
+
+The rules are the policy engine's (`doudi.policy.contract.evaluate_request`, R1); this module only
+turns the registry rows into the request, with the parameters in force (the bureau's stored values
+over the YAML defaults, `parameters.selectors.current_parameters`) and the emergency window of the
+household's district, and keeps what the case page and the notices show: the decision, the amount,
+the clause-by-clause explanation and every parameter used, unverified ones flagged.
+
+Who is assessed (条例第11条): the applicant's current household; a member recorded as assessed
+separately (`Membership.separate_assessment`, an adult with severe disability or illness) is left out
+of the others' application, and is assessed alone when they are the applicant.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from doudi.policy.contract import InputError, evaluate_request
+from doudi.policy.money import yuan_json
+from doudi.policy.periods import Period
+from doudi.policy.population import CATEGORY_NAMES, COUNTED_INCOME
+from doudi.registry.models import Household, Membership, Person
+
+INCOME_KINDS = (*COUNTED_INCOME, "exempt")
+INCOME_LABELS = {
+    "wage": _("工资性收入"),
+    "business": _("经营性收入"),
+    "agricultural": _("农业收入"),
+    "property": _("财产性收入"),
+    "transfer": _("转移性收入"),
+    "exempt": _("豁免收入（不计入）"),
+}
+# The explanation steps shown with a dibao decision (the other rules — price subsidy, COVID
+# assistance — are other schemes' business).
+SHOWN_RULES = ("emergency.", "dibao.")
+RULE_LABELS = {
+    "emergency.in_window": _("是否处于疫情防控期间"),
+    "dibao.standard": _("低保标准（元/人·月）"),
+    "dibao.size": _("保障人口（不含特困人员）"),
+    "dibao.work_cost_deduction": _("务工成本扣减（元）"),
+    "dibao.counted_income": _("计算收入（元/月）"),
+    "dibao.per_capita_income": _("家庭月人均收入（元）"),
+    "dibao.income_test": _("收入条件（计算收入低于标准×人数）"),
+    "dibao.asset_test": _("财产条件"),
+    "dibao.eligible": _("符合低保条件"),
+    "dibao.computed_amount": _("测算补差金额（元/月）"),
+    "dibao.decision": _("评估结论"),
+    "dibao.amount": _("月低保金（元）"),
+}
+DECISION_LABELS = {
+    "include": _("纳入低保"),
+    "not_eligible": _("不符合条件"),
+    "not_applicable": _("无保障对象（家庭成员均为特困人员）"),
+    "continue": _("继续保障"),
+    "raise": _("增发"),
+    "hold": _("维持（疫情期间暂缓减发）"),
+    "exit_deferred": _("暂缓退出（疫情期间）"),
+    "exit": _("退出"),
+}
+# The decisions that let a not-yet-enrolled household be approved without an override.
+APPROVABLE = frozenset({"include"})
+
+
+def current_memberships(household: Household) -> list[Membership]:
+    return list(
+        Membership.objects.filter(household=household, left_on__isnull=True)
+        .select_related("person")
+        .prefetch_related("person__categories")
+        .order_by("joined_on", "person_id")
+    )
+
+
+def unit_memberships(household: Household, applicant: Person | None) -> list[Membership]:
+    """The members assessed together (条例第11条: a separately assessed member only on their own)."""
+    members = current_memberships(household)
+    own = next((m for m in members if applicant is not None and m.person_id == applicant.pk), None)
+    if own is not None and own.separate_assessment:
+        return [own]
+    return [m for m in members if not m.separate_assessment]
+
+
+def _categories(person: Person, on: datetime.date) -> list[str]:
+    return sorted(
+        {
+            c.category
+            for c in person.categories.all()
+            if c.category in CATEGORY_NAMES
+            and c.valid_from <= on
+            and (c.valid_to is None or c.valid_to >= on)
+        }
+    )
+
+
+def member_payload(person: Person, on: datetime.date) -> dict[str, Any]:
+    return {
+        "id": str(person.pk),
+        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "income": {k: yuan_json(getattr(person, f"income_{k}_fen")) for k in INCOME_KINDS},
+        "work": person.work or "none",
+        "categories": _categories(person, on),
+        "orphan_care": person.orphan_care or None,
+        "covid": {
+            "confirmed_on": person.covid_confirmed_on.isoformat() if person.covid_confirmed_on else None,
+            "discharged_on": person.covid_discharged_on.isoformat() if person.covid_discharged_on else None,
+            "died_on": person.covid_died_on.isoformat() if person.covid_died_on else None,
+        },
+    }
+
+
+def household_payload(household: Household, memberships: list[Membership], on: datetime.date) -> dict:
+    """The household as POLICY.md §4 input (yuan), from the registry as it stands."""
+    return {
+        "id": str(household.pk),
+        "region": household.region.district_code or household.region_id[:6],
+        "area_type": household.area_type,
+        "dibao": {
+            "enrolled": bool(household.dibao_enrolled),
+            "last_amount": household.dibao_last_amount if household.dibao_enrolled else None,
+        },
+        "assets": {
+            "deposits": yuan_json(household.deposits_fen),
+            "vehicles": int(household.vehicles),
+            "houses": int(household.houses),
+        },
+        "members": [member_payload(m.person, on) for m in memberships],
+    }
+
+
+def window_parameters(district_code: str, period: Period) -> dict[str, Any]:
+    """`emergency.window.*` for the household's district: its own declared window when it has one
+    (the city-wide declaration is already in current_parameters); none declared → no override."""
+    from doudi.regions.selectors import policy_window_for
+
+    window = policy_window_for(district_code, on=period.last_day)
+    if window is None:
+        return {}
+    start, end = window
+    return {
+        "emergency.window.start": start.isoformat(),
+        "emergency.window.end": end.isoformat() if end else None,
+    }
+
+
+def _parameters_used(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for step in steps:
+        for p in step.get("parameters", []):
+            seen.setdefault(p["name"], p)
+    return list(seen.values())
+
+
+def evaluate_household(
+    household: Household, applicant: Person | None, *, on: datetime.date | None = None
+) -> dict[str, Any]:
+    """评估: POLICY R1 for the household in the month of `on` (default today), as the record kept with
+    the case: the request sent, the §4 dibao result, the explanation steps shown, the parameters used.
+
+    Raises `doudi.policy.contract.InputError` when the registry data cannot be evaluated (e.g. no
+    member left to assess)."""
+    from doudi.parameters.selectors import current_parameters
+
+    on = on or timezone.localdate()
+    period = Period.of(on)
+    household = Household.objects.select_related("region").get(pk=household.pk)
+    memberships = unit_memberships(household, applicant)
+    payload = household_payload(household, memberships, on)
+    district = payload["region"][:6]
+    request = {
+        "period": str(period),
+        "parameters": window_parameters(district, period),
+        "households": [payload],
+    }
+    result = evaluate_request(request, base_params=current_parameters())
+    answer = result["households"][0]
+    steps = [s for s in answer["explanation"] if s["rule"].startswith(SHOWN_RULES)]
+    used = _parameters_used(steps)
+    return {
+        "period": str(period),
+        "evaluated_on": on.isoformat(),
+        "in_emergency_window": result["in_emergency_window"],
+        "window_parameters": request["parameters"],
+        "warnings": result["warnings"],
+        "request": payload,
+        "members": [
+            {"person": m.person_id, "name": m.person.name, "relation": m.relation} for m in memberships
+        ],
+        "dibao": answer["dibao"],
+        "explanation": steps,
+        "parameters": used,
+        "unverified": [p["name"] for p in used if not p.get("verified")],
+    }
+
+
+__all__ = [
+    "APPROVABLE",
+    "DECISION_LABELS",
+    "INCOME_KINDS",
+    "INCOME_LABELS",
+    "InputError",
+    "RULE_LABELS",
+    "current_memberships",
+    "evaluate_household",
+    "household_payload",
+    "unit_memberships",
+]
