@@ -1,7 +1,10 @@
 """The citizen landing page: services (not yet online), hotlines by district, no fake links."""
 
+from types import ModuleType
+
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -72,13 +75,38 @@ def test_no_hotlines_yet_says_so(client, regions):
     assert "热线信息正在整理中" in response.content.decode()
 
 
-def test_links_only_to_pages_that_exist(client, hotlines):
+def _urlconf(with_disclosure: bool):
+    """The site's public URLs, with or without a 公示 page, whatever the disclosure app's state."""
+    from django.http import HttpResponse
+    from django.urls import include, path
+
+    patterns = [
+        path("i18n/", include("django.conf.urls.i18n")),
+        path("console/", include("doudi.console.urls")),
+        path("hotlines/", include("doudi.regions.public_urls")),
+        path("", include("doudi.portal.urls")),
+    ]
+    if with_disclosure:
+        dummy = ([path("", lambda request: HttpResponse(""), name="public")], "disclosure")
+        patterns.insert(0, path("gongshi/", include(dummy)))
+    module = ModuleType(f"portal_test_urls_{with_disclosure}")  # hashable, as Django's resolver cache needs
+    module.urlpatterns = patterns
+    return module
+
+
+def test_links_to_hotlines_and_staff_login(client, hotlines):
     page = client.get("/").content.decode()
     assert f'href="{reverse("hotlines:directory")}"' in page
     assert f'href="{reverse("console:login")}"' in page
-    from doudi.portal.views import _first_url
 
-    assert (_first_url("disclosure:public", "disclosure:index") is None) == ("查看公示" not in page)
+
+def test_public_notice_link_only_when_the_page_exists(client, hotlines):
+    with override_settings(ROOT_URLCONF=_urlconf(with_disclosure=True)):
+        page = client.get("/").content.decode()
+        assert 'href="/gongshi/"' in page and "查看公示" in page
+    with override_settings(ROOT_URLCONF=_urlconf(with_disclosure=False)):
+        page = client.get("/").content.decode()
+        assert "查看公示" not in page and "/gongshi/" not in page
 
 
 def test_landing_page_in_english(client, hotlines):
