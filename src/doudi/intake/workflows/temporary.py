@@ -1036,3 +1036,86 @@ def _on_covid_event(sender, event, person, by, **kwargs) -> None:
 
 
 covid_event_recorded.connect(_on_covid_event, dispatch_uid="doudi.intake.workflows.temporary.bereavement")
+
+
+# --- case-page panels -----------------------------------------------------------------------------------------------
+
+
+def _render(request: Any, template: str, context: dict):
+    from django.template.loader import render_to_string
+
+    from doudi.intake.views import CasePanel
+
+    return CasePanel(html=render_to_string(template, context, request=request))
+
+
+def temporary_panel(request: Any, detail: Any, can_act: bool):
+    case = detail.case
+    details = case.details or {}
+    context: dict[str, Any] = {
+        "case": case,
+        "assessment": details.get("assessment"),
+        "decision": details.get("decision"),
+        "first_aid": details.get("first_aid"),
+        "poverty": POVERTY_LABELS.get(details.get("poverty", "")),
+        "aid_form": AID_FORM_LABELS.get((details.get("assessment") or {}).get("aid_form", "cash")),
+    }
+    try:
+        context["limits"] = temporary_limits(case)
+    except ValidationError as exc:
+        context["limits_error"] = "；".join(exc.messages)
+    return _render(request, "intake/temporary/panel.html", context)
+
+
+def case_by_case_panel(request: Any, detail: Any, can_act: bool):
+    case = detail.case
+    details = case.details or {}
+    on = filed_on(case)
+    try:
+        limits = {kind: regional_threshold(name, case.region, on).yuan for kind, name in CAPS.items()}
+    except ValidationError:
+        limits = None
+    return _render(
+        request,
+        "intake/case_by_case/panel.html",
+        {
+            "case": case,
+            "bereavement": details.get("bereavement"),
+            "from_case": details.get("from_case"),
+            "proposal": details.get("proposal"),
+            "decision": details.get("decision"),
+            "limits": limits,
+        },
+    )
+
+
+def first_aid_panel(request: Any, detail: Any, can_act: bool):
+    case = detail.case
+    aid = (case.details or {}).get("first_aid")
+    try:
+        cap = first_aid_cap(filed_on(case))
+    except ValidationError:
+        cap = None
+    return _render(
+        request,
+        "intake/first_aid/panel.html",
+        {
+            "case": case,
+            "aid": aid,
+            "cap": cap,
+            "aid_form": AID_FORM_LABELS.get((aid or {}).get("aid_form", "cash")),
+        },
+    )
+
+
+def _register_panels() -> None:
+    try:
+        from doudi.intake.views import register_case_panel
+    except ImportError:  # an intake without the panel hook: the generic page still works
+        return
+    register_case_panel(CaseType.TEMPORARY, temporary_panel)
+    register_case_panel(CaseType.CASE_BY_CASE, case_by_case_panel)
+    register_case_panel(CaseType.FIRST_AID, first_aid_panel)
+
+
+_register_panels()
