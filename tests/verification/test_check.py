@@ -119,7 +119,7 @@ def test_report_figures_equal_the_extract_rows_they_cite(household, township_a, 
     assert wage["found_fen"] == cited_sum(wage["rows"], labels["social_insurance"]) == 150_050
     business = members[b.pk]["income"]["business"]
     assert business["found_fen"] == cited_sum(business["rows"], labels["tax"]) == 80_025
-    deposits = report.data["assets"]["deposits"]
+    deposits = report.data["assets"]["deposits_fen"]
     assert deposits["found"] == cited_sum(deposits["rows"], labels["bank_deposits"]) == 1_500_010
     assert report.data["assets"]["vehicles"] == {"declared": 0, "found": 0, "verified": 0, "rows": []}
     houses = report.data["assets"]["houses"]
@@ -129,7 +129,7 @@ def test_report_figures_equal_the_extract_rows_they_cite(household, township_a, 
 
     # Differences: wage 1000 → 1500.50, business 200 → 800.25, deposits, 李四's name at the tax office.
     items = sorted((d["item"], d.get("member")) for d in report.data["differences"])
-    assert items == sorted([("income.wage", a.pk), ("income.business", b.pk), ("assets.deposits", None),
+    assert items == sorted([("income.wage", a.pk), ("income.business", b.pk), ("assets.deposits_fen", None),
                             ("name", b.pk)])  # fmt: skip
     # R1 with verified figures: 1500.50 + 800.25 = 2300.75 ≥ 546 × 2 → not eligible; March 2020 is in the
     # window, so the enrolled household is held at its last amount (exit deferred).

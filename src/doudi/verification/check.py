@@ -189,7 +189,11 @@ def build_report(
         income={
             r["person_id"]: {k: r["income"][k]["verified_fen"] for k in INCOME_KINDS} for r in member_reports
         },
-        assets={k: assets[k]["verified"] for k in ("deposits", "vehicles", "houses")},
+        assets={
+            "deposits": assets["deposits_fen"]["verified"],
+            "vehicles": assets["vehicles"]["verified"],
+            "houses": assets["houses"]["verified"],
+        },
         alive=alive,
         label="verified",
     )
@@ -306,8 +310,8 @@ def _member_report(i: int, m: Member, fig, v, rows, differences: list) -> dict[s
 
 def _assets(facts: HouseholdFacts, fig, v, rows, differences: list) -> dict[str, Any]:
     """Deposits (fen), counted vehicles and residential properties: declared, found, verified, rows."""
-    items = {
-        "deposits": (
+    items = {  # keys as the registry's fields: benefits.services.figures_from_report reads them
+        "deposits_fen": (
             facts.deposits_fen,
             fig.has_deposits,
             fig.deposits,

@@ -97,7 +97,7 @@ def difference_text(d: dict, names: dict) -> str:
         return _("%(who)s：部门数据中的姓名为“%(found)s”") % {"who": who, "found": d["found_name"]}
     if item == "death":
         return _("%(who)s：死亡登记日期 %(date)s") % {"who": who, "date": d["died_on"]}
-    if item == "assets.deposits":
+    if item == "assets.deposits_fen":
         return _("存款：申报 %(declared)s 元，部门数据 %(found)s 元") % {
             "declared": yuan(d["declared"]),
             "found": yuan(d["found"]),
