@@ -242,10 +242,10 @@ def _enrolment_snapshot(e: Enrolment) -> dict:
         "household": e.household_id,
         "scheme": e.scheme,
         "status": e.status,
-        "from_month": e.from_month,
+        "from_month": e.from_month.isoformat(),
         "monthly_amount": e.monthly_amount,
         "decision_case": e.decision_case_id,
-        "end_month": e.end_month,
+        "end_month": e.end_month.isoformat() if e.end_month else None,
     }
 
 
@@ -279,7 +279,11 @@ def enrol_from_decision(*, case: Any, by: Any) -> Enrolment:
     Refused (Conflict) when the household already has an active dibao enrolment."""
     from doudi.intake.models import Case, CaseType
 
-    case = Case.objects.select_for_update().select_related("region", "household__region").get(pk=case.pk)
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("region", "household__region")
+        .get(pk=case.pk)
+    )
     if by is None or not by.has_role(Role.DISTRICT_APPROVER) or not region_in_scope(by, case.region):
         raise PermissionDenied(_("只有区县民政审批人可以纳入低保。"))
     decision = (case.details or {}).get("decision")
