@@ -207,7 +207,11 @@ def _outsiders(n: int, start: int, rng: np.random.Generator, **columns) -> dict:
 
 
 def _select(rng: np.random.Generator, mask: np.ndarray, rate: float) -> np.ndarray:
-    return np.flatnonzero(mask & (rng.random(len(mask)) < rate))
+    """A random share of the eligible rows, and at least one: a small demo shows every kind of mismatch."""
+    hits = np.flatnonzero(mask & (rng.random(len(mask)) < rate))
+    if not len(hits) and mask.any():
+        hits = rng.choice(np.flatnonzero(mask), size=1)
+    return hits
 
 
 def generate_extracts(
