@@ -476,7 +476,10 @@ def _enrol(case: Case, by: Any) -> dict:
         logger.info("children case %s not enrolled: %s", case.tracking_number, message)
         return {
             "status": "not_enrolled",
-            "reason": _("已记录审批决定，未能纳入保障名册：%(m)s") % {"m": message},
+            "reason": _(
+                "已记录审批决定；救助待遇模块的纳入服务未受理本案（%(m)s），待其支持儿童保障后补办纳入。"
+            )
+            % {"m": message},
         }
     return {
         "status": "enrolled",
