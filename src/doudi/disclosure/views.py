@@ -119,7 +119,7 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             errors = {k: "；".join(v) for k, v in exc.message_dict.items()}
         except Conflict as exc:
-            errors = {"__all__": exc.message}
+            errors = {"form": exc.message}
         else:
             return render(
                 request, "disclosure/objection_done.html", {"entry": entry, "number": case.tracking_number}
