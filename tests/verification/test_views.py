@@ -66,7 +66,7 @@ def test_consent_then_check_then_the_printable_report(client, make_household, to
     report = CheckReport.objects.get()
     assert response.url == reverse("verification:report", args=[report.pk])
     page = client.get(response.url).content.decode()
-    assert f"social_insurance {day.isoformat()} #1" in page  # provenance of the wage
+    assert f"社会保险与工资（人社） {day.isoformat()} #1" in page  # provenance of the wage
     assert "7,00.00" not in page and "700.00" in page and "500.00" in page
     assert person.id_number not in page  # masked
     assert "data-print" in page and "verification/print.js" in page

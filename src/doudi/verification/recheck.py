@@ -166,7 +166,9 @@ class Frame:
     district: np.ndarray
     urban: np.ndarray
     last_fen: np.ndarray
-    declared: dict[str, np.ndarray]  # person incomes and household assets, in fen / counts
+    declared: dict[
+        str, np.ndarray
+    ]  # income_<kind>_fen per member; deposits_fen, vehicles, houses per household
     person_id: np.ndarray
     hidx: np.ndarray
     work: np.ndarray
@@ -210,7 +212,7 @@ def prepare(inputs: Inputs) -> Frame:
         raise ValueError(f"membership of unknown person {m_p[~present][0]}")
     person_pos = at if sorter is None else sorter[at]
     take = pa.array(person_pos)
-    declared = {k: _ints(people, f"income_{k}_fen")[person_pos] for k in COUNTED_INCOME}
+    declared = {f"income_{k}_fen": _ints(people, f"income_{k}_fen")[person_pos] for k in COUNTED_INCOME}
     declared |= {
         "deposits_fen": _ints(hh, "deposits_fen")[order],
         "vehicles": _ints(hh, "vehicles")[order],
@@ -263,6 +265,8 @@ def compute(
     data_dir: Path,
     progress: Progress = lambda stage, percent: None,
 ) -> Results:
+    """The month's re-check of the prepared households against the stored extracts: signals (with
+    their evidence rows) and, for the households whose payment would change, R1's outcome."""
     clock = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -288,9 +292,11 @@ def compute(
         progress("signals", 50)
 
         d = fr.declared
-        v = verified(d | {f"income_{k}_fen": d[k] for k in COUNTED_INCOME}, f)
-        declared_person = sum(d[k] for k in COUNTED_INCOME)
-        verified_person = v.wage + v.business + v.property + d["agricultural"] + d["transfer"]
+        v = verified(d, f)
+        declared_person = sum(d[f"income_{k}_fen"] for k in COUNTED_INCOME)
+        verified_person = (
+            v.wage + v.business + v.property + d["income_agricultural_fen"] + d["income_transfer_fen"]
+        )
         declared_hh = _sum_by(fr.hidx, declared_person, H)
         verified_hh = _sum_by(fr.hidx, verified_person, H)
         sig = _signals(f, d, declared_hh, verified_hh, fr.hidx)
@@ -389,8 +395,8 @@ def _signals(f, d, declared_hh, verified_hh, hidx) -> _Signals:
     add("new_property", h, declared=d["houses"][h], found=f.houses[h])
     h = np.flatnonzero(f.has_deposits & (f.deposits > d["deposits_fen"] + DEPOSIT_TOLERANCE_FEN))
     add("deposits_up", h, declared=d["deposits_fen"][h], found=f.deposits[h])
-    p = np.flatnonzero((f.active_businesses > 0) & (d["business"] == 0))
-    add("new_business", hidx[p], p, declared=d["business"][p], found=f.active_businesses[p])
+    p = np.flatnonzero((f.active_businesses > 0) & (d["income_business_fen"] == 0))
+    add("new_business", hidx[p], p, declared=d["income_business_fen"][p], found=f.active_businesses[p])
     p = np.flatnonzero(~np.isnat(f.died_on))
     add("death", hidx[p], p, found_date=f.died_on[p])
     p = np.flatnonzero(~np.isnat(f.hospital_from))

@@ -15,7 +15,7 @@ from doudi.audit.services import record_read
 from doudi.core.scoping import get_visible_or_404
 from doudi.policy.parameters import ParameterSet
 from doudi.policy.periods import Period
-from doudi.registry.models import Household
+from doudi.registry.models import Household, Membership
 from doudi.verification.evaluation import Interval
 from doudi.verification.extracts import extract_path
 from doudi.verification.matching import ExtractFile, files_to_read
@@ -92,6 +92,7 @@ def extract_detail(pk: int) -> Extract:
 @dataclass
 class HouseholdVerification:
     household: Household
+    members: list[Membership]  # current, with their person
     consents: list[Consent]
     current_consent: Consent | None
     reports: list[CheckReport]
@@ -99,11 +100,16 @@ class HouseholdVerification:
 
 def household_verification(user: Any, household_pk: int, today: date) -> HouseholdVerification:
     household = get_visible_or_404(Household.objects.select_related("region"), user, pk=household_pk)
+    members = list(
+        Membership.objects.filter(household=household, left_on__isnull=True)
+        .select_related("person")
+        .order_by("pk")
+    )
     consents = list(Consent.objects.filter(household=household).select_related("recorded_by", "revoked_by"))
     reports = list(
         CheckReport.objects.visible_to(user).filter(household=household).select_related("requested_by")[:50]
     )
-    return HouseholdVerification(household, consents, valid_consent(household, today), reports)
+    return HouseholdVerification(household, members, consents, valid_consent(household, today), reports)
 
 
 def report_detail(user: Any, pk: int) -> CheckReport:
