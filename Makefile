@@ -46,8 +46,14 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+## make bench: every benchmark at full scale (needs PostgreSQL on 127.0.0.1:5432; ~10 minutes);
+## each prints its figures, --write-docs updates docs/benchmarks.md
 bench: $(STAMP)
 	$(BIN)/python bench/policy_batch.py
+	$(BIN)/python bench/api_evaluate.py
+	$(BIN)/python bench/synth.py --reset
+	$(BIN)/python bench/verification.py
+	$(BIN)/python bench/registry_import.py
 
 clean:
 	rm -rf $(VENV) var/doudi.sqlite3*
