@@ -131,18 +131,23 @@ def household_payload(household: Household, memberships: list[Membership], on: d
 
 
 def window_parameters(district_code: str, period: Period) -> dict[str, Any]:
-    """`emergency.window.*` for the household's district: its own declared window when it has one
-    (the city-wide declaration is already in current_parameters); none declared → no override."""
-    from doudi.regions.selectors import policy_window_for
+    """`emergency.window.*` for the household's district when it differs from the city-wide window
+    (which current_parameters already carries, as declared): a district's own declaration."""
+    from doudi.regions.selectors import city_policy_window, policy_window_for
 
     window = policy_window_for(district_code, on=period.last_day)
-    if window is None:
+    if window is None or window == city_policy_window(on=period.last_day):
         return {}
     start, end = window
     return {
         "emergency.window.start": start.isoformat(),
         "emergency.window.end": end.isoformat() if end else None,
     }
+
+
+def _concerns_dibao(warning: Any) -> bool:
+    parameter = warning.get("parameter", "") if isinstance(warning, dict) else ""
+    return not parameter or parameter.startswith(("dibao.", "emergency."))
 
 
 def _parameters_used(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,7 +188,8 @@ def evaluate_household(
         "evaluated_on": on.isoformat(),
         "in_emergency_window": result["in_emergency_window"],
         "window_parameters": request["parameters"],
-        "warnings": result["warnings"],
+        # Only what concerns this decision (e.g. not a missing price index, which is R4's business).
+        "warnings": [w for w in result["warnings"] if _concerns_dibao(w)],
         "request": payload,
         "members": [
             {"person": m.person_id, "name": m.person.name, "relation": m.relation} for m in memberships

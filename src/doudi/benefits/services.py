@@ -231,7 +231,7 @@ def apply_economic_data(*, household: Household, figures: Figures, by: Any, case
             after={f: figures.assets[f] for f in changed},
             reason=reason,
         )
-    return figures.as_json() | {"at": _now().isoformat(), "by": _label(by)}
+    return figures.as_json() | {"at": timezone.localtime(_now()).isoformat(), "by": _label(by)}
 
 
 # --- enrolment (在保) --------------------------------------------------------------------------------------
