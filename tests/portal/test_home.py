@@ -1,4 +1,4 @@
-"""The citizen landing page: services (not yet online), hotlines by district, no fake links."""
+"""The citizen landing page: services with their online applications, hotlines by district, no fake links."""
 
 from types import ModuleType
 
@@ -38,8 +38,10 @@ def test_landing_page_is_at_root_and_chinese(client):
     assert '<html lang="zh-hans">' in page
     for text in ("兜底·社会救助", "最低生活保障（低保）", "特困人员救助供养", "儿童福利", "临时救助"):
         assert text in page
-    # Online application is not offered yet, and the page says so instead of linking nowhere.
-    assert page.count("即将开通") == 4
+    # Each scheme links to its online application, and the status check is one click away.
+    for scheme in ("dibao", "tekun", "children", "temporary"):
+        assert f'href="{reverse("portal:apply", args=[scheme])}"' in page
+    assert f'href="{reverse("portal:status")}"' in page
     assert 'name="viewport"' in page
 
 
@@ -113,5 +115,5 @@ def test_landing_page_in_english(client, hotlines):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get("/").content.decode()
     assert '<html lang="en">' in page
-    assert "Temporary assistance" in page and page.count("Online application coming soon") == 4
+    assert "Temporary assistance" in page
     assert "临时救助" not in page

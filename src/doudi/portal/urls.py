@@ -5,4 +5,16 @@ from doudi.portal import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("apply/", views.apply_index, name="apply_index"),
+    path("apply/done/", views.apply_done, name="apply_done"),
+    path("apply/regions/", views.apply_regions, name="apply_regions"),
+    path("apply/member-row/", views.apply_member_row, name="apply_member_row"),
+    path("apply/children-proofs/", views.apply_children_proofs, name="apply_children_proofs"),
+    path("apply/<slug:scheme>/", views.apply, name="apply"),
+    path("status/", views.status, name="status"),
+    path("status/case/", views.status_case, name="status_case"),
+    path("status/case/upload/", views.status_upload, name="status_upload"),
+    path("status/leave/", views.status_leave, name="status_leave"),
+    # A console page served by the portal app (the root URLconf tries console/ first, then falls through).
+    path("console/outbox/", views.outbox, name="outbox"),
 ]

@@ -1,40 +1,71 @@
-"""The citizen portal (群众服务): public pages, no sign-in, nothing personal."""
+"""The citizen portal (群众服务): landing page, online applications, status tracking — no sign-in.
+
+Views parse input, call one service or selector, and render. The public POST endpoints (apply, code
+request, status check, upload) are rate-limited per IP and per identity (ratelimit.py); a verified
+status check opens a short session bound to that one case (tracking number + ID number + SMS code).
+"""
 
 from __future__ import annotations
 
+import datetime
 from itertools import groupby
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from doudi.console.access import console_user_required
+from doudi.intake.models import Case, CaseType
+from doudi.portal import forms, ratelimit, selectors, services
+from doudi.portal.messaging import backend_available
+from doudi.regions.models import RegionLevel
 from doudi.regions.selectors import hotline_districts, hotlines_for
 
-# The assistance a citizen can ask for. Online applications arrive with the intake app; until then
-# each card says so and points to the hotlines and the village/community office.
+# The assistance a citizen can ask for, each with its online application.
 SERVICES = [
     {
         "key": "dibao",
-        "title": _("最低生活保障（低保）"),
-        "text": _("家庭人均收入低于当地低保标准、财产符合规定的城乡居民，可以申请按月领取低保金。"),
+        "title": gettext_lazy("最低生活保障（低保）"),
+        "text": gettext_lazy(
+            "家庭人均收入低于当地低保标准、财产符合规定的城乡居民，可以申请按月领取低保金。"
+        ),
     },
     {
         "key": "tekun",
-        "title": _("特困人员救助供养"),
-        "text": _("无劳动能力、无生活来源、无法定赡养抚养扶养义务人的老年人、残疾人和未成年人。"),
+        "title": gettext_lazy("特困人员救助供养"),
+        "text": gettext_lazy("无劳动能力、无生活来源、无法定赡养抚养扶养义务人的老年人、残疾人和未成年人。"),
     },
     {
         "key": "children",
-        "title": _("儿童福利"),
-        "text": _("孤儿、事实无人抚养儿童和困境儿童的基本生活保障；疫情期间可先承诺、后补材料。"),
+        "title": gettext_lazy("儿童福利"),
+        "text": gettext_lazy("孤儿、事实无人抚养儿童和困境儿童的基本生活保障；疫情期间可先承诺、后补材料。"),
     },
     {
         "key": "temporary",
-        "title": _("临时救助"),
-        "text": _("因疫情、意外、疾病等突发原因导致基本生活暂时出现严重困难的家庭和个人，包括外地来渝人员。"),
+        "title": gettext_lazy("临时救助"),
+        "text": gettext_lazy(
+            "因疫情、意外、疾病等突发原因导致基本生活暂时出现严重困难的家庭和个人，包括外地来渝人员。"
+        ),
     },
 ]
+
+STATUS_SESSION_KEY = "portal_case"
+STATUS_SESSION_MINUTES = 15
+APPLIED_SESSION_KEY = "portal_applied"
+NOT_FOUND = gettext_lazy(
+    "未找到匹配的申请。请核对受理编号、身份证号和短信验证码（验证码10分钟内有效，每个验证码最多可输入5次）。"
+)
+CODE_SENT = gettext_lazy(
+    "如受理编号和身份证号无误，验证码已发送到申请时登记的手机号，10分钟内有效。一分钟内不会重复发送。"
+)
 
 
 def _first_url(*url_names: str) -> str | None:
@@ -47,6 +78,15 @@ def _first_url(*url_names: str) -> str | None:
     return None
 
 
+def _too_many(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
+    response = render(
+        request, "portal/429.html", {"retry_minutes": max(1, exc.retry_after // 60)}, status=429
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """首页: what help there is, how to ask for it, whom to call."""
     districts = list(hotline_districts())
@@ -66,3 +106,353 @@ def home(request: HttpRequest) -> HttpResponse:
             "disclosure_url": _first_url("disclosure:public", "disclosure:index", "portal:disclosure"),
         },
     )
+
+
+# --- 网上申请 -----------------------------------------------------------------------------------------------------
+
+
+def _scheme_or_404(scheme: str) -> str:
+    if scheme not in services.SCHEMES:
+        raise Http404
+    return scheme
+
+
+def _address_context(form: forms.ApplyForm) -> dict[str, Any]:
+    """The district/township/village selects as submitted (or empty), so a re-shown form keeps them."""
+    data = form.data if form.is_bound else {}
+    district, township, village = selectors.village_chain(data.get("village", ""))
+    district_code = district.code if district else data.get("district", "")
+    township_code = township.code if township else data.get("township", "")
+    return {
+        "districts": selectors.districts(),
+        "district_code": district_code,
+        "townships": selectors.children_of(district_code, RegionLevel.TOWNSHIP) if district_code else [],
+        "township_code": township_code,
+        "villages": selectors.children_of(township_code, RegionLevel.VILLAGE) if township_code else [],
+        "village_code": village.code if village else "",
+    }
+
+
+def _apply_context(
+    scheme: str, form: forms.ApplyForm, members: Any, errors: list[str], proofs_error: str = ""
+) -> dict[str, Any]:
+    from doudi.intake.workflows import children
+
+    subtype = form.data.get("subtype", "") if form.is_bound else ""
+    forms.flag_invalid(form)
+    for member in members.forms:
+        forms.flag_invalid(member)
+    return {
+        "proofs_error": proofs_error,
+        "scheme": scheme,
+        "scheme_label": services.SCHEMES[scheme],
+        "form": form,
+        "members": members,
+        "errors": errors,
+        "subtype": subtype,
+        "proof_fields": form.proof_fields(subtype),
+        "commitment_text": children.COMMITMENT_TEXT,
+        "commitment_open": scheme == CaseType.CHILDREN and _window_open_somewhere(form),
+        "consent_text": services.CONSENT_TEXT,
+        **_address_context(form),
+    }
+
+
+def _window_open_somewhere(form: forms.ApplyForm) -> bool:
+    """Whether to offer the commitment box: the selected village's district is in the window today, or
+    (nothing selected yet) any district is; the service decides for the village finally chosen."""
+    from doudi.intake.workflows import children
+    from doudi.regions.models import Region
+
+    today = timezone.localdate()
+    village = Region.objects.filter(code=form.data.get("village", "") if form.is_bound else "").first()
+    if village is not None:
+        return children.commitment_allowed(village, today)
+    return any(children.commitment_allowed(d, today) for d in selectors.districts()[:50])
+
+
+def _application(
+    scheme: str, form: forms.ApplyForm, members: Any, request: HttpRequest
+) -> services.Application:
+    d = form.cleaned_data
+    uploads = []
+    for key, label in form.proof_choices().items():
+        upload = d.get(f"proof_{key}")
+        if upload:
+            content = upload.read(services.files.max_bytes() + 1)  # never more than the limit allows
+            uploads.append(services.Upload(key, str(label), upload.name, content))
+    return services.Application(
+        scheme=scheme,
+        subtype=d.get("subtype", ""),
+        applicant_name=d["applicant_name"],
+        applicant_id_number=d["applicant_id_number"],
+        applicant_phone=d["applicant_phone"],
+        village_code=d["village"],
+        reason=d["reason"],
+        applicant_income=d.get("applicant_income") or 0,
+        members=forms.members_from(members),
+        uploads=uploads,
+        commitment=bool(d.get("commitment")),
+        child_name=d.get("child_name", ""),
+        child_id_number=d.get("child_id_number", ""),
+        poverty=d.get("poverty", ""),
+        consent=bool(d.get("consent")),
+    )
+
+
+@require_safe
+def apply_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/apply_index.html", {"services": SERVICES})
+
+
+@require_http_methods(["GET", "POST"])
+def apply(request: HttpRequest, scheme: str) -> HttpResponse:
+    """网上申请: one page per scheme; on success the case is open and the tracking number shown and texted."""
+    scheme = _scheme_or_404(scheme)
+    if request.method == "GET":
+        form = forms.ApplyForm(scheme=scheme)
+        members = forms.MemberFormSet(prefix="members")
+        return render(request, "portal/apply.html", _apply_context(scheme, form, members, []))
+
+    try:
+        ratelimit.hit(
+            "apply",
+            ip=ratelimit.client_ip(request),
+            id=request.POST.get("applicant_id_number", ""),
+            phone=request.POST.get("applicant_phone", ""),
+        )
+    except ratelimit.RateLimited as exc:
+        return _too_many(request, exc)
+    form = forms.ApplyForm(request.POST, request.FILES, scheme=scheme)
+    members = forms.MemberFormSet(request.POST, prefix="members")
+    errors: list[str] = []
+    proofs_error = ""
+    if form.is_valid() and members.is_valid():
+        try:
+            applied = services.apply_online(_application(scheme, form, members, request))
+        except ValidationError as exc:
+            details = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            proofs_error = "；".join(details.pop("proofs", []))
+            field_errors = {k: v for k, v in details.items() if not k.startswith("members-")}
+            errors += forms.add_errors(form, field_errors)
+            errors += forms.member_errors(
+                members, {k: v for k, v in details.items() if k.startswith("members-")}
+            )
+        else:
+            request.session[APPLIED_SESSION_KEY] = {
+                "case": applied.case.pk,
+                "sms": applied.message.ok,
+            }
+            return redirect("portal:apply_done")
+    elif members.non_form_errors():
+        errors += list(members.non_form_errors())
+    return render(
+        request, "portal/apply.html", _apply_context(scheme, form, members, errors, proofs_error), status=400
+    )
+
+
+@require_safe
+def apply_done(request: HttpRequest) -> HttpResponse:
+    """The tracking number, on screen (also texted). Only in the session that applied."""
+    applied = request.session.get(APPLIED_SESSION_KEY)
+    case = Case.objects.filter(pk=(applied or {}).get("case")).first() if applied else None
+    if case is None:
+        return redirect("portal:apply_index")
+    return render(
+        request,
+        "portal/apply_done.html",
+        {
+            "case": case,
+            "sms_sent": applied.get("sms"),
+            "scheme_label": services.SCHEMES.get(case.case_type, ""),
+        },
+    )
+
+
+@require_safe
+def apply_regions(request: HttpRequest) -> HttpResponse:
+    """htmx: the township select for a district (and an emptied village select), or the village select."""
+    district = request.GET.get("district", "").strip()[:12]
+    township = request.GET.get("township", "").strip()[:12]
+    if "township" in request.GET:
+        return render(
+            request,
+            "portal/_village_select.html",
+            {
+                "villages": selectors.children_of(township, RegionLevel.VILLAGE) if township else [],
+                "village_code": "",
+            },
+        )
+    return render(
+        request,
+        "portal/_township_select.html",
+        {
+            "townships": selectors.children_of(district, RegionLevel.TOWNSHIP) if district else [],
+            "township_code": "",
+            "villages": [],
+            "village_code": "",
+            "oob": True,
+        },
+    )
+
+
+@require_safe
+def apply_member_row(request: HttpRequest) -> HttpResponse:
+    """htmx: one more household-member row (and the formset's updated count)."""
+    try:
+        index = int(request.GET.get("index", ""))
+    except ValueError:
+        index = -1
+    if not 0 <= index < services.MAX_MEMBERS:
+        return HttpResponse(status=204)
+    members = forms.MemberFormSet(prefix="members")
+    form = members.empty_form
+    form.prefix = members.add_prefix(index)
+    return render(
+        request,
+        "portal/_member_row.html",
+        {"member": form, "index": index, "next": index + 1, "oob": True, "max": services.MAX_MEMBERS},
+    )
+
+
+@require_safe
+def apply_children_proofs(request: HttpRequest) -> HttpResponse:
+    """htmx: the proofs a kind of child needs."""
+    subtype = request.GET.get("subtype", "")
+    form = forms.ApplyForm(scheme=CaseType.CHILDREN)
+    return render(
+        request,
+        "portal/_proofs.html",
+        {"proof_fields": form.proof_fields(subtype), "scheme": CaseType.CHILDREN, "subtype": subtype},
+    )
+
+
+# --- 进度查询 -----------------------------------------------------------------------------------------------------
+
+
+def _verified_case(request: HttpRequest) -> Case | None:
+    entry = request.session.get(STATUS_SESSION_KEY) or {}
+    try:
+        until = datetime.datetime.fromisoformat(entry["until"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if until < timezone.now():
+        request.session.pop(STATUS_SESSION_KEY, None)
+        return None
+    return Case.objects.select_related("region").filter(pk=entry.get("case")).first()
+
+
+@require_http_methods(["GET", "POST"])
+def status(request: HttpRequest) -> HttpResponse:
+    """进度查询: step 1 sends a code to the phone on file, step 2 checks all three."""
+    if request.method == "GET":
+        return render(
+            request, "portal/status.html", {"form": forms.StatusForm(), "sms_ok": backend_available()}
+        )
+    form = forms.StatusForm(request.POST)
+    op = request.POST.get("op", "verify")
+    context: dict[str, Any] = {"form": form, "sms_ok": backend_available()}
+    if not form.is_valid():
+        return render(request, "portal/status.html", context, status=400)
+    d = form.cleaned_data
+    try:
+        ratelimit.hit(
+            "code" if op == "send" else "status",
+            ip=ratelimit.client_ip(request),
+            id=d["id_number"],
+            tracking=d["tracking_number"],
+        )
+    except ratelimit.RateLimited as exc:
+        return _too_many(request, exc)
+    if op == "send":
+        if not context["sms_ok"]:
+            context["error"] = _("短信服务暂不可用，请拨打求助热线查询办理进度。")
+            return render(request, "portal/status.html", context, status=503)
+        services.request_status_code(tracking_number=d["tracking_number"], id_number=d["id_number"])
+        context["info"] = CODE_SENT
+        context["code_requested"] = True
+        return render(request, "portal/status.html", context)
+    try:
+        case = services.verify_status(
+            tracking_number=d["tracking_number"], id_number=d["id_number"], code=d.get("code", "")
+        )
+    except services.NotFound:
+        context["error"] = NOT_FOUND
+        context["code_requested"] = True
+        return render(request, "portal/status.html", context, status=404)
+    request.session.cycle_key()  # a fresh session id for the verified session
+    request.session[STATUS_SESSION_KEY] = {
+        "case": case.pk,
+        "until": (timezone.now() + datetime.timedelta(minutes=STATUS_SESSION_MINUTES)).isoformat(),
+    }
+    return redirect("portal:status_case")
+
+
+@require_safe
+def status_case(request: HttpRequest) -> HttpResponse:
+    case = _verified_case(request)
+    if case is None:
+        messages.info(request, _("请输入受理编号、身份证号和短信验证码。"))
+        return redirect("portal:status")
+    view = selectors.citizen_status(case)
+    return render(
+        request,
+        "portal/status_case.html",
+        {
+            "s": view,
+            "case": case,
+            "upload": forms.UploadForm(choices=view.upload_choices) if view.upload_choices else None,
+        },
+    )
+
+
+@require_POST
+def status_upload(request: HttpRequest) -> HttpResponse:
+    """补交材料 from the verified session."""
+    case = _verified_case(request)
+    if case is None:
+        return redirect("portal:status")
+    try:
+        ratelimit.hit("upload", ip=ratelimit.client_ip(request), case=str(case.pk))
+    except ratelimit.RateLimited as exc:
+        return _too_many(request, exc)
+    view = selectors.citizen_status(case)
+    form = forms.UploadForm(request.POST, request.FILES, choices=view.upload_choices)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            services.upload_document(
+                case=case,
+                key=form.cleaned_data["key"],
+                name=upload.name,
+                content=upload.read(services.files.max_bytes() + 1),
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("材料已提交，工作人员核对后会更新办理进度。"))
+            return redirect("portal:status_case")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect("portal:status_case")
+
+
+@require_POST
+def status_leave(request: HttpRequest) -> HttpResponse:
+    request.session.pop(STATUS_SESSION_KEY, None)
+    return redirect("portal:status")
+
+
+# --- console: the development outbox ---------------------------------------------------------------------------
+
+
+@require_safe
+@console_user_required
+def outbox(request: HttpRequest) -> HttpResponse:
+    """短信发件箱: what the development backend "sent" — for municipal administrators, or anyone in DEBUG."""
+    if not (settings.DEBUG or request.user.has_role("municipal_admin")):
+        return render(request, "console/forbidden.html", status=403)
+    return render(request, "portal/outbox.html", {"messages_list": selectors.outbox()})

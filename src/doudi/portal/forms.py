@@ -1,0 +1,249 @@
+"""Portal forms: they parse what the citizen typed; the rules (ID checksum, phone, proofs or commitment,
+the village) live in services.py and come back onto the fields."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from doudi.intake.models import SUBTYPES, CaseType
+from doudi.portal import services
+from doudi.registry.models import Relation
+
+MEMBER_RELATIONS = [(value, label) for value, label in Relation.choices if value != Relation.HEAD]
+
+
+def _style(form: forms.Form) -> None:
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            widget.attrs.setdefault("class", "form-check-input")
+        elif isinstance(widget, forms.RadioSelect):
+            widget.attrs.setdefault("class", "form-check-input")
+        elif isinstance(widget, forms.Select):
+            widget.attrs.setdefault("class", "form-select form-select-lg")
+        elif isinstance(widget, forms.ClearableFileInput):
+            widget.attrs.setdefault("class", "form-control")
+        else:
+            widget.attrs.setdefault("class", "form-control form-control-lg")
+
+
+def flag_invalid(form: forms.Form) -> None:
+    """Bootstrap's red outline on the fields with errors (and aria-invalid for screen readers)."""
+    for name in form.errors:
+        if name in form.fields:
+            attrs = form.fields[name].widget.attrs
+            if "is-invalid" not in attrs.get("class", ""):
+                attrs["class"] = (attrs.get("class", "") + " is-invalid").strip()
+            attrs["aria-invalid"] = "true"
+
+
+def add_errors(form: forms.Form, errors: dict[str, Any], prefix: str = "") -> list[str]:
+    """Put service errors on the form's fields; return those that belong to no field."""
+    rest = []
+    for name, message in errors.items():
+        text = message if isinstance(message, str) else "；".join(message)
+        key = name[len(prefix) :] if prefix and name.startswith(prefix) else name
+        if key in form.fields:
+            form.add_error(key, text)
+        else:
+            rest.append(text)
+    return rest
+
+
+class ApplyForm(forms.Form):
+    """网上申请 for one scheme; `scheme` decides the subtype choices, the proofs and the extra fields."""
+
+    applicant_name = forms.CharField(label=_("申请人姓名"), max_length=64)
+    applicant_id_number = forms.CharField(
+        label=_("身份证号"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text", "spellcheck": "false"}),
+    )
+    applicant_phone = forms.CharField(
+        label=_("手机号"),
+        max_length=20,
+        help_text=_("用于接收受理编号和查询验证码"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    district = forms.CharField(label=_("区县"), required=False)
+    township = forms.CharField(label=_("乡镇（街道）"), required=False)
+    village = forms.CharField(label=_("村（社区）"), error_messages={"required": _("请选择所在村（社区）。")})
+    subtype = forms.ChoiceField(label=_("类别"), required=False, widget=forms.RadioSelect)
+    applicant_income = forms.DecimalField(
+        label=_("本人月收入（元）"),
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+    reason = forms.CharField(
+        label=_("申请理由和家庭困难情况"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    commitment = forms.BooleanField(label=_("本人承诺（暂缺的材料疫情结束后补交）"), required=False)
+    child_name = forms.CharField(label=_("儿童姓名"), max_length=64, required=False)
+    child_id_number = forms.CharField(label=_("儿童身份证号"), max_length=24, required=False)
+    poverty = forms.ChoiceField(
+        label=_("受疫情影响致贫或返贫的农户"),
+        required=False,
+        choices=[
+            ("", _("否")),
+            ("newly_impoverished", _("是，因疫情致贫")),
+            ("relapsed", _("是，因疫情返贫")),
+        ],
+    )
+    consent = forms.BooleanField(
+        label=_("本人同意民政部门核对家庭经济状况，并对所填信息的真实性负责"),
+        error_messages={"required": _("请阅读并同意家庭经济状况核对授权。")},
+    )
+
+    def __init__(self, *args: Any, scheme: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scheme = scheme
+        subtypes = SUBTYPES.get(scheme, {})
+        if subtypes:
+            self.fields["subtype"].choices = list(subtypes.items())
+            if scheme == CaseType.CHILDREN:  # the proofs asked depend on the kind of child
+                self.fields["subtype"].widget.attrs.update(
+                    {
+                        "hx-get": reverse("portal:apply_children_proofs"),
+                        "hx-target": "#proofs",
+                        "hx-trigger": "change",
+                    }
+                )
+            self.fields["subtype"].required = True
+            self.fields["subtype"].error_messages["required"] = _("请选择类别。")
+        else:
+            del self.fields["subtype"]
+        if scheme != CaseType.CHILDREN:
+            for name in ("commitment", "child_name", "child_id_number"):
+                del self.fields[name]
+        else:
+            self.fields["child_name"].required = True
+            self.fields["child_id_number"].required = True
+        if scheme != CaseType.TEMPORARY:
+            del self.fields["poverty"]
+        for key, label in self.proof_choices().items():
+            self.fields[f"proof_{key}"] = forms.FileField(
+                label=label,
+                required=False,
+                widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.xlsx"}),
+            )
+        _style(self)
+        for name in ("applicant_id_number", "child_id_number"):
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] += " text-uppercase"
+
+    def proof_choices(self) -> dict[str, Any]:
+        """Every proof field the scheme may carry (for children: every kind's, shown per kind)."""
+        if self.scheme == CaseType.CHILDREN:
+            from doudi.intake.workflows import children
+
+            out: dict[str, Any] = {}
+            for docs in children.DOCUMENTS.values():
+                out.update(docs)
+            return out
+        return dict(services.PROOFS.get(self.scheme, {}))
+
+    def proof_fields(self, subtype: str = "") -> list[forms.BoundField]:
+        keys = (
+            services.proofs_for(self.scheme, subtype)
+            if self.scheme == CaseType.CHILDREN
+            else self.proof_choices()
+        )
+        return [self[f"proof_{key}"] for key in keys]
+
+
+class MemberForm(forms.Form):
+    name = forms.CharField(label=_("姓名"), max_length=64)
+    id_number = forms.CharField(label=_("身份证号"), max_length=24)
+    relation = forms.ChoiceField(label=_("与申请人关系"), choices=[("", "—"), *MEMBER_RELATIONS])
+    income = forms.DecimalField(
+        label=_("月收入（元）"),
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _style(self)
+        self.fields["id_number"].widget.attrs["class"] += " text-uppercase"
+
+
+MemberFormSet = forms.formset_factory(
+    MemberForm, extra=1, max_num=services.MAX_MEMBERS, validate_max=True, absolute_max=services.MAX_MEMBERS
+)
+
+
+class StatusForm(forms.Form):
+    """查询: tracking number + ID number, then the SMS code."""
+
+    tracking_number = forms.CharField(label=_("受理编号"), max_length=40)
+    id_number = forms.CharField(label=_("申请人身份证号"), max_length=24)
+    code = forms.CharField(
+        label=_("短信验证码"),
+        max_length=10,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _style(self)
+        for name in ("tracking_number", "id_number"):
+            self.fields[name].widget.attrs["class"] += " text-uppercase"
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+
+
+class UploadForm(forms.Form):
+    key = forms.ChoiceField(label=_("补交的材料"), choices=())
+    file = forms.FileField(
+        label=_("文件"), widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.xlsx"})
+    )
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = choices
+        _style(self)
+
+
+def members_from(formset: forms.BaseFormSet) -> list[services.Member]:
+    out = []
+    for form in formset.forms:
+        if not form.has_changed():
+            continue
+        d = form.cleaned_data
+        out.append(
+            services.Member(
+                name=d.get("name", ""),
+                id_number=d.get("id_number", ""),
+                relation=d.get("relation", ""),
+                income=d.get("income") or Decimal(0),
+            )
+        )
+    return out
+
+
+def member_errors(formset: forms.BaseFormSet, errors: dict[str, Any]) -> list[str]:
+    """Service errors named members-<i>-<field> onto the formset's rows (counting only filled rows)."""
+    filled = [f for f in formset.forms if f.has_changed()]
+    rest = []
+    for name, message in errors.items():
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "members" and parts[1].isdigit() and int(parts[1]) < len(filled):
+            form = filled[int(parts[1])]
+            if parts[2] in form.fields:
+                form.add_error(parts[2], message)
+                continue
+        rest.append(message if isinstance(message, str) else "；".join(message))
+    return rest

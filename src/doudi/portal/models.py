@@ -1,0 +1,60 @@
+"""群众服务: what the citizen portal keeps — the development message outbox and status-check codes.
+
+Applications themselves are intake cases (channel `portal`); the portal stores nothing personal of
+its own beyond the phone a message went to and the hashed one-time codes.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class MessagePurpose(models.TextChoices):
+    APPLIED = "applied", _("申请已提交")
+    STATUS_CODE = "status_code", _("查询验证码")
+    OTHER = "other", _("其他")
+
+
+class OutboxMessage(models.Model):
+    """发件箱: every message the development backend "sent" (DOUDI_SMS_BACKEND=outbox), shown in the
+    console so testers and administrators can read what a citizen would have received."""
+
+    phone = models.CharField(_("手机号"), max_length=20)
+    text = models.TextField(_("内容"))
+    purpose = models.CharField(_("用途"), max_length=16, choices=MessagePurpose.choices)
+    case = models.ForeignKey(
+        "intake.Case",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("案件"),
+    )
+    backend = models.CharField(_("发送方式"), max_length=32, default="outbox")
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("短信发件箱")
+        verbose_name_plural = _("短信发件箱")
+
+
+class VerificationCode(models.Model):
+    """查询验证码: a 6-digit code sent to the phone given with a case, valid 10 minutes, 5 tries.
+
+    Only a salted HMAC of the code is stored (`code_hash`); the code itself exists only in the
+    message. A new code for the same case supersedes the older ones.
+    """
+
+    case = models.ForeignKey("intake.Case", on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    salt = models.CharField(max_length=32)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "used_at"])]
