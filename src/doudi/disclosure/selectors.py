@@ -61,21 +61,6 @@ def filter_regions(district_code: str, village_code: str) -> tuple[Region | None
     return district, village
 
 
-def districts_with(qs_paths: list[str]) -> list[Region]:
-    codes = sorted({p.strip("/").split("/")[1] for p in qs_paths if p.count("/") >= 2})
-    return list(Region.objects.filter(code__in=codes).order_by("code"))
-
-
-def villages_in(district: Region | None, village_ids: list[str]) -> list[Region]:
-    if district is None:
-        return []
-    return list(
-        Region.objects.filter(
-            code__in=village_ids, path__startswith=district.path, level=RegionLevel.VILLAGE
-        ).order_by("path")
-    )
-
-
 @dataclass
 class Recipient:
     name: str  # masked
