@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudi.intake.models import SUBTYPES, CaseType
 from doudi.portal import services
+from doudi.registry import identity
 from doudi.registry.models import Relation
 
 MEMBER_RELATIONS = [(value, label) for value, label in Relation.choices if value != Relation.HEAD]
@@ -100,7 +101,7 @@ class ApplyForm(forms.Form):
         ],
     )
     consent = forms.BooleanField(
-        label=_("本人同意民政部门核对家庭经济状况，并对所填信息的真实性负责"),
+        label=_("我已阅读并同意以下授权和承诺"),
         error_messages={"required": _("请阅读并同意家庭经济状况核对授权。")},
     )
 
@@ -141,6 +142,17 @@ class ApplyForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["class"] += " text-uppercase"
 
+    # The same checks as the service, so every field's problem shows at once (the service re-checks).
+    def clean_applicant_id_number(self) -> str:
+        return identity.validate(self.cleaned_data["applicant_id_number"])
+
+    def clean_child_id_number(self) -> str:
+        value = self.cleaned_data.get("child_id_number", "")
+        return identity.validate(value) if value else value
+
+    def clean_applicant_phone(self) -> str:
+        return services.clean_mobile(self.cleaned_data["applicant_phone"])
+
     def proof_choices(self) -> dict[str, Any]:
         """Every proof field the scheme may carry (for children: every kind's, shown per kind)."""
         if self.scheme == CaseType.CHILDREN:
@@ -178,6 +190,9 @@ class MemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         _style(self)
         self.fields["id_number"].widget.attrs["class"] += " text-uppercase"
+
+    def clean_id_number(self) -> str:
+        return identity.validate(self.cleaned_data["id_number"])
 
 
 MemberFormSet = forms.formset_factory(
