@@ -18,3 +18,10 @@ def test_english_when_chosen(client, db):
 def test_an_unknown_language_cookie_falls_back_to_chinese(client, db):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     assert "登录" in client.get("/console/login/").content.decode()
+
+
+def test_the_switch_names_each_language_in_itself(client, db):
+    for chosen in ("zh-hans", "en"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = chosen
+        footer = client.get("/console/login/").content.decode().split("<footer")[1]
+        assert "简体中文" in footer and "English" in footer and "英语" not in footer
