@@ -13,7 +13,9 @@ from doudi.parameters.services import add_parameter_value
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL not available (this run uses SQLite)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL not available (this run uses SQLite)"
+)
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_first_values_for_one_date(regions, make_user):
     admins = [make_user(f"admin{i}", regions.city, "municipal_admin") for i in range(2)]

@@ -114,8 +114,9 @@ class Person(models.Model):
     covid_died_on = models.DateField(_("死亡日期"), null=True, blank=True)
     # Set when an officer merged this record into another as its duplicate (合并): the record is kept
     # (other apps may point at it) but ended — no current household, no open category.
-    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name=_("已合并至"))
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("已合并至")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
