@@ -64,6 +64,7 @@ class CitizenStatus:
     deferred: list[Any]
     uploaded: list[str]
     upload_choices: list[tuple[str, str]]
+    decision: dict | None = None
 
 
 # Titles of the steps as the applicant reads them; other actions fall back to the flow's label.
@@ -77,6 +78,30 @@ CITIZEN_TITLES = {
     "approve": gettext_lazy("已批准"),
     "refuse": gettext_lazy("不予批准"),
     "close": gettext_lazy("已办结"),
+    # dibao (低保)
+    "economic_data": gettext_lazy("核实家庭经济状况"),
+    "evaluate": gettext_lazy("按政策评估"),
+    "township_review": gettext_lazy("乡镇（街道）审核"),
+    "skip_deliberation": gettext_lazy("疫情防控期间不开展民主评议，在网上公示"),
+    "start_deliberation": gettext_lazy("民主评议"),
+    "record_deliberation": gettext_lazy("民主评议已完成"),
+    "republish": gettext_lazy("复核公示"),
+    "uphold_objection": gettext_lazy("公示期间的异议经核实成立，重新调查"),
+    "dismiss_objection": gettext_lazy("公示期间的异议经核实不成立"),
+    "end_publicity": gettext_lazy("公示期满，报区县审批"),
+    "reinvestigate": gettext_lazy("重新调查"),
+    # temporary assistance, 一事一议, children
+    "assess": gettext_lazy("核定救助金额"),
+    "approve_township": gettext_lazy("已批准"),
+    "refuse_township": gettext_lazy("不予批准"),
+    "reassess": gettext_lazy("重新核定"),
+    "escalate": gettext_lazy("转为“一事一议”，由区县集体研究"),
+    "propose": gettext_lazy("提出救助方案"),
+    "decide": gettext_lazy("区县集体研究决定给予救助"),
+    "decline": gettext_lazy("区县集体研究决定不予救助"),
+    "record_commitment": gettext_lazy("已登记个人承诺，材料后补"),
+    "document_received": gettext_lazy("补交的材料已收到"),
+    "deferred_document_received": gettext_lazy("补交的材料已收到"),
 }
 
 
@@ -84,8 +109,7 @@ def _title(flow: Any, t: CaseTransition) -> str:
     if t.action in CITIZEN_TITLES:
         return str(CITIZEN_TITLES[t.action])
     act = flow.action(t.action)
-    label = str(act.label) if act else t.action
-    return f"{label}（{flow.state_label(t.to_state)}）"
+    return str(act.label) if act else flow.state_label(t.to_state)
 
 
 def citizen_status(case: Case, *, today: datetime.date | None = None) -> CitizenStatus:
@@ -118,7 +142,11 @@ def citizen_status(case: Case, *, today: datetime.date | None = None) -> Citizen
     choices = [(i.key, i.label) for i in deferred if i.status != "received"]
     choices += [(f"missing-{n}", item) for n, item in enumerate(case.missing_items or []) if missing]
     choices.append(("other", _("其他补充材料")))
+    decision = (case.details or {}).get("decision") if case.state in ("approved", "closed") else None
+    if decision and not decision.get("amount"):
+        decision = None
     return CitizenStatus(
+        decision=decision,
         case=case,
         scheme=case.get_case_type_display(),
         state=flow.state_label(case.state),
