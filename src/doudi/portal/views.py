@@ -160,15 +160,17 @@ def _apply_context(
 
 def _window_open_somewhere(form: forms.ApplyForm) -> bool:
     """Whether to offer the commitment box: the selected village's district is in the window today, or
-    (nothing selected yet) any district is; the service decides for the village finally chosen."""
+    (nothing selected yet) some window is in force today; the service decides for the village chosen."""
+    from django.db.models import Q
+
     from doudi.intake.workflows import children
-    from doudi.regions.models import Region
+    from doudi.regions.models import EmergencyWindow, Region
 
     today = timezone.localdate()
     village = Region.objects.filter(code=form.data.get("village", "") if form.is_bound else "").first()
     if village is not None:
         return children.commitment_allowed(village, today)
-    return any(children.commitment_allowed(d, today) for d in selectors.districts()[:50])
+    return EmergencyWindow.objects.filter(Q(end__isnull=True) | Q(end__gte=today), start__lte=today).exists()
 
 
 def _application(
