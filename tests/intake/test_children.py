@@ -262,3 +262,10 @@ def test_case_page_shows_the_checklist_and_the_month_deadline(
     assert 'data-testid="children-panel"' in html and 'data-testid="deferred-checklist"' in html
     assert "2020-03-31" in html and "申请当月最后一个工作日" in html
     assert "父母死亡证明" in html
+
+
+def test_a_proof_key_means_the_same_document_for_every_kind():
+    labels = {}
+    for documents in children.DOCUMENTS.values():
+        for key, label in documents.items():
+            assert labels.setdefault(key, str(label)) == str(label), key

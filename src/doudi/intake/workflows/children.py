@@ -78,7 +78,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     "de_facto_unsupported_child": {
         "parents_situation": gettext_lazy("父母重残、重病、服刑、强制隔离戒毒、失联等情形的证明"),
         "household_register": gettext_lazy("儿童户口簿"),
-        "guardian_statement": gettext_lazy("抚养人情况说明"),
+        "guardian_statement": gettext_lazy("监护人（抚养人）情况说明"),
     },
     "hardship_child": {
         "hardship_proof": gettext_lazy("困境情形证明（残疾证、重病诊断或家庭经济困难证明）"),
