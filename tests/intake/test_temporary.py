@@ -3,6 +3,7 @@
 to the cap without approval and its formalisation deadline, the bereavement case where no standard is set."""
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -404,3 +405,7 @@ def test_panels_on_the_case_pages(officers, regions, open_case, frozen_today, cl
     aid = _first_aid(officers, regions, 500)
     html = client.get(reverse("intake:case", args=[aid.pk])).content.decode()
     assert 'data-testid="first-aid"' in html and "大米10斤" in html
+    assert re.search(r'data-testid="formalise-deadline">\s*2020-03-17', html)  # 5 working days after 10 March
+    late = _first_aid(officers, regions, 500, given_on=D(2020, 3, 2))  # recorded after its deadline
+    assert temporary.formalise_deadline(late) == D(2020, 3, 9) and late.due_on == D(2020, 3, 10)
+    assert "已超过补办期限" in client.get(reverse("intake:case", args=[late.pk])).content.decode()

@@ -1089,6 +1089,19 @@ def case_by_case_panel(request: Any, detail: Any, can_act: bool):
     )
 
 
+def formalise_deadline(case: Case) -> datetime.date | None:
+    """The true deadline: N working days after the aid day (the SLA clock cannot start before the day
+    the aid was recorded, so a late record is due the day it is recorded; the panel shows both)."""
+    aid = (case.details or {}).get("first_aid") or {}
+    if not aid.get("given_on"):
+        return None
+    given_on = datetime.date.fromisoformat(aid["given_on"])
+    try:
+        return sla.add_working_days(given_on, int(city_value(FIRST_AID_DAYS, given_on).value))
+    except (sla.SlaUnavailable, ValidationError):
+        return None
+
+
 def first_aid_panel(request: Any, detail: Any, can_act: bool):
     case = detail.case
     aid = (case.details or {}).get("first_aid")
@@ -1096,6 +1109,7 @@ def first_aid_panel(request: Any, detail: Any, can_act: bool):
         cap = first_aid_cap(filed_on(case))
     except ValidationError:
         cap = None
+    deadline = formalise_deadline(case)
     return _render(
         request,
         "intake/first_aid/panel.html",
@@ -1104,6 +1118,8 @@ def first_aid_panel(request: Any, detail: Any, can_act: bool):
             "aid": aid,
             "cap": cap,
             "aid_form": AID_FORM_LABELS.get((aid or {}).get("aid_form", "cash")),
+            "deadline": deadline,
+            "late": bool(deadline and case.is_open and deadline < detail.today),
         },
     )
 
