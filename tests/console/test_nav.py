@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from doudi.console.nav import NavLink, declared_links, links_for
+from doudi.core.nav import NavLink, declared_links, links_for
 
 pytestmark = pytest.mark.django_db
 

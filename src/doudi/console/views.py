@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from doudi.console.access import console_user_required
 from doudi.console.exports import search_export_response
+from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
 from doudi.registry import selectors
 from doudi.registry import services as registry_services

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from doudi.accounts.models import User
 from doudi.audit.services import record_read
-from doudi.console.access import console_user_required
+from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
 from doudi.core.excel import DATE, Column, excel_response
 from doudi.core.masking import mask_id_number, mask_phone

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from doudi.console.nav import NavLink
+from doudi.core.nav import NavLink
 
 
 class ParametersConfig(AppConfig):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doudi.accounts.roles import Role
-from doudi.console.access import console_user_required
+from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
 from doudi.parameters import selectors, services
 from doudi.parameters.forms import ParameterValueForm, SimulationForm

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from doudi.console.access import console_user_required
+from doudi.core.access import console_user_required, forbidden
 from doudi.intake.models import Case, CaseType
 from doudi.portal import forms, ratelimit, selectors, services
 from doudi.portal.messaging import backend_available
@@ -456,5 +456,5 @@ def status_leave(request: HttpRequest) -> HttpResponse:
 def outbox(request: HttpRequest) -> HttpResponse:
     """短信发件箱: what the development backend "sent" — for municipal administrators, or anyone in DEBUG."""
     if not (settings.DEBUG or request.user.has_role("municipal_admin")):
-        return render(request, "console/forbidden.html", status=403)
+        return forbidden(request)
     return render(request, "portal/outbox.html", {"messages_list": selectors.outbox()})

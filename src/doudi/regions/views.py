@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from doudi.accounts.roles import Role
-from doudi.console.access import console_user_required
+from doudi.core.access import console_user_required
 from doudi.core.scoping import get_visible_or_404
 from doudi.regions import selectors, services
 from doudi.regions.forms import HotlineForm, WindowDeclareForm, WindowEndForm

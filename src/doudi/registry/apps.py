@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from doudi.accounts.roles import READ_ONLY_ROLES, Role
-from doudi.console.nav import NavLink
+from doudi.core.nav import NavLink
 
 
 class RegistryConfig(AppConfig):

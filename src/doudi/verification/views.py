@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from doudi.console.access import console_user_required
+from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
 from doudi.core.scoping import get_visible_or_404
 from doudi.policy.periods import Period

@@ -1,7 +1,7 @@
 from django import template
 
 from doudi.accounts.roles import Role
-from doudi.console.nav import links_for
+from doudi.core.nav import links_for
 
 register = template.Library()
 
