@@ -31,6 +31,7 @@ def test_officer_finds_household_by_id_number(page, live_server, population, scr
     page.wait_for_url(re.compile(r"/console/$"))
     assert page.get_by_test_id("user-name").inner_text() == "officer_a"
 
+    page.get_by_role("button", name="人员与家庭").click()  # the menu that holds the search
     page.get_by_role("link", name="人员查询").click()
     page.get_by_role("searchbox").fill(population.li.id_number.lower())
     page.get_by_role("button", name="查询").click()

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from doudi.core.nav import NavLink
+from doudi.core.nav import Menu, NavLink
 
 
 class IntakeConfig(AppConfig):
@@ -9,12 +9,13 @@ class IntakeConfig(AppConfig):
     verbose_name = _("一门受理")
     # Read-only roles (supervisor, auditor) see the case list too; they just get no action buttons.
     console_nav = [
-        NavLink("intake:list", _("案件"), order=30),
-        NavLink("intake:transfers", _("转办转介"), order=31),
+        NavLink("intake:list", _("案件"), Menu.CASES, order=10),
+        NavLink("intake:transfers", _("转办转介"), Menu.CASES, order=20),
         NavLink(
             "intake:covid",
             _("新冠事件"),
-            order=60,
+            Menu.PEOPLE,
+            order=40,
             roles=(
                 "village_worker",
                 "township_officer",
@@ -24,7 +25,7 @@ class IntakeConfig(AppConfig):
                 "auditor",
             ),
         ),
-        NavLink("intake:coverage", _("建档立卡覆盖"), order=70),
+        NavLink("intake:coverage", _("建档立卡覆盖"), Menu.PEOPLE, order=50),
     ]
 
     def ready(self) -> None:

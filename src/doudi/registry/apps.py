@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from doudi.accounts.roles import READ_ONLY_ROLES, Role
-from doudi.core.nav import NavLink
+from doudi.core.nav import Menu, NavLink
 
 
 class RegistryConfig(AppConfig):
@@ -13,6 +13,7 @@ class RegistryConfig(AppConfig):
         NavLink(
             "registry:import",
             _("批量导入"),
+            Menu.PEOPLE,
             order=30,
             roles=tuple(r.value for r in Role if r not in READ_ONLY_ROLES),
         ),

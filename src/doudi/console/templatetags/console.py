@@ -1,18 +1,19 @@
 from django import template
 
 from doudi.accounts.roles import Role
-from doudi.core.nav import links_for
+from doudi.core.nav import menus_for
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def console_nav_links(context):
+def console_nav_menus(context):
+    """The bar's menus for the signed-in user (see core/nav.py)."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
-    return links_for(user)
+    return menus_for(user)
 
 
 @register.filter
