@@ -6,32 +6,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
 from doudi.intake.models import SUBTYPES, CaseType, Channel, CovidEventKind, Department
 from doudi.regions.models import Region, RegionLevel
-
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Put a service's ValidationError on the matching fields (others on the form itself)."""
-        if hasattr(exc, "error_dict"):
-            for name, messages in exc.message_dict.items():
-                target = name if name in self.fields else None  # type: ignore[attr-defined]
-                for message in messages:
-                    self.add_error(target, message)  # type: ignore[attr-defined]
-        else:
-            for message in exc.messages:
-                self.add_error(None, message)  # type: ignore[attr-defined]
-
-
-def _bootstrap(form: forms.Form) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select")
-        else:
-            widget.attrs.setdefault("class", "form-control")
 
 
 def _subtype_choices():
@@ -78,7 +55,7 @@ class OpenCaseForm(ServiceErrorsMixin, forms.Form):
             )
             self.fields["region"].initial = user.region_id
         self.fields["region"].label_from_instance = lambda r: f"{'　' * (r.level - 2)}{r.name}"
-        _bootstrap(self)
+        bootstrap_widgets(self)
 
 
 class TransferForm(ServiceErrorsMixin, forms.Form):
@@ -99,7 +76,7 @@ class TransferForm(ServiceErrorsMixin, forms.Form):
             "path"
         )
         self.fields["to_region"].label_from_instance = lambda r: f"{'　' * (r.level - 2)}{r.name}（{r.code}）"
-        _bootstrap(self)
+        bootstrap_widgets(self)
 
 
 def models_q_district_or_own(own):
@@ -129,7 +106,7 @@ class ReferralForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        bootstrap_widgets(self)
 
 
 class CovidEventForm(ServiceErrorsMixin, forms.Form):
@@ -140,7 +117,7 @@ class CovidEventForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        bootstrap_widgets(self)
 
 
 class CovidImportForm(forms.Form):
@@ -151,7 +128,7 @@ class CovidImportForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        bootstrap_widgets(self)
 
 
 def error_text(exc: ValidationError) -> str:

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
 from doudi.parameters.overrides import parse_value_text
 from doudi.policy.parameters import Parameter, ValueType
-
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, error: ValidationError) -> None:
-        fields = getattr(self, "fields", {})
-        if hasattr(error, "error_dict"):
-            for field, messages in error.message_dict.items():
-                for message in messages:
-                    self.add_error(field if field in fields else None, message)  # type: ignore[attr-defined]
-        else:
-            for message in error.messages:
-                self.add_error(None, message)  # type: ignore[attr-defined]
 
 
 class ParameterValueForm(ServiceErrorsMixin, forms.Form):
@@ -36,14 +24,7 @@ class ParameterValueForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, parameter: Parameter, districts: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.parameter = parameter
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            elif not isinstance(widget, forms.HiddenInput):
-                widget.attrs.setdefault("class", "form-control")
+        bootstrap_widgets(self)
         if parameter.region_indexed:
             self.fields["region"].choices = [("", "—")] + districts
             self.fields["region"].required = True

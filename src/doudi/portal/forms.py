@@ -10,27 +10,13 @@ from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from doudi.core.forms import bootstrap_widgets
 from doudi.intake.models import SUBTYPES, CaseType
 from doudi.portal import services
 from doudi.registry import identity
 from doudi.registry.models import Relation
 
 MEMBER_RELATIONS = [(value, label) for value, label in Relation.choices if value != Relation.HEAD]
-
-
-def _style(form: forms.Form) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.RadioSelect):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select form-select-lg")
-        elif isinstance(widget, forms.ClearableFileInput):
-            widget.attrs.setdefault("class", "form-control")
-        else:
-            widget.attrs.setdefault("class", "form-control form-control-lg")
 
 
 def flag_invalid(form: forms.Form) -> None:
@@ -137,7 +123,7 @@ class ApplyForm(forms.Form):
                 required=False,
                 widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.xlsx"}),
             )
-        _style(self)
+        bootstrap_widgets(self, large=True)
         for name in ("applicant_id_number", "child_id_number"):
             if name in self.fields:
                 self.fields[name].widget.attrs["class"] += " text-uppercase"
@@ -188,7 +174,7 @@ class MemberForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _style(self)
+        bootstrap_widgets(self, large=True)
         self.fields["id_number"].widget.attrs["class"] += " text-uppercase"
 
     def clean_id_number(self) -> str:
@@ -214,7 +200,7 @@ class StatusForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _style(self)
+        bootstrap_widgets(self, large=True)
         for name in ("tracking_number", "id_number"):
             self.fields[name].widget.attrs["class"] += " text-uppercase"
             self.fields[name].widget.attrs["autocomplete"] = "off"
@@ -229,7 +215,7 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["key"].choices = choices
-        _style(self)
+        bootstrap_widgets(self, large=True)
 
 
 def members_from(formset: forms.BaseFormSet) -> list[services.Member]:

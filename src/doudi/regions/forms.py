@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
 from doudi.regions.models import Region, RegionLevel, WindowScope
 
 
@@ -16,30 +16,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class _ServiceErrorsMixin:
-    def _style(self) -> None:
-        """Bootstrap classes on the widgets (templates cannot add attributes; the CSP forbids inline styles)."""
-        for field in self.fields.values():  # type: ignore[attr-defined]
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Attach a service's ValidationError to the fields it names (others to the whole form)."""
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)  # type: ignore[attr-defined]
-        else:
-            self.add_error(None, exc)  # type: ignore[attr-defined]
-
-
-class WindowDeclareForm(_ServiceErrorsMixin, forms.Form):
+class WindowDeclareForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label=_("名称"), max_length=100, initial=_("新冠肺炎疫情防控期间"))
     start = forms.DateField(label=_("开始日期"), widget=DateInput())
     end = forms.DateField(
@@ -60,7 +37,7 @@ class WindowDeclareForm(_ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["districts"].queryset = Region.objects.filter(level=RegionLevel.DISTRICT).order_by("code")
-        self._style()
+        bootstrap_widgets(self)
 
     def clean(self):
         data = super().clean()
@@ -72,16 +49,16 @@ class WindowDeclareForm(_ServiceErrorsMixin, forms.Form):
         return data
 
 
-class WindowEndForm(_ServiceErrorsMixin, forms.Form):
+class WindowEndForm(ServiceErrorsMixin, forms.Form):
     end = forms.DateField(label=_("结束日期"), widget=DateInput())
     reason = forms.CharField(label=_("依据与理由"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._style()
+        bootstrap_widgets(self)
 
 
-class HotlineForm(_ServiceErrorsMixin, forms.Form):
+class HotlineForm(ServiceErrorsMixin, forms.Form):
     district = forms.ModelChoiceField(label=_("区县"), queryset=Region.objects.none(), empty_label=None)
     name = forms.CharField(label=_("热线名称"), max_length=64)
     phone = forms.CharField(label=_("电话号码"), max_length=32)
@@ -93,4 +70,4 @@ class HotlineForm(_ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, districts=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["district"].queryset = districts if districts is not None else Region.objects.none()
-        self._style()
+        bootstrap_widgets(self)
