@@ -8,6 +8,7 @@ urlpatterns = [
     path("console/registry/", include("doudi.registry.urls")),
     path("console/verification/", include("doudi.verification.urls")),
     path("console/cases/", include("doudi.intake.urls")),
+    path("console/benefits/", include("doudi.benefits.urls")),
     path("console/", include("doudi.console.urls")),
     path("hotlines/", include("doudi.regions.public_urls")),
     path("gongshi/", include("doudi.disclosure.urls")),

@@ -1,6 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from doudi.core.nav import Menu, NavLink
 
 
 class BenefitsConfig(AppConfig):
     name = "doudi.benefits"
-    verbose_name = "救助待遇"
+    verbose_name = _("救助待遇")
+    # Every console user of the region (read-only roles included) may consult the roster.
+    console_nav = [NavLink("benefits:list", _("在保名册"), Menu.PEOPLE, order=45)]

@@ -9,6 +9,10 @@ the clause-by-clause explanation and every parameter used, unverified ones flagg
 Who is assessed (条例第11条): the applicant's current household; a member recorded as assessed
 separately (`Membership.separate_assessment`, an adult with severe disability or illness) is left out
 of the others' application, and is assessed alone when they are the applicant.
+
+The person-level schemes — 特困供养 (R2) and 儿童基本生活保障 (R3) — are evaluated the same way for one
+person (`evaluate_person`): the registry person as a §4 member, with the category the decision grants
+(特困人员, 孤儿 …) added, so that the engine answers "what is due if this person is recognised".
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ RULE_LABELS = {
     "dibao.computed_amount": _("测算补差金额（元/月）"),
     "dibao.decision": _("评估结论"),
     "dibao.amount": _("月低保金（元）"),
+    "tekun.amount": _("特困人员基本生活标准（元/月）"),
+    "child_allowance.child": _("孤儿或事实无人抚养儿童"),
+    "child_allowance.last_regular_month": _("年满18周岁的月份"),
+    "child_allowance.age_out_deferred": _("疫情防控期间暂缓停发"),
+    "child_allowance.entitlement": _("基本生活费类别"),
+    "child_allowance.amount": _("基本生活费（元/月）"),
+    "child_allowance.kind": _("养育方式"),
 }
 DECISION_LABELS = {
     "include": _("纳入低保"),
@@ -201,6 +212,83 @@ def evaluate_household(
     }
 
 
+# --- person-level schemes (POLICY R2, R3) ------------------------------------------------------------------
+
+# scheme → (the §4 member result key, the explanation rules shown)
+PERSON_RESULTS = {"tekun": ("tekun", "tekun."), "children": ("child_allowance", "child_allowance.")}
+
+
+def person_payload(
+    person: Person, on: datetime.date, extra_categories: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The person alone as a §4 household (the person-level rules read only the person, the district
+    and the month), with `extra_categories` — the one the decision would grant — added."""
+    from doudi.registry.models import Membership
+
+    membership = (
+        Membership.objects.filter(person=person, left_on__isnull=True)
+        .select_related("household__region")
+        .first()
+    )
+    region = membership.household.region if membership else person.region
+    member = member_payload(person, on)
+    member["categories"] = sorted(
+        set(member["categories"]) | {c for c in extra_categories if c in CATEGORY_NAMES}
+    )
+    return {
+        "id": f"p{person.pk}",
+        "region": region.district_code or region.code[:6],
+        "area_type": membership.household.area_type if membership else "urban",
+        "members": [member],
+    }
+
+
+def evaluate_person(
+    person: Person,
+    scheme: str,
+    *,
+    on: datetime.date | None = None,
+    categories: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """评估 of a person-level scheme (`tekun`: R2, `children`: R3) for the month of `on` by the policy
+    engine: the monthly amount (yuan), the allowance kind (R3), the explanation steps of that scheme
+    and the parameters used (unverified ones listed). `categories` are assumed held in that month.
+
+    Raises `doudi.policy.contract.InputError` when the registry data cannot be evaluated."""
+    from doudi.parameters.selectors import current_parameters
+
+    key, prefix = PERSON_RESULTS[scheme]
+    on = on or timezone.localdate()
+    period = Period.of(on)
+    person = Person.objects.select_related("region").prefetch_related("categories").get(pk=person.pk)
+    payload = person_payload(person, on, categories)
+    request = {
+        "period": str(period),
+        "parameters": window_parameters(payload["region"], period),
+        "households": [payload],
+    }
+    result = evaluate_request(request, base_params=current_parameters())
+    member = result["households"][0]["members"][0]
+    steps = [s for s in result["households"][0]["explanation"] if s["rule"].startswith(prefix)]
+    used = _parameters_used(steps)
+    answer = member[key]
+    return {
+        "scheme": scheme,
+        "period": str(period),
+        "evaluated_on": on.isoformat(),
+        "in_emergency_window": result["in_emergency_window"],
+        "window_parameters": request["parameters"],
+        "request": payload,
+        "person": person.pk,
+        "amount": int(answer["amount"] or 0),
+        "kind": answer.get("kind"),
+        "age_out_deferred": bool(answer.get("age_out_deferred")),
+        "explanation": steps,
+        "parameters": used,
+        "unverified": [p["name"] for p in used if not p.get("verified")],
+    }
+
+
 __all__ = [
     "APPROVABLE",
     "DECISION_LABELS",
@@ -210,6 +298,7 @@ __all__ = [
     "RULE_LABELS",
     "current_memberships",
     "evaluate_household",
+    "evaluate_person",
     "household_payload",
     "unit_memberships",
 ]

@@ -1,9 +1,14 @@
 """救助待遇: who receives which scheme, from which month, how much — and the ledger of every change.
 
-An `Enrolment` is the standing result of an approval (审批): the household, the scheme, the month the
-payment starts (条例第22条: paid from the month of approval), the monthly amount and the decision case
-it comes from. Payroll (a later issue) reads active enrolments; it never writes them. Every change of
-an enrolment (enrolled, amount changed, ended) is a row of the insert-only `EnrolmentChange` ledger.
+An `Enrolment` is the standing result of an approval (审批): the scheme, who receives it, the month the
+payment starts, the monthly amount and the decision case it comes from. Payroll (a later issue) reads
+active enrolments; it never writes them. Every change of an enrolment (enrolled, amount changed, ended)
+is a row of the insert-only `EnrolmentChange` ledger.
+
+Two levels (`PERSON_LEVEL`): 低保 is granted to a household (the dibao unit; `person` is empty), 特困供养
+and 儿童基本生活保障 to one person (`person` set; `household` is the person's household when enrolled,
+for the payment account and the region). The database holds the rules: one active enrolment per
+household in dibao, one per person in a person-level scheme, and `person` set exactly for those.
 """
 
 from __future__ import annotations
@@ -22,17 +27,30 @@ class Scheme(models.TextChoices):
     CHILDREN = "children", _("儿童基本生活保障")
 
 
+# Schemes granted to one person rather than to a household (POLICY R2, R3).
+PERSON_LEVEL = frozenset({Scheme.TEKUN, Scheme.CHILDREN})
+
+
 class EnrolmentStatus(models.TextChoices):
     ACTIVE = "active", _("在保")
     ENDED = "ended", _("已停保")
 
 
 class Enrolment(models.Model):
-    """在保记录: one household in one scheme from `from_month` (the 1st of the month) at `monthly_amount`
-    yuan, until `end_month` (the last month paid, 1st of that month) when ended."""
+    """在保记录: one household (dibao) or one person (tekun, children) in one scheme from `from_month`
+    (the 1st of the month) at `monthly_amount` yuan, until `end_month` (the last month paid, 1st of that
+    month) when ended."""
 
     household = models.ForeignKey(
         "registry.Household", on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("家庭")
+    )
+    person = models.ForeignKey(
+        "registry.Person",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enrolments",
+        verbose_name=_("保障对象"),
     )
     scheme = models.CharField(_("救助项目"), max_length=16, choices=Scheme.choices)
     status = models.CharField(
@@ -63,17 +81,34 @@ class Enrolment(models.Model):
         verbose_name = _("在保记录")
         verbose_name_plural = _("在保记录")
         constraints = [
-            # A household is never enrolled twice in one scheme at once (no doubled payments).
+            # Never enrolled twice in one scheme at once (no doubled payments): a household in dibao …
             models.UniqueConstraint(
                 fields=["household", "scheme"],
-                condition=models.Q(status="active"),
-                name="one_active_enrolment_per_household_scheme",
+                condition=models.Q(status="active", scheme="dibao"),
+                name="one_active_dibao_enrolment_per_household",
+            ),
+            # … a person in a person-level scheme (two orphans of one household are two enrolments).
+            models.UniqueConstraint(
+                fields=["person", "scheme"],
+                condition=models.Q(status="active", person__isnull=False),
+                name="one_active_enrolment_per_person_scheme",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(scheme="dibao") & models.Q(person__isnull=True))
+                | (models.Q(scheme__in=["tekun", "children"]) & models.Q(person__isnull=False)),
+                name="enrolment_person_iff_person_level_scheme",
             ),
         ]
         indexes = [models.Index(fields=["scheme", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.get_scheme_display()} {self.household} {self.from_month:%Y-%m}"
+        who = self.person if self.person_id else self.household
+        return f"{self.get_scheme_display()} {who} {self.from_month:%Y-%m}"
+
+    @property
+    def beneficiary(self):
+        """Who the enrolment names: the person (特困, children) or the household's head (dibao)."""
+        return self.person if self.person_id else self.household.head
 
 
 class ChangeKind(models.TextChoices):

@@ -5,14 +5,19 @@ them write registry rows that no registry service covers yet, with a before/afte
 - `apply_economic_data`: the declared incomes, work status and assets the investigating officer
   entered or corrected (or adopted from a verification report) — the household's record from then on,
   so that the evaluation, and later the monthly payroll, read the figures the decision rests on;
-- `enrol_from_decision`: `Household.dibao_enrolled` / `dibao_last_amount`, the fields the policy
-  engine reads (R1 treats an enrolled household differently), and the person category `dibao`
-  (through `registry.services.grant_category`).
+- `enrol_from_decision`: for dibao `Household.dibao_enrolled` / `dibao_last_amount`, the fields the
+  policy engine reads (R1 treats an enrolled household differently); for every scheme the person
+  category it confers (低保对象, 特困人员, 孤儿 …, through `registry.services.grant_category`).
+
+Enrolment is one service for every scheme an approval produces; what differs per scheme is one row of
+`SCHEMES` (household or person level, the month payment starts, where the amount comes from, the
+category conferred).
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,12 +26,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from doudi.accounts.roles import Role
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record
 from doudi.benefits.evaluation import INCOME_KINDS
-from doudi.benefits.models import ChangeKind, Enrolment, EnrolmentChange, EnrolmentStatus, Scheme
+from doudi.benefits.models import (
+    PERSON_LEVEL,
+    ChangeKind,
+    Enrolment,
+    EnrolmentChange,
+    EnrolmentStatus,
+    Scheme,
+)
 from doudi.core.errors import Conflict
 from doudi.core.scoping import region_in_scope
 from doudi.registry.models import Category, Household, Membership, Person, PersonCategory, WorkStatus
@@ -237,9 +250,72 @@ def apply_economic_data(*, household: Household, figures: Figures, by: Any, case
 # --- enrolment (在保) --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SchemeRule:
+    """How an approved case becomes an enrolment in one scheme.
+
+    - person level (`models.PERSON_LEVEL`): granted to one person (`decision["person"]`), not a household;
+    - `from_month`: "approval" — the month of approval (条例第22条; 特困 likewise) — or "application" —
+      the calendar month of application (一(四): children's cases are decided and paid in it);
+    - the amount: dibao's is the approved amount on the decision (the evaluation's, or an audited
+      override); a person-level scheme's is the policy engine's for the first month (R2 / R3), and
+      the decision must agree with it;
+    - `category`: the person category the enrolment confers, from the decision (None: none);
+    - `ends_category`: whether ending the enrolment ends that category too (a 孤儿 stays an orphan
+      when the allowance stops; a 特困 person whose support ends is no longer 特困);
+    - `household_flags`: dibao keeps `Household.dibao_enrolled` / `dibao_last_amount` for R1.
+    """
+
+    scheme: str
+    label: Any
+    from_month: str
+    category: Callable[[dict], str | None]
+    ends_category: bool = True
+    household_flags: bool = False
+
+    @property
+    def person_level(self) -> bool:
+        return self.scheme in PERSON_LEVEL
+
+
+CHILD_ALLOWANCE_CATEGORIES = frozenset({Category.ORPHAN, Category.DE_FACTO_UNSUPPORTED_CHILD})
+
+
+def _child_category(decision: dict) -> str | None:
+    category = decision.get("category")
+    return category if category in CHILD_ALLOWANCE_CATEGORIES else None
+
+
+# case type → rule (the case types are intake's; the approval of each produces that scheme)
+SCHEMES: dict[str, SchemeRule] = {
+    "dibao": SchemeRule(
+        Scheme.DIBAO,
+        gettext_lazy("低保审批"),
+        from_month="approval",
+        category=lambda decision: Category.DIBAO,
+        household_flags=True,
+    ),
+    "tekun": SchemeRule(
+        Scheme.TEKUN,
+        gettext_lazy("特困人员供养审批"),
+        from_month="approval",
+        category=lambda decision: Category.TEKUN,
+    ),
+    "children": SchemeRule(
+        Scheme.CHILDREN,
+        gettext_lazy("儿童基本生活保障审批"),
+        from_month="application",
+        category=_child_category,
+        ends_category=False,
+    ),
+}
+RULE_OF_SCHEME = {rule.scheme: rule for rule in SCHEMES.values()}
+
+
 def _enrolment_snapshot(e: Enrolment) -> dict:
     return {
         "household": e.household_id,
+        "person": e.person_id,
         "scheme": e.scheme,
         "status": e.status,
         "from_month": e.from_month.isoformat(),
@@ -249,35 +325,105 @@ def _enrolment_snapshot(e: Enrolment) -> dict:
     }
 
 
-def _grant_dibao(person: Person, from_month: datetime.date, by: Any, case: Any) -> bool:
-    """The person category 低保对象 from the first month paid; False when an open grant already covers
-    that month (kept as it is: grants never overlap)."""
+def _grant(person: Person, category: str, from_month: datetime.date, by: Any, note: str) -> bool:
+    """The person category from the first month paid; False when a grant already covers that month
+    (kept as it is: grants never overlap)."""
     from doudi.registry.services import grant_category
 
-    covering = PersonCategory.objects.filter(person=person, category=Category.DIBAO).exclude(
+    covering = PersonCategory.objects.filter(person=person, category=category).exclude(
         valid_to__lt=from_month
     )
     if covering.exists():
         return False
-    grant_category(
-        officer=by,
-        person=person,
-        category=Category.DIBAO,
-        valid_from=from_month,
-        note=_("低保审批 %(n)s") % {"n": case.tracking_number},
-    )
+    grant_category(officer=by, person=person, category=category, valid_from=from_month, note=note)
     return True
+
+
+def _approval_month(case: Any) -> datetime.date:
+    """The month of the (latest) approval recorded in the case's ledger."""
+    row = case.transitions.filter(to_state="approved").order_by("-seq").first()
+    if row is None:
+        raise Conflict(_("案件尚未批准，不能纳入保障。"), path="state")
+    return first_of_month(timezone.localdate(row.at))
+
+
+def start_month(rule: SchemeRule, case: Any) -> datetime.date:
+    """The first month paid: the month of approval, or (children) the month of application."""
+    if rule.from_month == "application":
+        return first_of_month(timezone.localdate(case.filed_at))
+    return _approval_month(case)
+
+
+def _beneficiary(rule: SchemeRule, case: Any, decision: dict, by: Any) -> Person | None:
+    if not rule.person_level:
+        return None
+    pk = decision.get("person")
+    person = Person.objects.select_related("region").filter(pk=pk).first() if pk else None
+    if person is None:
+        raise ValidationError({"person": _("审批决定没有指明保障对象。")})
+    if not region_in_scope(by, person.region):
+        raise PermissionDenied(_("该人员不在您的管辖范围内。"))
+    return person
+
+
+def _person_household(person: Person) -> Household | None:
+    m = Membership.objects.filter(person=person, left_on__isnull=True).select_related("household").first()
+    return m.household if m else None
+
+
+def scheme_amount(scheme: str, person: Person, month: datetime.date, category: str | None) -> int:
+    """A person-level scheme's monthly amount in `month` by the policy engine (R2 / R3), the person
+    holding `category` (the one the decision confers)."""
+    from doudi.benefits.evaluation import InputError, evaluate_person
+
+    try:
+        result = evaluate_person(person, scheme, on=month, categories=(category,) if category else ())
+    except InputError as exc:
+        raise ValidationError(
+            {"amount": "；".join(f"{e['path']}: {e['message']}" for e in exc.errors)}
+        ) from exc
+    return result["amount"]
+
+
+def _amount(rule: SchemeRule, decision: dict, person: Person | None, from_month: datetime.date) -> int:
+    recorded = decision.get("amount")
+    if not rule.person_level:
+        amount = int(recorded or 0)
+    else:
+        amount = scheme_amount(rule.scheme, person, from_month, rule.category(decision))
+        if recorded is not None and int(recorded) != amount:
+            raise Conflict(
+                _("审批决定的月救助金 %(d)s 元与 %(m)s 的政策计算结果 %(a)s 元不符，请重新审批。")
+                % {"d": recorded, "a": amount, "m": from_month.strftime("%Y-%m")},
+                path="amount",
+            )
+    if amount <= 0:
+        raise ValidationError({"amount": _("月救助金应大于0。")})
+    return amount
+
+
+def _active(rule: SchemeRule, household: Household, person: Person | None):
+    qs = Enrolment.objects.filter(scheme=rule.scheme, status=EnrolmentStatus.ACTIVE)
+    return qs.filter(person=person) if rule.person_level else qs.filter(household=household)
+
+
+def _already_enrolled(rule: SchemeRule) -> Conflict:
+    if rule.person_level:
+        return Conflict(_("该人员已在保，不能重复纳入。"), path="person")
+    return Conflict(_("该家庭已在保，不能重复纳入。"), path="household")
 
 
 @transaction.atomic
 def enrol_from_decision(*, case: Any, by: Any) -> Enrolment:
-    """纳入低保: the enrolment an approved dibao case produces — from the month of approval (条例第22条),
-    at the approved monthly amount — with the household's registry fields (`dibao_enrolled`,
-    `dibao_last_amount`) and the category 低保对象 for the members of the dibao unit.
+    """纳入保障: the enrolment an approved case produces, in the scheme of its type (`SCHEMES`).
 
-    Reads the approval recorded on the case (`details["decision"]`: amount, from_month, members).
-    Refused (Conflict) when the household already has an active dibao enrolment."""
-    from doudi.intake.models import Case, CaseType
+    Reads the approval recorded on the case (`details["decision"]`: amount, from_month, and `members`
+    for dibao or `person` for a person-level scheme). Payment starts in the month of approval
+    (dibao, 条例第22条; 特困) or of application (children, 一(四)); the decision's `from_month` must say
+    the same. The amount is the approved one (dibao) or the policy engine's (R2 / R3). The category the
+    scheme confers is granted from that month. Refused (Conflict) when the household (dibao) or the
+    person (特困, children) already has an active enrolment in the scheme; district approvers only."""
+    from doudi.intake.models import Case
 
     case = (
         Case.objects.select_for_update(of=("self",))
@@ -285,31 +431,42 @@ def enrol_from_decision(*, case: Any, by: Any) -> Enrolment:
         .get(pk=case.pk)
     )
     if by is None or not by.has_role(Role.DISTRICT_APPROVER) or not region_in_scope(by, case.region):
-        raise PermissionDenied(_("只有区县民政审批人可以纳入低保。"))
+        raise PermissionDenied(_("只有区县民政审批人可以纳入保障。"))
+    rule = SCHEMES.get(case.case_type)
+    if rule is None:
+        raise ValidationError({"case": _("此类案件不产生在保记录。")})
     decision = (case.details or {}).get("decision")
-    if case.case_type != CaseType.DIBAO or case.state != "approved" or not decision:
-        raise Conflict(_("案件尚未批准，不能纳入低保。"), path="state")
-    if case.household_id is None:
-        raise ValidationError({"household": _("案件没有关联家庭。")})
+    if case.state != "approved" or not decision:
+        raise Conflict(_("案件尚未批准，不能纳入保障。"), path="state")
     if Enrolment.objects.filter(decision_case=case).exists():
-        raise Conflict(_("本案已纳入低保。"), path="state")
+        raise Conflict(_("本案已纳入保障。"), path="state")
+    from_month = start_month(rule, case)
+    if decision.get("from_month") and decision["from_month"] != from_month.isoformat():
+        raise Conflict(
+            _("审批决定的起始月份（%(d)s）与规定的起始月份（%(m)s）不符。")
+            % {"d": decision["from_month"][:7], "m": from_month.strftime("%Y-%m")},
+            path="from_month",
+        )
+    person = _beneficiary(rule, case, decision, by)
+    household_id = case.household_id
+    if person is not None:
+        household = _person_household(person)
+        household_id = household.pk if household else case.household_id
+    if household_id is None:
+        raise ValidationError({"household": _("保障对象没有登记家庭，请先在人员登记中登记。")})
     household = (
-        Household.objects.select_for_update(of=("self",)).select_related("region").get(pk=case.household_id)
+        Household.objects.select_for_update(of=("self",)).select_related("region").get(pk=household_id)
     )
-    if Enrolment.objects.filter(
-        household=household, scheme=Scheme.DIBAO, status=EnrolmentStatus.ACTIVE
-    ).exists():
-        raise Conflict(_("该家庭已在保，不能重复纳入。"), path="household")
-    amount = int(decision["amount"])
-    if amount <= 0:
-        raise ValidationError({"amount": _("月低保金应大于0。")})
-    from_month = datetime.date.fromisoformat(decision["from_month"])
+    if _active(rule, household, person).exists():
+        raise _already_enrolled(rule)
+    amount = _amount(rule, decision, person, from_month)
     now = _now()
     try:
         with transaction.atomic():
             enrolment = Enrolment.objects.create(
                 household=household,
-                scheme=Scheme.DIBAO,
+                person=person,
+                scheme=rule.scheme,
                 status=EnrolmentStatus.ACTIVE,
                 from_month=from_month,
                 monthly_amount=amount,
@@ -317,23 +474,30 @@ def enrol_from_decision(*, case: Any, by: Any) -> Enrolment:
                 approved_by=by,
                 approved_at=now,
             )
-    except IntegrityError as exc:  # a concurrent enrolment of the same household won
-        raise Conflict(_("该家庭已在保，不能重复纳入。"), path="household") from exc
+    except IntegrityError as exc:  # a concurrent enrolment of the same household / person won
+        raise _already_enrolled(rule) from exc
+    note = f"{rule.label} {case.tracking_number}"
     granted, kept = [], []
-    members = {int(pk) for pk in decision.get("members", [])}
-    for person in Person.objects.filter(pk__in=members).select_related("region").order_by("pk"):
-        (granted if _grant_dibao(person, from_month, by, case) else kept).append(person.pk)
-    before = {"dibao_enrolled": household.dibao_enrolled, "dibao_last_amount": household.dibao_last_amount}
-    household.dibao_enrolled, household.dibao_last_amount = True, amount
-    household.save(update_fields=["dibao_enrolled", "dibao_last_amount", "updated_at"])
-    record(
-        actor=by,
-        action=AuditAction.UPDATE,
-        obj=household,
-        before=before,
-        after={"dibao_enrolled": True, "dibao_last_amount": amount},
-        reason=_("低保审批 %(n)s") % {"n": case.tracking_number},
-    )
+    category = rule.category(decision)
+    if category:
+        pks = [person.pk] if person is not None else [int(pk) for pk in decision.get("members", [])]
+        for p in Person.objects.filter(pk__in=pks).select_related("region").order_by("pk"):
+            (granted if _grant(p, category, from_month, by, note) else kept).append(p.pk)
+    if rule.household_flags:
+        before = {
+            "dibao_enrolled": household.dibao_enrolled,
+            "dibao_last_amount": household.dibao_last_amount,
+        }
+        household.dibao_enrolled, household.dibao_last_amount = True, amount
+        household.save(update_fields=["dibao_enrolled", "dibao_last_amount", "updated_at"])
+        record(
+            actor=by,
+            action=AuditAction.UPDATE,
+            obj=household,
+            before=before,
+            after={"dibao_enrolled": True, "dibao_last_amount": amount},
+            reason=note,
+        )
     EnrolmentChange.objects.create(
         enrolment=enrolment,
         kind=ChangeKind.ENROLLED,
@@ -346,11 +510,7 @@ def enrol_from_decision(*, case: Any, by: Any) -> Enrolment:
         case=case,
     )
     record(
-        actor=by,
-        action=AuditAction.CREATE,
-        obj=enrolment,
-        after=_enrolment_snapshot(enrolment),
-        reason=_("低保审批 %(n)s") % {"n": case.tracking_number},
+        actor=by, action=AuditAction.CREATE, obj=enrolment, after=_enrolment_snapshot(enrolment), reason=note
     )
     return enrolment
 
@@ -359,9 +519,10 @@ def enrol_from_decision(*, case: Any, by: Any) -> Enrolment:
 def end_enrolment(
     *, enrolment: Enrolment, by: Any, end_month: datetime.date, reason: str, case: Any = None
 ) -> Enrolment:
-    """停保: the last month paid is `end_month`; reasons in writing (条例第28、29条). The household's
-    registry fields and the members' 低保 categories follow. (The dibao exit workflow, with its
-    deferral during the emergency window, is a later issue; this is the write it will call.)"""
+    """停保: the last month paid is `end_month`; reasons in writing (条例第28、29条). For dibao the
+    household's registry fields and the members' 低保 categories follow; for 特困 the person's category.
+    (The exit workflows, with their deferral during the emergency window, are a later issue; this is
+    the write they will call.)"""
     enrolment = Enrolment.objects.select_for_update().select_related("household__region").get(pk=enrolment.pk)
     if (
         by is None
@@ -377,6 +538,7 @@ def end_enrolment(
     end_month = first_of_month(end_month)
     if end_month < enrolment.from_month:
         raise ValidationError({"end_month": _("终止月份不能早于起始月份。")})
+    rule = RULE_OF_SCHEME[enrolment.scheme]
     before = _enrolment_snapshot(enrolment)
     enrolment.status, enrolment.end_month, enrolment.end_reason = (
         EnrolmentStatus.ENDED,
@@ -384,7 +546,7 @@ def end_enrolment(
         reason[:500],
     )
     enrolment.save(update_fields=["status", "end_month", "end_reason"])
-    if enrolment.scheme == Scheme.DIBAO:
+    if rule.household_flags:
         household = Household.objects.select_for_update(of=("self",)).get(pk=enrolment.household_id)
         household.dibao_enrolled, household.dibao_last_amount = False, None
         household.save(update_fields=["dibao_enrolled", "dibao_last_amount", "updated_at"])
@@ -396,12 +558,19 @@ def end_enrolment(
             after={"dibao_enrolled": False},
             reason=reason,
         )
-        last_day = (end_month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+    category = rule.category({}) if rule.ends_category else None
+    if category:
         from doudi.registry.services import end_category
 
-        members = Membership.objects.filter(household_id=enrolment.household_id, left_on__isnull=True)
+        last_day = (end_month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+        if enrolment.person_id:
+            people = [enrolment.person_id]
+        else:
+            people = Membership.objects.filter(
+                household_id=enrolment.household_id, left_on__isnull=True
+            ).values("person_id")
         for grant in PersonCategory.objects.filter(
-            person_id__in=members.values("person_id"), category=Category.DIBAO, valid_to__isnull=True
+            person_id__in=people, category=category, valid_to__isnull=True
         ):
             end_category(officer=by, grant=grant, valid_to=max(last_day, grant.valid_from), reason=reason)
     EnrolmentChange.objects.create(

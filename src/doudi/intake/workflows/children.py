@@ -11,20 +11,20 @@ What the notice asks during the emergency window (疫情防控期间):
   that end (computed on display, so a declaration needs no batch job); past it the item is overdue.
 - **当月审批、当月发放**: while the window is open on the filing day, the case's SLA clock runs from filing
   to the **last working day of the month of application** (the case page and the queue show that
-  date); outside the window a platform default of 30 days applies. On approval the allowance starts
-  **from the month of application**, through the benefits app's enrolment service when it accepts
-  children's cases (else the decision is recorded on the case and the page says it is not enrolled).
+  date); outside the window a platform default of 30 days applies. On approval the allowance (POLICY
+  R3, by the policy engine) starts **from the month of application**: the child is enrolled in the
+  scheme `children` by the benefits app's enrolment service in the same transaction (a refusal there —
+  e.g. the child already receives the allowance — refuses the approval).
 """
 
 from __future__ import annotations
 
 import datetime
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -60,8 +60,6 @@ from doudi.intake.flows import (
     require_transition,
 )
 from doudi.intake.models import Case, CaseType
-
-logger = logging.getLogger(__name__)
 
 # Working days after the end of the window within which deferred proofs are due (platform default:
 # the notice says only "其他手续可待疫情结束后补办"). Settable with DOUDI_CHILDREN_DEFERRED_DOCUMENT_DAYS.
@@ -406,21 +404,20 @@ def _child(case: Case, by: Any):
 
 
 def allowance(subtype: str, child: Any, month: datetime.date) -> tuple[int, str | None]:
-    """POLICY R3: the monthly allowance (yuan) and its kind for the month; 困境儿童 has none."""
-    if subtype not in ALLOWANCE_CATEGORY:
+    """POLICY R3 by the policy engine: the monthly allowance (yuan) and its kind (institutional /
+    scattered) for the month, the child recognised in the category of `subtype`; 困境儿童 has none."""
+    category = ALLOWANCE_CATEGORY.get(subtype)
+    if category is None:
         return 0, None
-    from doudi.parameters.selectors import current_parameters
+    from doudi.benefits.evaluation import InputError, evaluate_person
 
-    kind = "institutional" if subtype == "orphan" and child.orphan_care == "institutional" else "scattered"
-    value = current_parameters().value_at(f"children.allowance.{kind}", month)
-    if value is None:
+    try:
+        result = evaluate_person(child, "children", on=month, categories=(category,))
+    except InputError as exc:
         raise ValidationError(
-            {
-                "amount": _("参数 children.allowance.%(k)s 在 %(m)s 没有生效值。")
-                % {"k": kind, "m": month.isoformat()}
-            }
-        )
-    return int(value.value), kind
+            {"child": "；".join(f"{e['path']}: {e['message']}" for e in exc.errors)}
+        ) from exc
+    return result["amount"], result["kind"]
 
 
 def _current_household(person: Any):
@@ -454,33 +451,11 @@ def _grant_category(child: Any, subtype: str, from_month: datetime.date, by: Any
 
 
 def _enrol(case: Case, by: Any) -> dict:
-    """Enrol through doudi.benefits when its enrolment service takes children's cases; else say why not.
-    A refusal there never undoes the decision: the page shows it is not enrolled and why."""
-    try:
-        from doudi.benefits import services as benefits
-    except ImportError:
-        return {
-            "status": "not_enrolled",
-            "reason": _("救助待遇模块未安装，已记录审批决定，尚未纳入保障名册。"),
-        }
-    enrol = getattr(benefits, "enrol_from_decision", None)
-    if enrol is None:
-        return {"status": "not_enrolled", "reason": _("救助待遇模块尚无纳入服务，已记录审批决定。")}
-    try:
-        with transaction.atomic():
-            enrolment = enrol(case=case, by=by)
-    except (ValidationError, Conflict, PermissionDenied) as exc:
-        message = (
-            exc.message if isinstance(exc, Conflict) else "；".join(getattr(exc, "messages", [str(exc)]))
-        )
-        logger.info("children case %s not enrolled: %s", case.tracking_number, message)
-        return {
-            "status": "not_enrolled",
-            "reason": _(
-                "已记录审批决定；救助待遇模块的纳入服务未受理本案（%(m)s），待其支持儿童保障后补办纳入。"
-            )
-            % {"m": message},
-        }
+    """纳入保障名册 through doudi.benefits (scheme children, from the month of application); its refusal
+    (Conflict, ValidationError, PermissionDenied) refuses the approval: nothing is half-decided."""
+    from doudi.benefits import services as benefits
+
+    enrolment = benefits.enrol_from_decision(case=case, by=by)
     return {
         "status": "enrolled",
         "enrolment": enrolment.pk,
@@ -501,10 +476,17 @@ def approve_children(
     child = _child(case, by)
     filed = filed_on(case)
     from_month = filed.replace(day=1)
-    amount, kind = allowance(case.subtype, child, from_month)
     household = _current_household(child)
-    if amount and household is None:
+    if case.subtype in ALLOWANCE_CATEGORY and household is None:
         raise ValidationError({"child": _("该儿童没有登记家庭，无法发放保障金；请先登记家庭。")})
+    amount, kind = allowance(case.subtype, child, from_month)
+    if case.subtype in ALLOWANCE_CATEGORY and not amount:
+        raise ValidationError(
+            {
+                "child": _("按政策规则（R3），该儿童在 %(m)s 没有基本生活费（如已年满18周岁）。")
+                % {"m": from_month.strftime("%Y-%m")}
+            }
+        )
     today = _today()
     decision = {
         "scheme": "children",
@@ -512,6 +494,8 @@ def approve_children(
         "kind": kind,
         "from_month": from_month.isoformat(),
         "child": child.pk,
+        "person": child.pk,
+        "category": CHILD_CATEGORY.get(case.subtype),
         "members": [child.pk],
         "decided_on": today.isoformat(),
         "in_application_month": (today.year, today.month) == (filed.year, filed.month),
@@ -525,10 +509,10 @@ def approve_children(
     case = services.record_transition(
         case, APPROVED, by=by, action=act.name, reason=reason, data=decision, changes=changes
     )
-    _grant_category(child, case.subtype, from_month, by, case)
     if amount:
-        outcome = _enrol(case, by)
+        outcome = _enrol(case, by)  # confers the category (孤儿 / 事实无人抚养儿童) from that month
     else:
+        _grant_category(child, case.subtype, from_month, by, case)
         outcome = {"status": "no_allowance", "reason": _("困境儿童认定，不发放基本生活费（R3）。")}
     details = dict(case.details)
     details["enrolment"] = outcome
