@@ -5,14 +5,14 @@ case-page panel with `views.register_case_panel`) when imported. `IntakeConfig.r
 package, so the full tables are in place in every process before the first request or test.
 
 To add a workflow, add a module here and its name to WORKFLOWS; a module not written yet is skipped,
-so the engineers building the dibao, children and temporary-assistance flows work independently.
+so the engineers building the dibao, children, temporary-assistance and 特困 flows work independently.
 """
 
 from __future__ import annotations
 
 import importlib
 
-WORKFLOWS = ("dibao", "children", "temporary")
+WORKFLOWS = ("dibao", "children", "temporary", "tekun")
 
 for _name in WORKFLOWS:
     try:
