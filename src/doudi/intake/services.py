@@ -718,28 +718,42 @@ def add_attachment(*, case: Case, by: Any, name: str, content: bytes, label: str
     _require_case_scope(by, case)
     kind = files.check_upload(name or "", content)
     label = _clean_text(label or name, "label", required=True, max_length=100)
-    now = _now()
-    path = default_storage.save(
-        f"intake/{now:%Y/%m}/{uuid.uuid4().hex}{kind.extensions[0]}", ContentFile(content)
-    )
+    path, now = store_upload_file(kind, content)
     try:
-        return _record_attachment(case, by, name, content, label, kind, path, now)
+        return record_attachment(
+            case, kind=kind, path=path, at=now, name=name, content=content, label=label, by=by
+        )
     except BaseException:
         default_storage.delete(path)
         raise
 
 
+def store_upload_file(kind: files.FileKind, content: bytes) -> tuple[str, datetime.datetime]:
+    """Write a checked upload under MEDIA_ROOT with a generated name; returns (path, when). The caller
+    deletes the file if what it records about it is rolled back."""
+    now = _now()
+    path = default_storage.save(
+        f"intake/{now:%Y/%m}/{uuid.uuid4().hex}{kind.extensions[0]}", ContentFile(content)
+    )
+    return path, now
+
+
 @transaction.atomic
-def _record_attachment(
+def record_attachment(
     case: Case,
-    by: Any,
+    *,
+    kind: files.FileKind,
+    path: str,
+    at: datetime.datetime,
     name: str,
     content: bytes,
     label: str,
-    kind: files.FileKind,
-    path: str,
-    now: datetime.datetime,
+    by: Any,
+    by_label: str = "",
+    reason: str = "",
 ) -> Attachment:
+    """The Attachment row for a stored file, audited. `by` None with `by_label`: the applicant's own
+    upload from the portal."""
     attachment = Attachment.objects.create(
         case=case,
         label=label,
@@ -749,8 +763,8 @@ def _record_attachment(
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         uploaded_by=by,
-        uploaded_by_label=_label(by),
-        uploaded_at=now,
+        uploaded_by_label=by_label or _label(by),
+        uploaded_at=at,
     )
     record(
         actor=by,
@@ -765,6 +779,7 @@ def _record_attachment(
             "size": len(content),
             "sha256": attachment.sha256,
         },
+        reason=reason,
     )
     return attachment
 
@@ -780,6 +795,25 @@ def transfer_snapshot(t: Transfer) -> dict:
         "status": t.status,
         "due_on": t.due_on,
     }
+
+
+def _audit_transfer(by: Any, transfer: Transfer, action: str, region: Region, reason: str) -> None:
+    """The transfer as it now stands, logged under `region` (the unit whose officers see the entry)."""
+    record(
+        actor=by,
+        action=action,
+        obj=transfer,
+        object_type="intake.transfer",
+        region_path=region.path,
+        after=transfer_snapshot(transfer),
+        reason=reason,
+    )
+
+
+def _respond(transfer: Transfer, status: str, by: Any, note: str) -> None:
+    transfer.status, transfer.responded_by, transfer.responded_at = status, by, _now()
+    transfer.response_note = note
+    transfer.save(update_fields=["status", "responded_by", "responded_at", "response_note"])
 
 
 @transaction.atomic
@@ -827,20 +861,17 @@ def transfer_case(
         requested_at=_now(),
         due_on=due_on,
     )
-    record(
-        actor=by,
-        action=AuditAction.CREATE,
-        obj=transfer,
-        object_type="intake.transfer",
-        region_path=case.region.path,
-        after=transfer_snapshot(transfer),
-        reason=reason,
-    )
+    _audit_transfer(by, transfer, AuditAction.CREATE, case.region, reason)
     if region_in_scope(by, to_region):
         _complete_transfer(case, transfer, by, note=_("本辖区内交办，即时生效。"))
     else:
         _bump_version(case)
     return transfer
+
+
+def _require_pending(transfer: Transfer) -> None:
+    if transfer.status != TransferStatus.PENDING:
+        raise Conflict(_("该转办已处理（%(s)s）。") % {"s": transfer.get_status_display()}, path="status")
 
 
 def _bump_version(case: Case) -> None:
@@ -850,9 +881,7 @@ def _bump_version(case: Case) -> None:
 
 def _complete_transfer(case: Case, transfer: Transfer, by: Any, note: str) -> None:
     before = case_snapshot(case)
-    transfer.status, transfer.responded_by, transfer.responded_at = TransferStatus.ACCEPTED, by, _now()
-    transfer.response_note = note
-    transfer.save(update_fields=["status", "responded_by", "responded_at", "response_note"])
+    _respond(transfer, TransferStatus.ACCEPTED, by, note)
     case.region = transfer.to_region
     case.assigned_to = None
     case.version += 1
@@ -865,15 +894,7 @@ def _complete_transfer(case: Case, transfer: Transfer, by: Any, note: str) -> No
             fields.update(applicant=person, household=case.household)
     Case.objects.filter(pk=case.pk).update(**fields)
     _save_sla(case)  # the limit may depend on the new district's emergency window
-    record(
-        actor=by,
-        action=AuditAction.UPDATE,
-        obj=transfer,
-        object_type="intake.transfer",
-        region_path=transfer.to_region.path,
-        after=transfer_snapshot(transfer),
-        reason=note,
-    )
+    _audit_transfer(by, transfer, AuditAction.UPDATE, transfer.to_region, note)
     record(
         actor=by,
         action=AuditAction.UPDATE,
@@ -902,8 +923,7 @@ def accept_transfer(*, transfer: Transfer, by: Any, note: str = "") -> Transfer:
     _require_actor(by)
     if not region_in_scope(by, transfer.to_region):
         raise PermissionDenied(_("只有接收单位可以接收转办。"))
-    if transfer.status != TransferStatus.PENDING:
-        raise Conflict(_("该转办已处理（%(s)s）。") % {"s": transfer.get_status_display()}, path="status")
+    _require_pending(transfer)
     note = _clean_text(note, "note", required=False, max_length=MAX_REASON)
     _complete_transfer(case, transfer, by, note=note or _("已接收"))
     return transfer
@@ -930,22 +950,11 @@ def withdraw_transfer(*, transfer: Transfer, by: Any, reason: str) -> Transfer:
 
 
 def _end_transfer(transfer: Transfer, case: Case, by: Any, status: str, reason: str) -> Transfer:
-    if transfer.status != TransferStatus.PENDING:
-        raise Conflict(_("该转办已处理（%(s)s）。") % {"s": transfer.get_status_display()}, path="status")
+    _require_pending(transfer)
     reason = _clean_text(reason, "reason", required=True, max_length=MAX_REASON)
-    transfer.status, transfer.responded_by, transfer.responded_at = status, by, _now()
-    transfer.response_note = reason
-    transfer.save(update_fields=["status", "responded_by", "responded_at", "response_note"])
+    _respond(transfer, status, by, reason)
     _bump_version(case)
-    record(
-        actor=by,
-        action=AuditAction.UPDATE,
-        obj=transfer,
-        object_type="intake.transfer",
-        region_path=transfer.from_region.path,
-        after=transfer_snapshot(transfer),
-        reason=reason,
-    )
+    _audit_transfer(by, transfer, AuditAction.UPDATE, transfer.from_region, reason)
     return transfer
 
 
@@ -1012,16 +1021,20 @@ def refer_case(
         answer_due_on=answer_due_on,
     )
     _bump_version(case)
+    _audit_referral(by, referral, AuditAction.CREATE, reason)
+    return referral
+
+
+def _audit_referral(by: Any, referral: Referral, action: str, reason: str = "") -> None:
     record(
         actor=by,
-        action=AuditAction.CREATE,
+        action=action,
         obj=referral,
         object_type="intake.referral",
-        region_path=case.region.path,
+        region_path=referral.case.region.path,
         after=referral_snapshot(referral),
         reason=reason,
     )
-    return referral
 
 
 def _lock_referral(referral: Referral, by: Any) -> Referral:
@@ -1039,14 +1052,7 @@ def acknowledge_referral(*, referral: Referral, by: Any, contact: str = "") -> R
     referral.acknowledged_at, referral.acknowledged_by = _now(), by
     referral.acknowledged_contact = (contact or "").strip()[:64]
     referral.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledged_contact"])
-    record(
-        actor=by,
-        action=AuditAction.UPDATE,
-        obj=referral,
-        object_type="intake.referral",
-        region_path=referral.case.region.path,
-        after=referral_snapshot(referral),
-    )
+    _audit_referral(by, referral, AuditAction.UPDATE)
     return referral
 
 
@@ -1074,14 +1080,7 @@ def answer_referral(*, referral: Referral, by: Any, answer: str, contact: str = 
             "answer_contact",
         ]
     )
-    record(
-        actor=by,
-        action=AuditAction.UPDATE,
-        obj=referral,
-        object_type="intake.referral",
-        region_path=referral.case.region.path,
-        after=referral_snapshot(referral),
-    )
+    _audit_referral(by, referral, AuditAction.UPDATE)
     return referral
 
 

@@ -15,14 +15,12 @@ import hmac
 import re
 import secrets
 import unicodedata
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
@@ -30,8 +28,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from doudi.audit.models import AuditAction
-from doudi.audit.services import record
 from doudi.intake import files
 from doudi.intake import services as intake_services
 from doudi.intake.models import SUBTYPES, Attachment, Case, CaseType, Channel
@@ -296,39 +292,23 @@ def clean_phone_or_blank(raw: str) -> str:
 
 
 def _save_upload(case: Case, upload: Upload, saved: list[str], label: str | None = None) -> Attachment:
+    """The applicant's upload, stored and recorded like an officer's; `saved` collects the files to
+    delete if the caller's transaction fails."""
     kind = files.check_upload(upload.name, upload.content)
-    now = timezone.now()
-    path = default_storage.save(
-        f"intake/{now:%Y/%m}/{uuid.uuid4().hex}{kind.extensions[0]}", ContentFile(upload.content)
-    )
+    path, now = intake_services.store_upload_file(kind, upload.content)
     saved.append(path)
-    attachment = Attachment.objects.create(
-        case=case,
+    return intake_services.record_attachment(
+        case,
+        kind=kind,
+        path=path,
+        at=now,
+        name=upload.name,
+        content=upload.content,
         label=(label or upload.label)[:100],
-        file=path,
-        original_name=(upload.name or "")[-200:],
-        content_type=kind.content_type,
-        size=len(upload.content),
-        sha256=hashlib.sha256(upload.content).hexdigest(),
-        uploaded_by=None,
-        uploaded_by_label=str(APPLICANT_LABEL),
-        uploaded_at=now,
-    )
-    record(
-        actor=None,
-        action=AuditAction.CREATE,
-        obj=attachment,
-        object_type="intake.attachment",
-        region_path=case.region.path,
-        after={
-            "case": case.tracking_number,
-            "label": attachment.label,
-            "type": kind.name,
-            "size": attachment.size,
-        },
+        by=None,
+        by_label=str(APPLICANT_LABEL),
         reason=str(APPLICANT_LABEL),
     )
-    return attachment
 
 
 def apply_online(app: Application) -> Applied:
