@@ -262,7 +262,7 @@ def test_the_roster_is_scoped_and_masked(officers, roster, client):
     assert response.status_code == 200 and html.count('data-testid="enrolment-row"') == 1
     assert "王小明" in html and mask_id_number(a_child.id_number) in html
     assert a_child.id_number not in html and "钱多多" not in html and b_head.id_number[:6] + "*" not in html
-    assert "1200" in html
+    assert "共 1 条，月救助金合计 1200 元" in html
 
     client.force_login(officers.b_district)
     html = client.get(reverse("benefits:list")).content.decode()

@@ -119,6 +119,10 @@ def test_whole_flow_in_the_emergency_window(officers, regions, elder, frozen_tod
     assert objection.related_case_id == case.pk and objection.state == "submitted"
     with pytest.raises(Conflict):  # not before the objection is decided
         act(case, "end_publicity", officers.a_township)
+    client.force_login(officers.a_township)
+    page = client.get(reverse("intake:case", args=[case.pk])).content.decode()
+    assert 'data-testid="publication-running"' in page and f'id="objection-{objection.pk}-uphold"' in page
+    client.logout()
     with pytest.raises(Conflict):
         case_now = Case.objects.get(pk=case.pk)
         services.perform_action(case=case_now, action="approve", by=officers.a_approver)
