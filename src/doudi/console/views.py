@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from doudi.console.exports import search_export_response
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
+from doudi.core.http import flash_refusal
 from doudi.registry import selectors
 from doudi.registry import services as registry_services
 
@@ -43,14 +44,6 @@ def _search_params(request: HttpRequest) -> tuple[str, str, bool]:
     kind = "household" if request.GET.get("kind") == "household" else "person"
     contains = request.GET.get("match") == "contains"
     return q, kind, contains
-
-
-def _query_prefix(request: HttpRequest) -> str:
-    """The current query string without `page`, ready for "?{prefix}page=N" links."""
-    params = request.GET.copy()
-    params.pop("page", None)
-    encoded = params.urlencode()
-    return f"{encoded}&" if encoded else ""
 
 
 def _search_queryset(request: HttpRequest, q: str, kind: str, contains: bool):
@@ -89,7 +82,6 @@ def search(request: HttpRequest) -> HttpResponse:
             "truncated": truncated,
             "search_limit": selectors.SEARCH_LIMIT,
             "id_hint": id_hint,
-            "query_prefix": _query_prefix(request),
         },
     )
 
@@ -140,12 +132,8 @@ def _resolve_duplicate(request: HttpRequest, pk: int, action: str) -> HttpRespon
         else:
             registry_services.dismiss_duplicate(officer=request.user, duplicate=duplicate)
             messages.success(request, _("已标记为非重复。"))
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or _("您没有处理疑似重复的权限。"))
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-    except Conflict as exc:
-        messages.warning(request, exc.message)
+    except (PermissionDenied, ValidationError, Conflict) as exc:
+        flash_refusal(request, exc, denied=_("您没有处理疑似重复的权限。"))
     return redirect("console:duplicates")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
@@ -129,8 +128,3 @@ class CovidImportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bootstrap_widgets(self)
-
-
-def error_text(exc: ValidationError) -> str:
-    """Every message of a service's ValidationError, for a flash message."""
-    return "；".join(exc.messages)

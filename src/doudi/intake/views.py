@@ -24,6 +24,7 @@ from doudi.audit.services import record_read
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
 from doudi.core.excel import DATE, Column, excel_response
+from doudi.core.http import flash_refusal, redirect_next, refusal_text
 from doudi.core.masking import mask_id_number, mask_phone
 from doudi.intake import flows, selectors, services
 from doudi.intake.forms import (
@@ -32,7 +33,6 @@ from doudi.intake.forms import (
     OpenCaseForm,
     ReferralForm,
     TransferForm,
-    error_text,
 )
 from doudi.intake.models import CaseType, Channel
 from doudi.regions.models import Region
@@ -50,16 +50,11 @@ def _run(request: HttpRequest, fn: Callable[[], Any], success: str) -> bool:
     """Call a service; its refusals become messages on the next page (403/409/422 in the API)."""
     try:
         fn()
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or _("您没有执行此操作的权限。"))
-    except Conflict as exc:
-        messages.warning(request, exc.message)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, success)
-        return True
-    return False
+    except (PermissionDenied, Conflict, ValidationError) as exc:
+        flash_refusal(request, exc)
+        return False
+    messages.success(request, success)
+    return True
 
 
 def _int(value: Any) -> int | None:
@@ -134,7 +129,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "today": today,
-            "query_prefix": (query.urlencode() + "&") if query else "",
             "query": query.urlencode(),
             "case_types": CaseType.choices,
             "channels": Channel.choices,
@@ -182,19 +176,14 @@ def case_bulk(request: HttpRequest) -> HttpResponse:
         except Http404:
             refused.append(f"{label}: {_('未找到')}")
         except (PermissionDenied, Conflict, ValidationError) as exc:
-            message = (
-                exc.message
-                if isinstance(exc, Conflict)
-                else (error_text(exc) if isinstance(exc, ValidationError) else str(exc))
-            )
-            refused.append(f"{label}: {message}")
+            refused.append(f"{label}: {refusal_text(exc)}")
     if done:
         messages.success(request, _("已处理 %(n)s 件：%(list)s") % {"n": len(done), "list": "、".join(done)})
     for line in refused:
         messages.warning(request, line)
     if not selected:
         messages.info(request, _("请先勾选案件。"))
-    return redirect(request.POST.get("next") or reverse("intake:list"))
+    return redirect_next(request, "intake:list")
 
 
 @console_user_required
@@ -473,7 +462,7 @@ def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_service_errors(exc)
         except (PermissionDenied, Conflict) as exc:
-            form.add_error(None, exc.message if isinstance(exc, Conflict) else str(exc))
+            form.add_error(None, refusal_text(exc))
         else:
             messages.success(request, _("已转办至 %(u)s。") % {"u": transfer.to_region.name})
             return (
@@ -506,7 +495,7 @@ def case_refer(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_service_errors(exc)
         except (PermissionDenied, Conflict) as exc:
-            form.add_error(None, exc.message if isinstance(exc, Conflict) else str(exc))
+            form.add_error(None, refusal_text(exc))
         else:
             messages.success(request, _("已转介。"))
             return redirect("intake:case", pk=pk)
@@ -587,7 +576,7 @@ def transfer_accept(request: HttpRequest, pk: int) -> HttpResponse:
         _("已接收转办。"),
     ):
         return redirect("intake:case", pk=transfer.case_id)
-    return redirect(request.POST.get("next") or reverse("intake:transfers"))
+    return redirect_next(request, "intake:transfers")
 
 
 @require_POST
@@ -601,7 +590,7 @@ def transfer_return(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         _("已退回转办。"),
     )
-    return redirect(request.POST.get("next") or reverse("intake:transfers"))
+    return redirect_next(request, "intake:transfers")
 
 
 @require_POST
@@ -615,7 +604,7 @@ def transfer_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         _("已撤回转办。"),
     )
-    return redirect(request.POST.get("next") or reverse("intake:transfers"))
+    return redirect_next(request, "intake:transfers")
 
 
 @require_POST
@@ -629,7 +618,7 @@ def referral_ack(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         _("已记录签收。"),
     )
-    return redirect(request.POST.get("next") or reverse("intake:case", args=[referral.case_id]))
+    return redirect_next(request, "intake:case", referral.case_id)
 
 
 @require_POST
@@ -646,7 +635,7 @@ def referral_answer(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         _("已记录答复。"),
     )
-    return redirect(request.POST.get("next") or reverse("intake:case", args=[referral.case_id]))
+    return redirect_next(request, "intake:case", referral.case_id)
 
 
 # --- COVID events ------------------------------------------------------------------------------------------------

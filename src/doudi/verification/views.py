@@ -11,12 +11,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
+from doudi.core.http import flash_refusal, redirect_next
 from doudi.core.scoping import get_visible_or_404
 from doudi.policy.periods import Period
 from doudi.registry import selectors as registry_selectors
@@ -41,15 +41,6 @@ def _period(value: str) -> Period | None:
         return Period.parse((value or "").strip())
     except ValueError:
         return None
-
-
-def _flash_errors(request: HttpRequest, exc: Exception) -> None:
-    if isinstance(exc, ValidationError):
-        messages.error(request, "；".join(exc.messages))
-    elif isinstance(exc, Conflict):
-        messages.warning(request, exc.message)
-    else:
-        messages.error(request, str(exc) or _("您没有此项操作的权限。"))
 
 
 def _can(user, roles) -> bool:
@@ -92,7 +83,7 @@ def extracts(request: HttpRequest) -> HttpResponse:
                 officer=request.user,
             )
         except (ValidationError, PermissionDenied) as exc:
-            _flash_errors(request, exc)
+            flash_refusal(request, exc)
             return redirect("verification:extracts")
         if extract.status == "loaded":
             messages.success(request, _("已导入 %(rows)s 条记录。") % {"rows": f"{extract.rows:,}"})
@@ -154,7 +145,7 @@ def consent_record(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, _("已登记核对授权书。"))
     except (ValidationError, PermissionDenied) as exc:
-        _flash_errors(request, exc)
+        flash_refusal(request, exc)
     return redirect("verification:household", pk=pk)
 
 
@@ -171,7 +162,7 @@ def consent_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, _("授权书已撤回。"))
     except (ValidationError, PermissionDenied, Conflict) as exc:
-        _flash_errors(request, exc)
+        flash_refusal(request, exc)
     return redirect("verification:household", pk=consent.household_id)
 
 
@@ -187,7 +178,7 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
             case_number=request.POST.get("case_number", ""),
         )
     except (ValidationError, PermissionDenied) as exc:
-        _flash_errors(request, exc)
+        flash_refusal(request, exc)
         return redirect("verification:household", pk=pk)
     return redirect("verification:report", pk=report.pk)
 
@@ -229,7 +220,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         try:
             run = services.request_recheck(month=month, officer=request.user)
         except (PermissionDenied, Conflict) as exc:
-            _flash_errors(request, exc)
+            flash_refusal(request, exc)
             return redirect("verification:runs")
         return redirect("verification:run", pk=run.pk)
     return render(
@@ -270,9 +261,6 @@ def signals(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     for s in page.object_list:
         s.evidence_items = json.loads(s.evidence or "[]")
-    params = request.GET.copy()
-    params.pop("page", None)
-    encoded = params.urlencode()
     return render(
         request,
         "verification/signals.html",
@@ -282,7 +270,6 @@ def signals(request: HttpRequest) -> HttpResponse:
             "status": status,
             "kinds": SignalKind.choices,
             "statuses": SignalStatus.choices,
-            "query_prefix": f"{encoded}&" if encoded else "",
         },
     )
 
@@ -300,11 +287,8 @@ def signal_handle(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, _("已处理。"))
     except (ValidationError, PermissionDenied, Conflict) as exc:
-        _flash_errors(request, exc)
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "verification:signals"
-    return redirect(target)
+        flash_refusal(request, exc)
+    return redirect_next(request, "verification:signals")
 
 
 @console_user_required

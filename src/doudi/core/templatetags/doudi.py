@@ -28,3 +28,15 @@ def yuan(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     fen = abs(int(fen))
     return f"{sign}{fen // 100:,}.{fen % 100:02d}"
+
+
+@register.simple_tag(takes_context=True)
+def page_query_prefix(context) -> str:
+    """The current query string without `page`, ready for "?{prefix}page=N": a page link keeps the filters."""
+    request = context.get("request")
+    if request is None:
+        return ""
+    params = request.GET.copy()
+    params.pop("page", None)
+    encoded = params.urlencode()
+    return f"{encoded}&" if encoded else ""
