@@ -175,3 +175,10 @@ def test_staff_see_only_their_region_publications(published, officers):
 
     assert case_publications(officers.a_township, published.case) == [published.pub]
     assert case_publications(officers.b_township, published.case) == []
+
+
+def test_each_scheme_is_named_in_words(published, client):
+    """A 特困 entry reads 特困人员供养, not its code."""
+    Publication.objects.filter(pk=published.pub.pk).update(scheme="tekun")
+    entry = html_of(client).split('data-testid="gongshi-entry"')[1].split("</article>")[0]
+    assert "特困人员供养" in entry and "tekun" not in entry

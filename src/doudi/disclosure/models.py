@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from doudi.benefits.models import Scheme
 from doudi.core.scoping import RegionScopedManager
 
 
@@ -32,7 +33,7 @@ class Publication(models.Model):
     # The village (for the district/village filter) and its name as published.
     village = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
     village_name = models.CharField(_("村社区"), max_length=64)
-    scheme = models.CharField(_("救助项目"), max_length=16)
+    scheme = models.CharField(_("救助项目"), max_length=16, choices=Scheme.choices)
     amount = models.PositiveIntegerField(_("月救助金（元）"))
     created_at = models.DateTimeField(_("发布时间"))
     created_by = models.ForeignKey(
