@@ -543,58 +543,23 @@ STRANDED_FLOW = register(
     CaseType.STRANDED,
 )
 
-DIBAO_PLACEHOLDER = register(
-    standard_flow(
-        "dibao",
+
+def _placeholder(case_type: CaseType, handling_clock: Clock) -> Flow:
+    """A business workflow's stand-in (the standard shape, decided by the district approver) until
+    intake.workflows registers the real flow over it."""
+    flow = standard_flow(
+        case_type.value,
         acceptors=FRONT_DESK,
         handlers=FRONT_DESK,
         approvers={APPROVER},
-        handling_clock=DIBAO_CLOCK,
+        handling_clock=handling_clock,
         placeholder=True,
-    ),
-    CaseType.DIBAO,
-)
-register(
-    standard_flow(
-        "tekun",
-        acceptors=FRONT_DESK,
-        handlers=FRONT_DESK,
-        approvers={APPROVER},
-        handling_clock=fixed_clock("handling", 30, sla.CALENDAR, UNVERIFIED_BASIS),
-        placeholder=True,
-    ),
-    CaseType.TEKUN,
-)
-register(
-    standard_flow(
-        "children",
-        acceptors=FRONT_DESK,
-        handlers=FRONT_DESK,
-        approvers={APPROVER},
-        handling_clock=fixed_clock("handling", 10, sla.WORKING, UNVERIFIED_BASIS),
-        placeholder=True,
-    ),
-    CaseType.CHILDREN,
-)
-register(
-    standard_flow(
-        "case_by_case",
-        acceptors=FRONT_DESK,
-        handlers=FRONT_DESK,
-        approvers={APPROVER},
-        handling_clock=fixed_clock("handling", 15, sla.WORKING, UNVERIFIED_BASIS),
-        placeholder=True,
-    ),
-    CaseType.CASE_BY_CASE,
-)
-register(
-    standard_flow(
-        "first_aid",
-        acceptors=FRONT_DESK,
-        handlers=FRONT_DESK,
-        approvers={APPROVER},
-        handling_clock=fixed_clock("handling", 5, sla.WORKING, UNVERIFIED_BASIS),
-        placeholder=True,
-    ),
-    CaseType.FIRST_AID,
-)
+    )
+    return register(flow, case_type)
+
+
+DIBAO_PLACEHOLDER = _placeholder(CaseType.DIBAO, DIBAO_CLOCK)
+_placeholder(CaseType.TEKUN, fixed_clock("handling", 30, sla.CALENDAR, UNVERIFIED_BASIS))
+_placeholder(CaseType.CHILDREN, fixed_clock("handling", 10, sla.WORKING, UNVERIFIED_BASIS))
+_placeholder(CaseType.CASE_BY_CASE, fixed_clock("handling", 15, sla.WORKING, UNVERIFIED_BASIS))
+_placeholder(CaseType.FIRST_AID, fixed_clock("handling", 5, sla.WORKING, UNVERIFIED_BASIS))
