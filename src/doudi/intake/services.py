@@ -328,7 +328,21 @@ def _clean_field(f: Field, raw: Any, errors: dict[str, str]) -> Any:
 
 
 def _clean_reason(act: Action, reason: Any) -> str:
-    return _clean_text(reason, "reason", required=act.needs_reason, max_length=MAX_REASON)
+    text = str(reason or "").strip()
+    if act.needs_reason and not text:
+        raise ValidationError({"reason": _("请填写%(l)s。") % {"l": act.reason_label}})
+    return _clean_text(text, "reason", required=False, max_length=MAX_REASON)
+
+
+def begin_action(
+    case: Case, action: str, by: Any, *, reason: Any, data: Any, expected_version: int | None
+) -> tuple[Case, Action, str, dict]:
+    """How every flow action's service starts: lock the case row, check the action is allowed now
+    (role, scope, state, the version the officer saw), then validate its reason and fields.
+    Returns the locked case, the action, the reason and the cleaned fields."""
+    case = _lock(case)
+    act = require_transition(case, action, by, expected_version=expected_version)
+    return case, act, _clean_reason(act, reason), clean_action_data(act, data)
 
 
 def record_transition(
@@ -425,10 +439,9 @@ def transition_case(
     expected_version: int | None = None,
 ) -> Case:
     """A flow action that needs nothing but its reason and fields (批准, 办结, 撤回 …)."""
-    case = _lock(case)
-    act = require_transition(case, action, by, expected_version=expected_version)
-    reason = _clean_reason(act, reason)
-    cleaned = clean_action_data(act, data)
+    case, act, reason, cleaned = begin_action(
+        case, action, by, reason=reason, data=data, expected_version=expected_version
+    )
     return record_transition(case, act.target, by=by, action=act.name, reason=reason, data=cleaned)
 
 

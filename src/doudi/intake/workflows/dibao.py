@@ -313,15 +313,9 @@ def _today() -> datetime.date:
 
 def _begin(case: Case, action: str, by: Any, expected_version: int | None, reason: Any, data: Any):
     """Lock the case, check the action is allowed now, validate reason and fields."""
-    case = Case.objects.select_for_update().select_related("region").get(pk=case.pk)
-    act = require_transition(case, action, by, expected_version=expected_version)
-    reason = str(reason or "").strip()
-    if act.needs_reason and not reason:
-        raise ValidationError({"reason": _("请填写%(l)s。") % {"l": act.reason_label}})
-    if len(reason) > services.MAX_REASON:
-        raise ValidationError({"reason": _("不能超过 %(n)s 个字。") % {"n": services.MAX_REASON}})
-    cleaned = services.clean_action_data(act, data)
-    return case, act, reason, cleaned
+    return services.begin_action(
+        case, action, by, reason=reason, data=data, expected_version=expected_version
+    )
 
 
 def _household(case: Case, by: Any) -> Household:

@@ -68,7 +68,6 @@ from doudi.intake.flows import (
     fixed_clock,
     intake_actions,
     register,
-    require_transition,
 )
 from doudi.intake.models import Case, CaseType, Channel, CovidEventKind
 from doudi.intake.signals import covid_event_recorded
@@ -163,19 +162,6 @@ def temporary_limits(case: Case) -> Limits:
 # --- small helpers shared by the handlers --------------------------------------------------------------------
 
 
-def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("region").get(pk=case.pk)
-
-
-def _reason(act: Action, reason: Any) -> str:
-    text = str(reason or "").strip()
-    if act.needs_reason and not text:
-        raise ValidationError({"reason": _("请填写此项。")})
-    if len(text) > services.MAX_REASON:
-        raise ValidationError({"reason": _("不能超过 %(n)s 个字。") % {"n": services.MAX_REASON}})
-    return text
-
-
 def _positive(amount: Any, field: str = "amount") -> int:
     if not isinstance(amount, int) or amount <= 0:
         raise ValidationError({field: _("金额应为大于0的整数（元）。")})
@@ -218,10 +204,9 @@ def assess_temporary(
     *, case: Case, by: Any, reason: str = "", data: dict | None = None, expected_version: int | None = None
 ) -> Case:
     """核定救助金额: the amount (cash, or goods/services valued in yuan) decides who approves it."""
-    case = _lock(case)
-    act = require_transition(case, "assess", by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, "assess", by, reason=reason, data=data, expected_version=expected_version
+    )
     amount = _positive(cleaned.get("amount"))
     limits = temporary_limits(case)
     route = limits.route(amount)
@@ -264,10 +249,9 @@ def assess_temporary(
 def _decide_temporary(
     case: Case, by: Any, action: str, level: str, reason: str, data: dict | None, expected_version: int | None
 ) -> Case:
-    case = _lock(case)
-    act = require_transition(case, action, by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, action, by, reason=reason, data=data, expected_version=expected_version
+    )
     assessment = (case.details or {}).get("assessment") or {}
     # The district approver may decide straight after 受理 (区县直接审批), giving the amount itself.
     amount = cleaned.get("amount", assessment.get("amount"))
@@ -331,10 +315,9 @@ def escalate_to_case_by_case(
     """转一事一议: the need exceeds the cap. A 一事一议 case is filed for the same applicant (linked to
     this one), accepted and proposed with this amount and situation, for the district's collective
     decision; this case ends as escalated."""
-    case = _lock(case)
-    act = require_transition(case, "escalate", by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, "escalate", by, reason=reason, data=data, expected_version=expected_version
+    )
     amount = _positive(cleaned.get("amount"))
     proposal = file_case_by_case(
         by=by,
@@ -503,10 +486,9 @@ def propose_case_by_case(
     *, case: Case, by: Any, reason: str = "", data: dict | None = None, expected_version: int | None = None
 ) -> Case:
     """提出一事一议方案: the amount proposed and the family's situation, for the district's collective decision."""
-    case = _lock(case)
-    act = require_transition(case, "propose", by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, "propose", by, reason=reason, data=data, expected_version=expected_version
+    )
     amount = _positive(cleaned.get("amount"))
     details = dict(case.details or {})
     details["proposal"] = {
@@ -547,10 +529,9 @@ def decide_case_by_case(
 ) -> Case:
     """集体研究决定 at district level: meeting date, minutes reference, participants and the amount decided
     (which may exceed the ordinary caps: that is what 一事一议 is for)."""
-    case = _lock(case)
-    act = require_transition(case, "decide", by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, "decide", by, reason=reason, data=data, expected_version=expected_version
+    )
     amount = _positive(cleaned.get("amount"))
     decision = {
         **_meeting(cleaned, case),
@@ -570,10 +551,9 @@ def decline_case_by_case(
     *, case: Case, by: Any, reason: str = "", data: dict | None = None, expected_version: int | None = None
 ) -> Case:
     """集体研究不予救助 (reasons in writing), with the same meeting record."""
-    case = _lock(case)
-    act = require_transition(case, "decline", by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, "decline", by, reason=reason, data=data, expected_version=expected_version
+    )
     decision = {**_meeting(cleaned, case), "amount": 0, "decided_by": _by_label(by), "outcome": "declined"}
     details = dict(case.details or {})
     details["decision"] = decision
@@ -732,10 +712,9 @@ def give_first_aid(
     *, case: Case, by: Any, reason: str = "", data: dict | None = None, expected_version: int | None = None
 ) -> Case:
     """登记先行救助: aid already given by the village, up to `temporary.first_aid_cap`, no prior approval."""
-    case = _lock(case)
-    act = require_transition(case, "give", by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, "give", by, reason=reason, data=data, expected_version=expected_version
+    )
     amount = _positive(cleaned.get("amount"))
     given_on = datetime.date.fromisoformat(cleaned["given_on"])
     if given_on > _today():
@@ -770,9 +749,9 @@ def formalise_first_aid(
     *, case: Case, by: Any, reason: str = "", data: dict | None = None, expected_version: int | None = None
 ) -> Case:
     """补办: the first aid becomes a temporary-assistance case (急难型) for the same person, linked to it."""
-    case = _lock(case)
-    act = require_transition(case, "formalise", by, expected_version=expected_version)
-    reason = _reason(act, reason)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "formalise", by, reason=reason, data=data, expected_version=expected_version
+    )
     aid = (case.details or {}).get("first_aid") or {}
     temporary = services.open_case(
         by=by,
