@@ -33,3 +33,16 @@ ROLE_LEVEL = {
 
 # Roles that only read (supervision, audit): they never act on cases.
 READ_ONLY_ROLES = frozenset({Role.MUNICIPAL_SUPERVISOR, Role.AUDITOR})
+
+
+def is_acting_staff(user) -> bool:
+    """A signed-in staff user bound to a region node, holding at least one role that acts (not only
+    supervises or audits): who may file, handle, register and check at all, before any narrower rule."""
+    if (
+        user is None
+        or not getattr(user, "is_authenticated", False)
+        or getattr(user, "region_id", None) is None
+    ):
+        return False
+    roles = user.roles
+    return bool(roles) and not roles <= READ_ONLY_ROLES

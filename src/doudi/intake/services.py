@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from doudi.accounts.roles import READ_ONLY_ROLES, Role
+from doudi.accounts.roles import Role, is_acting_staff
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record
 from doudi.core.errors import Conflict
@@ -86,15 +86,8 @@ def _label(user: Any) -> str:
 
 
 def is_actor(user: Any) -> bool:
-    """A staff user bound to a region holding a role that acts (not only supervises or audits)."""
-    if (
-        user is None
-        or not getattr(user, "is_authenticated", False)
-        or getattr(user, "region_id", None) is None
-    ):
-        return False
-    roles = user.roles
-    return bool(roles) and not roles <= {str(r) for r in READ_ONLY_ROLES}
+    """Who may act on cases: acting staff (not only supervising or auditing)."""
+    return is_acting_staff(user)
 
 
 def _require_actor(user: Any) -> None:

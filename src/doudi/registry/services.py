@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from doudi.accounts.roles import READ_ONLY_ROLES
+from doudi.accounts.roles import is_acting_staff
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record
 from doudi.core.masking import mask_id_number
@@ -63,15 +63,8 @@ INCOME_FIELDS = tuple(f for f in PERSON_DETAIL_FIELDS if f.startswith("income_")
 
 
 def can_write_registry(user: Any) -> bool:
-    """A staff user bound to a region holding at least one role that acts (not only supervises)."""
-    if (
-        user is None
-        or not getattr(user, "is_authenticated", False)
-        or getattr(user, "region_id", None) is None
-    ):
-        return False
-    roles = user.roles
-    return bool(roles) and not roles <= READ_ONLY_ROLES
+    """Who may register persons and households: acting staff (not only supervising or auditing)."""
+    return is_acting_staff(user)
 
 
 def require_writer(officer: Any) -> None:

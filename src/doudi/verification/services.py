@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from doudi.accounts.roles import READ_ONLY_ROLES, Role
+from doudi.accounts.roles import Role, is_acting_staff
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record, record_read
 from doudi.core.errors import Conflict
@@ -67,8 +67,7 @@ def _require_role(user: Any, roles: tuple[Role, ...], message: str) -> None:
 
 
 def _require_actor(user: Any) -> None:
-    roles = getattr(user, "roles", frozenset())
-    if not roles or roles <= READ_ONLY_ROLES or getattr(user, "region_id", None) is None:
+    if not is_acting_staff(user):
         raise PermissionDenied(_("您没有办理核对业务的权限"))
 
 
