@@ -18,6 +18,7 @@ from doudi.api.auth import PUBLIC_AUTH, AnonymousRateThrottle
 from doudi.api.errors import ErrorsOut
 from doudi.api.openapi import register_schema
 from doudi.parameters.selectors import current_parameters
+from doudi.policy.rules.dibao import DECISIONS
 
 router = Router(tags=["evaluate"])
 
@@ -89,18 +90,7 @@ def _output_schema() -> dict:
             "eligible": {"type": "boolean"},
             "enrolled": {"type": "boolean"},
             "computed_amount": _NUMBER,
-            "decision": {
-                "enum": [
-                    "include",
-                    "not_eligible",
-                    "continue",
-                    "raise",
-                    "hold",
-                    "exit_deferred",
-                    "exit",
-                    "not_applicable",
-                ]
-            },
+            "decision": {"enum": list(DECISIONS)},
             "amount": _NUMBER,
         },
         ["decision", "amount"],
