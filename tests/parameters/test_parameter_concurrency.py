@@ -11,11 +11,11 @@ from doudi.core.errors import Conflict
 from doudi.parameters.models import ParameterValue
 from doudi.parameters.services import add_parameter_value
 
+ON_SQLITE = connection.vendor != "postgresql"
+
 
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL not available (this run uses SQLite)"
-)
+@pytest.mark.skipif(ON_SQLITE, reason="PostgreSQL not available (this run uses SQLite)")
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_first_values_for_one_date(regions, make_user):
     admins = [make_user(f"admin{i}", regions.city, "municipal_admin") for i in range(2)]

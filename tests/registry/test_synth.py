@@ -417,7 +417,7 @@ def test_invalid_tables_write_nothing(regions):
 @pytest.mark.django_db
 def test_deferred_indexes_are_rebuilt_as_they_were():
     if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL not available (this run uses SQLite)")
+        pytest.skip(reason="PostgreSQL not available (this run uses SQLite)")
 
     def definitions():
         with connection.cursor() as c:
