@@ -57,9 +57,9 @@ from doudi.intake.flows import (
     intake_actions,
     missing_not_yet_requested,
     register,
-    require_transition,
 )
 from doudi.intake.models import Case, CaseType
+from doudi.intake.workflows.common import local_today
 
 # Working days after the end of the window within which deferred proofs are due (platform default:
 # the notice says only "其他手续可待疫情结束后补办"). Settable with DOUDI_CHILDREN_DEFERRED_DOCUMENT_DAYS.
@@ -92,10 +92,6 @@ COMMITMENT_TEXT = gettext_lazy(
 
 def deferred_document_days() -> int:
     return int(getattr(settings, "DOUDI_CHILDREN_DEFERRED_DOCUMENT_DAYS", DEFAULT_DEFERRED_DOCUMENT_DAYS))
-
-
-def _today() -> datetime.date:
-    return timezone.localdate()
 
 
 def filed_on(case: Case) -> datetime.date:
@@ -197,7 +193,7 @@ def deferred_due_on(case: Case) -> datetime.date | None:
 
 
 def deferred_checklist(case: Case, today: datetime.date | None = None) -> list[DeferredItem]:
-    today = today or _today()
+    today = today or local_today()
     items = (case.details or {}).get("deferred_documents") or []
     if not items:
         return []
@@ -262,7 +258,7 @@ def submit_deferred_document(*, case: Case, key: str, attachment: Any) -> Case:
         raise ValidationError({"document": _("该材料不在补交清单中。")})
     if item.get("status") == RECEIVED:
         raise ValidationError({"document": _("该材料已确认收到，无需再次提交。")})
-    item.update(status=SUBMITTED_ONLINE, submitted_on=_today().isoformat(), attachment=attachment.pk)
+    item.update(status=SUBMITTED_ONLINE, submitted_on=local_today().isoformat(), attachment=attachment.pk)
     details["deferred_documents"] = items
     Case.objects.filter(pk=case.pk).update(details=details, updated_at=timezone.now())
     case.details = details
@@ -280,20 +276,12 @@ def submit_deferred_document(*, case: Case, key: str, attachment: Any) -> Case:
     return case
 
 
-def _reason(act: Action, reason: Any) -> str:
-    text = str(reason or "").strip()
-    if act.needs_reason and not text:
-        raise ValidationError({"reason": _("请填写此项。")})
-    return text[: services.MAX_REASON]
-
-
 def _receive(
     case: Case, by: Any, action: str, reason: str, data: dict | None, expected_version: int | None
 ) -> Case:
-    case = _lock(case)
-    act = require_transition(case, action, by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, action, by, reason=reason, data=data, expected_version=expected_version
+    )
     details = dict(case.details or {})
     items = [dict(i) for i in details.get("deferred_documents") or []]
     item = next((i for i in items if i["key"] == cleaned["document"]), None)
@@ -301,7 +289,9 @@ def _receive(
         raise ValidationError({"document": _("该材料不在补交清单中。")})
     if item.get("status") == RECEIVED:
         raise Conflict(_("该材料已确认收到。"), path="document")
-    item.update(status=RECEIVED, received_on=_today().isoformat(), received_by=getattr(by, "username", ""))
+    item.update(
+        status=RECEIVED, received_on=local_today().isoformat(), received_by=getattr(by, "username", "")
+    )
     details["deferred_documents"] = items
     return services.record_transition(
         case,
@@ -336,10 +326,9 @@ def record_commitment(
 ) -> Case:
     """登记个人承诺 for a case filed at a counter or by a village worker: the proofs listed are deferred.
     Refused outside the emergency window (on the filing day)."""
-    case = _lock(case)
-    act = require_transition(case, "record_commitment", by, expected_version=expected_version)
-    cleaned = services.clean_action_data(act, data)
-    reason = _reason(act, reason)
+    case, act, reason, cleaned = services.begin_action(
+        case, "record_commitment", by, reason=reason, data=data, expected_version=expected_version
+    )
     filed = filed_on(case)
     if not commitment_allowed(case.region, filed):
         raise ValidationError({"items": _("个人承诺仅适用于疫情防控期间；本案提交时不在疫情防控期间。")})
@@ -470,9 +459,9 @@ def approve_children(
 ) -> Case:
     """批准 (当月审批、当月发放): the allowance from the month of application (R3 amount), the child's
     category from that month, and the enrolment."""
-    case = _lock(case)
-    act = require_transition(case, "approve", by, expected_version=expected_version)
-    reason = _reason(act, reason)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "approve", by, reason=reason, data=data, expected_version=expected_version
+    )
     child = _child(case, by)
     filed = filed_on(case)
     from_month = filed.replace(day=1)
@@ -487,7 +476,7 @@ def approve_children(
                 % {"m": from_month.strftime("%Y-%m")}
             }
         )
-    today = _today()
+    today = local_today()
     decision = {
         "scheme": "children",
         "amount": amount,

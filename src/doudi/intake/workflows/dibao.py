@@ -29,7 +29,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -66,6 +65,12 @@ from doudi.intake.flows import (
     require_transition,
 )
 from doudi.intake.models import Case, CaseType
+from doudi.intake.workflows.common import (
+    case_details,
+    case_evaluation,
+    local_today,
+    refuse_open_objections,
+)
 from doudi.registry.models import Household, WorkStatus
 
 # --- states ------------------------------------------------------------------------------------------------
@@ -307,17 +312,6 @@ PANEL_ACTIONS = frozenset(a.name for a in DIBAO_FLOW.actions) - {
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def _today() -> datetime.date:
-    return timezone.localdate()
-
-
-def _begin(case: Case, action: str, by: Any, expected_version: int | None, reason: Any, data: Any):
-    """Lock the case, check the action is allowed now, validate reason and fields."""
-    return services.begin_action(
-        case, action, by, reason=reason, data=data, expected_version=expected_version
-    )
-
-
 def _household(case: Case, by: Any) -> Household:
     if case.household_id is None:
         raise ValidationError(
@@ -329,19 +323,8 @@ def _household(case: Case, by: Any) -> Household:
     return household
 
 
-def _details(case: Case) -> dict:
-    return dict(case.details or {})
-
-
-def _evaluation(case: Case) -> dict:
-    ev = (case.details or {}).get("evaluation")
-    if not ev:
-        raise Conflict(_("尚未进行政策评估。"), path="evaluation")
-    return ev
-
-
 def window_open(case: Case, day: datetime.date | None = None) -> bool:
-    return sla.emergency_window_open(case.region, day or _today())
+    return sla.emergency_window_open(case.region, day or local_today())
 
 
 def _window_note(case: Case, day: datetime.date) -> dict:
@@ -351,22 +334,8 @@ def _window_note(case: Case, day: datetime.date) -> dict:
     return {"window": w.name, "window_start": w.start.isoformat()} if w else {}
 
 
-def open_objections(case: Case):
-    return Case.objects.filter(case_type=CaseType.OBJECTION, related_case=case, closed_at__isnull=True)
-
-
-def _refuse_open_objections(case: Case) -> None:
-    pending = list(open_objections(case).values_list("tracking_number", flat=True))
-    if pending:
-        raise Conflict(
-            _("本案还有未处理的异议（%(list)s），请先核实并作出“异议成立”或“异议不成立”的处理。")
-            % {"list": "、".join(pending)},
-            path="objection",
-        )
-
-
 def _published_amount(case: Case) -> int:
-    return int(_evaluation(case)["dibao"]["amount"] or 0)
+    return int(case_evaluation(case)["dibao"]["amount"] or 0)
 
 
 # --- handlers (services) -----------------------------------------------------------------------------------
@@ -379,7 +348,9 @@ def record_economic_data(*, case, by, reason="", data=None, expected_version=Non
     `report=<id>`). They become the household's registry figures; a snapshot stays with the case. Any
     earlier evaluation is dropped: the figures changed, so the case must be evaluated again."""
     data = dict(data or {})
-    case, act, reason, _cleaned = _begin(case, "economic_data", by, expected_version, reason, data)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "economic_data", by, reason=reason, data=data, expected_version=expected_version
+    )
     household = _household(case, by)
     members = evaluation.current_memberships(household)
     if not members:
@@ -393,7 +364,7 @@ def record_economic_data(*, case, by, reason="", data=None, expected_version=Non
     else:
         figures = benefits.figures_from_form(data, household, members)
     snapshot = benefits.apply_economic_data(household=household, figures=figures, by=by, case=case)
-    details = _details(case)
+    details = case_details(case)
     details["economic"] = snapshot
     details.pop("evaluation", None)
     counted = sum(
@@ -414,15 +385,17 @@ def record_economic_data(*, case, by, reason="", data=None, expected_version=Non
 def evaluate_case(*, case, by, reason="", data=None, expected_version=None) -> Case:
     """评估: POLICY R1 by the policy engine on the registry household, for the current month; the result
     (decision, amount, clause-by-clause explanation, parameters used) is kept with the case."""
-    case, act, reason, _cleaned = _begin(case, "evaluate", by, expected_version, reason, data)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "evaluate", by, reason=reason, data=data, expected_version=expected_version
+    )
     household = _household(case, by)
     try:
-        result = evaluation.evaluate_household(household, case.applicant, on=_today())
+        result = evaluation.evaluate_household(household, case.applicant, on=local_today())
     except evaluation.InputError as exc:
         raise ValidationError(
             {"evaluation": "；".join(f"{e['path']}: {e['message']}" for e in exc.errors)}
         ) from exc
-    details = _details(case)
+    details = case_details(case)
     details["evaluation"] = result
     dibao = result["dibao"]
     return services.record_transition(
@@ -440,15 +413,17 @@ def evaluate_case(*, case, by, reason="", data=None, expected_version=None) -> C
 def township_review(*, case, by, reason="", data=None, expected_version=None) -> Case:
     """乡镇审核: agree (the case goes on at once: deliberation, or — in the window — straight to 公示 with
     the skip recorded; after an earlier 公示, a 3-day 复核公示) or disagree (the district decides)."""
-    case, act, reason, cleaned = _begin(case, "township_review", by, expected_version, reason, data)
-    _evaluation(case)
+    case, act, reason, cleaned = services.begin_action(
+        case, "township_review", by, reason=reason, data=data, expected_version=expected_version
+    )
+    case_evaluation(case)
     opinion = cleaned["opinion"]
-    details = _details(case)
+    details = case_details(case)
     details["township_review"] = {
         "opinion": opinion,
         "reason": reason,
         "by": services._label(by),
-        "on": _today().isoformat(),
+        "on": local_today().isoformat(),
     }
     target = act.target if opinion == "agree" else TOWNSHIP_DISAGREED
     case = services.record_transition(
@@ -489,7 +464,7 @@ def _start_deliberation(case: Case, act: Action, by: Any) -> Case:
 
 
 def _skip_deliberation(case: Case, act: Action, by: Any) -> Case:
-    today = _today()
+    today = local_today()
     if not window_open(case, today):
         raise Conflict(_("疫情防控期间已结束，应先组织民主评议。"), path="state")
     if Publication.objects.filter(case=case).exists():
@@ -523,7 +498,9 @@ _STEPS = {
 def _step_handler(name: str):
     @transaction.atomic
     def handler(*, case, by, reason="", data=None, expected_version=None) -> Case:
-        case, act, _reason, _cleaned = _begin(case, name, by, expected_version, reason, data)
+        case, act, _reason, _cleaned = services.begin_action(
+            case, name, by, reason=reason, data=data, expected_version=expected_version
+        )
         return _STEPS[name](case, act, by)
 
     handler.__name__ = name
@@ -540,8 +517,10 @@ republish = _step_handler("republish")
 def record_deliberation(*, case, by, reason="", data=None, expected_version=None) -> Case:
     """民主评议: date, participants, outcome, minutes reference. Agreed → 公示 (7 days); not agreed → the
     district decides (or the township re-investigates)."""
-    case, act, reason, cleaned = _begin(case, "record_deliberation", by, expected_version, reason, data)
-    today = _today()
+    case, act, reason, cleaned = services.begin_action(
+        case, "record_deliberation", by, reason=reason, data=data, expected_version=expected_version
+    )
+    today = local_today()
     held_on = datetime.date.fromisoformat(cleaned["held_on"])
     errors = {}
     if held_on > today:
@@ -553,7 +532,7 @@ def record_deliberation(*, case, by, reason="", data=None, expected_version=None
     if errors:
         raise ValidationError(errors)
     record_data = {"deliberation": "held", **cleaned}
-    details = _details(case)
+    details = case_details(case)
     details["deliberation"] = record_data | {"note": reason}
     if cleaned["outcome"] != "agree":
         return services.record_transition(
@@ -584,11 +563,13 @@ def current_publication(case: Case) -> Publication | None:
 @transaction.atomic
 def end_publicity(*, case, by, reason="", data=None, expected_version=None) -> Case:
     """公示期满: the period is over and every objection has been decided → to the district for approval."""
-    case, act, reason, _cleaned = _begin(case, "end_publicity", by, expected_version, reason, data)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "end_publicity", by, reason=reason, data=data, expected_version=expected_version
+    )
     pub = current_publication(case)
     if pub is None:
         raise Conflict(_("本案没有正在进行的公示。"), path="publication")
-    today = _today()
+    today = local_today()
     if today <= pub.end_date:
         raise Conflict(
             _("公示期至 %(end)s，期满后（%(next)s 起）才能报送区县审批。")
@@ -598,7 +579,7 @@ def end_publicity(*, case, by, reason="", data=None, expected_version=None) -> C
             },
             path="publication",
         )
-    _refuse_open_objections(case)
+    refuse_open_objections(case)
     objections = Case.objects.filter(case_type=CaseType.OBJECTION, related_case=case).count()
     return services.record_transition(
         case,
@@ -643,11 +624,13 @@ def _close_objection(objection: Case, by: Any, result: str) -> None:
 
 def _decide_objection(case, by, reason, data, expected_version, *, upheld: bool) -> Case:
     name = "uphold_objection" if upheld else "dismiss_objection"
-    case, act, reason, cleaned = _begin(case, name, by, expected_version, reason, data)
+    case, act, reason, cleaned = services.begin_action(
+        case, name, by, reason=reason, data=data, expected_version=expected_version
+    )
     objection = _objection(case, cleaned["objection"])
     result = (_("异议成立：") if upheld else _("异议不成立：")) + reason
     _close_objection(objection, by, result)
-    details = _details(case)
+    details = case_details(case)
     details.setdefault("objection_decisions", []).append(
         {
             "objection": objection.pk,
@@ -655,7 +638,7 @@ def _decide_objection(case, by, reason, data, expected_version, *, upheld: bool)
             "upheld": upheld,
             "reason": reason,
             "by": services._label(by),
-            "on": _today().isoformat(),
+            "on": local_today().isoformat(),
         }
     )
     if upheld:
@@ -687,7 +670,9 @@ def dismiss_objection(*, case, by, reason="", data=None, expected_version=None) 
 @transaction.atomic
 def reinvestigate(*, case, by, reason="", data=None, expected_version=None) -> Case:
     """退回重新调查 (district spot-check, or the township after a disagreement)."""
-    case, act, reason, _cleaned = _begin(case, "reinvestigate", by, expected_version, reason, data)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "reinvestigate", by, reason=reason, data=data, expected_version=expected_version
+    )
     disclosure.withdraw_publications(case=case, by=by, reason=_("退回重新调查"))
     return services.record_transition(case, act.target, by=by, action=act.name, reason=reason)
 
@@ -695,7 +680,9 @@ def reinvestigate(*, case, by, reason="", data=None, expected_version=None) -> C
 @transaction.atomic
 def withdraw_application(*, case, by, reason="", data=None, expected_version=None) -> Case:
     """申请人撤回: the case ends; a 公示 still on the page is taken down."""
-    case, act, reason, _cleaned = _begin(case, "withdraw", by, expected_version, reason, data)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "withdraw", by, reason=reason, data=data, expected_version=expected_version
+    )
     disclosure.withdraw_publications(case=case, by=by, reason=_("申请人撤回申请"))
     return services.record_transition(case, act.target, by=by, action=act.name, reason=reason)
 
@@ -710,11 +697,13 @@ def approve(*, case, by, reason="", data=None, expected_version=None) -> Case:
     amount. The evaluation is re-run on the registry for the month of approval: if the figures or the
     parameters changed since, approval is refused (the case goes back for re-investigation). A decision
     other than `include` can be approved only with a written reason and an amount (audited)."""
-    case, act, reason, cleaned = _begin(case, "approve", by, expected_version, reason, data)
-    ev = _evaluation(case)
-    _refuse_open_objections(case)
+    case, act, reason, cleaned = services.begin_action(
+        case, "approve", by, reason=reason, data=data, expected_version=expected_version
+    )
+    ev = case_evaluation(case)
+    refuse_open_objections(case)
     household = _household(case, by)
-    today = _today()
+    today = local_today()
     try:
         fresh = evaluation.evaluate_household(household, case.applicant, on=today)
     except evaluation.InputError as exc:
@@ -772,7 +761,7 @@ def approve(*, case, by, reason="", data=None, expected_version=None) -> Case:
         "clauses": _clauses(ev),
         "reason": reason,
     }
-    details = _details(case)
+    details = case_details(case)
     details["decision"] = record_
     case = services.record_transition(
         case,
@@ -823,7 +812,7 @@ def panel_context(request, detail, can_act: bool) -> dict:
     case = detail.case
     acts = {a.name: a for a in detail.actions} if can_act else {}
     details = case.details or {}
-    today = _today()
+    today = local_today()
     household = members = report = None
     if case.household_id:
         household = (

@@ -29,7 +29,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -63,9 +62,7 @@ from doudi.intake.flows import (
     register,
 )
 from doudi.intake.models import Case, CaseType
-
-# The dibao workflow's step helpers (lock + check + validate; the open-objection guard): shared, not copied.
-from doudi.intake.workflows.dibao import _begin, _refuse_open_objections
+from doudi.intake.workflows.common import case_details, case_evaluation, local_today, refuse_open_objections
 from doudi.registry.models import Household, Membership, Person
 
 # --- states ------------------------------------------------------------------------------------------------
@@ -316,14 +313,6 @@ PANEL_ACTIONS = frozenset(a.name for a in TEKUN_FLOW.actions) - {
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def _today() -> datetime.date:
-    return timezone.localdate()
-
-
-def _details(case: Case) -> dict:
-    return dict(case.details or {})
-
-
 def _person(case: Case, by: Any) -> Person:
     """The applicant as a registered person in the officer's scope: 特困 is a person's status."""
     if case.applicant_id is None:
@@ -339,13 +328,6 @@ def _person(case: Case, by: Any) -> Person:
 def _household_of(person: Person) -> Household | None:
     m = Membership.objects.filter(person=person, left_on__isnull=True).select_related("household").first()
     return m.household if m else None
-
-
-def _evaluation(case: Case) -> dict:
-    ev = (case.details or {}).get("evaluation")
-    if not ev:
-        raise Conflict(_("尚未进行政策评估。"), path="evaluation")
-    return ev
 
 
 def standard_amount(person: Person, on: datetime.date) -> dict:
@@ -369,7 +351,9 @@ def _parameter(ev: dict, name: str) -> Any:
 def record_investigation(*, case, by, reason="", data=None, expected_version=None) -> Case:
     """调查核实: the three conditions of 特困供养 as the officer established them, each with its notes
     (入户调查、邻里访问、信函索证). A new finding drops an earlier evaluation: it must be evaluated again."""
-    case, act, reason, cleaned = _begin(case, "investigate", by, expected_version, reason, data)
+    case, act, reason, cleaned = services.begin_action(
+        case, "investigate", by, reason=reason, data=data, expected_version=expected_version
+    )
     person = _person(case, by)
     if _household_of(person) is None:
         raise ValidationError(
@@ -381,9 +365,9 @@ def record_investigation(*, case, by, reason="", data=None, expected_version=Non
         "note": reason,
         "person": person.pk,
         "by": services._label(by),
-        "on": _today().isoformat(),
+        "on": local_today().isoformat(),
     }
-    details = _details(case)
+    details = case_details(case)
     details["investigation"] = record_
     details.pop("evaluation", None)
     met = conditions_met(record_)
@@ -403,18 +387,20 @@ def evaluate_case(*, case, by, reason="", data=None, expected_version=None) -> C
     """评估: eligibility from the investigation's three conditions; the monthly basic living standard
     (R2: the urban dibao standard × `tekun.basic_living_ratio`) by the policy engine for the current
     month, with the explanation and the parameters used (unverified ones flagged)."""
-    case, act, reason, _cleaned = _begin(case, "evaluate", by, expected_version, reason, data)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "evaluate", by, reason=reason, data=data, expected_version=expected_version
+    )
     investigation = (case.details or {}).get("investigation")
     if not investigation:
         raise Conflict(_("尚未记录调查核实结果。"), path="investigation")
     person = _person(case, by)
-    result = standard_amount(person, _today())
+    result = standard_amount(person, local_today())
     eligible = conditions_met(investigation)
     result["standard_amount"] = result["amount"]
     result["eligible"] = eligible
     result["decision"] = "include" if eligible else "not_eligible"
     result["amount"] = result["amount"] if eligible else 0
-    details = _details(case)
+    details = case_details(case)
     details["evaluation"] = result
     return services.record_transition(
         case,
@@ -432,8 +418,10 @@ def township_review(*, case, by, reason="", data=None, expected_version=None) ->
     """乡镇审核: agree → 公示 7 days at once (after an upheld objection, a 3-day 复核公示); disagree →
     the district decides. Agreeing is refused when the investigation did not establish all three
     conditions (the case must go back to investigation, or the township disagrees)."""
-    case, act, reason, cleaned = _begin(case, "township_review", by, expected_version, reason, data)
-    ev = _evaluation(case)
+    case, act, reason, cleaned = services.begin_action(
+        case, "township_review", by, reason=reason, data=data, expected_version=expected_version
+    )
+    ev = case_evaluation(case)
     opinion = cleaned["opinion"]
     if opinion == "agree" and not ev.get("eligible"):
         raise ValidationError(
@@ -443,12 +431,12 @@ def township_review(*, case, by, reason="", data=None, expected_version=None) ->
                 )
             }
         )
-    details = _details(case)
+    details = case_details(case)
     details["township_review"] = {
         "opinion": opinion,
         "reason": reason,
         "by": services._label(by),
-        "on": _today().isoformat(),
+        "on": local_today().isoformat(),
     }
     if opinion != "agree":
         return services.record_transition(
@@ -480,9 +468,11 @@ def approve(*, case, by, reason="", data=None, expected_version=None) -> Case:
     """区县审批 — 批准: the person is recognised as 特困人员 and enrolled in 特困供养 from the month of
     approval, at the basic living standard of that month (R2, re-run by the policy engine: a standard
     that changed since the evaluation is applied, and both figures are kept on the decision)."""
-    case, act, reason, _cleaned = _begin(case, "approve", by, expected_version, reason, data)
-    ev = _evaluation(case)
-    _refuse_open_objections(case)
+    case, act, reason, _cleaned = services.begin_action(
+        case, "approve", by, reason=reason, data=data, expected_version=expected_version
+    )
+    ev = case_evaluation(case)
+    refuse_open_objections(case)
     investigation = (case.details or {}).get("investigation")
     if not ev.get("eligible") or not conditions_met(investigation):
         raise Conflict(
@@ -490,7 +480,7 @@ def approve(*, case, by, reason="", data=None, expected_version=None) -> Case:
             path="evaluation",
         )
     person = _person(case, by)
-    today = _today()
+    today = local_today()
     fresh = standard_amount(person, today)
     amount = fresh["amount"]
     if amount <= 0:
@@ -512,7 +502,7 @@ def approve(*, case, by, reason="", data=None, expected_version=None) -> Case:
         "clauses": sorted({s["clause"] for s in fresh["explanation"] if s.get("clause")}),
         "reason": reason,
     }
-    details = _details(case)
+    details = case_details(case)
     details["decision"] = record_
     changes: dict[str, Any] = {"details": details}
     if household is not None and case.household_id != household.pk:
@@ -548,7 +538,7 @@ def panel_context(request, detail, can_act: bool) -> dict:
     case = detail.case
     acts = {a.name: a for a in detail.actions} if can_act else {}
     details = case.details or {}
-    today = _today()
+    today = local_today()
     person = None
     if case.applicant_id:
         person = Person.objects.visible_to(user).filter(pk=case.applicant_id).first()

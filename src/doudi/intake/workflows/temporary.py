@@ -71,6 +71,7 @@ from doudi.intake.flows import (
 )
 from doudi.intake.models import Case, CaseType, Channel, CovidEventKind
 from doudi.intake.signals import covid_event_recorded
+from doudi.intake.workflows.common import local_today
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +169,6 @@ def _positive(amount: Any, field: str = "amount") -> int:
     return amount
 
 
-def _today() -> datetime.date:
-    return timezone.localdate()
-
-
 def _by_label(by: Any) -> str:
     return getattr(by, "username", "") or "system"
 
@@ -228,7 +225,7 @@ def assess_temporary(
         "cap": str(limits.cap.value),
         "limits_verified": limits.township.verified and limits.cap.verified,
         "assessed_by": _by_label(by),
-        "assessed_on": _today().isoformat(),
+        "assessed_on": local_today().isoformat(),
     }
     details = dict(case.details or {})
     details["assessment"] = assessment
@@ -279,7 +276,7 @@ def _decide_temporary(
         "aid_form": cleaned.get("aid_form") or assessment.get("aid_form", "cash"),
         "level": level,
         "decided_by": _by_label(by),
-        "decided_on": _today().isoformat(),
+        "decided_on": local_today().isoformat(),
     }
     return services.record_transition(
         case,
@@ -495,7 +492,7 @@ def propose_case_by_case(
         "amount": amount,
         "situation": cleaned.get("situation", ""),
         "proposed_by": _by_label(by),
-        "proposed_on": _today().isoformat(),
+        "proposed_on": local_today().isoformat(),
     }
     return services.record_transition(
         case, PROPOSED, by=by, action=act.name, reason=reason, data=cleaned, changes={"details": details}
@@ -505,7 +502,7 @@ def propose_case_by_case(
 def _meeting(cleaned: dict, case: Case) -> dict:
     errors: dict[str, str] = {}
     meeting_on = datetime.date.fromisoformat(cleaned["meeting_on"])
-    if meeting_on > _today():
+    if meeting_on > local_today():
         errors["meeting_on"] = _("会议日期不能晚于今天。")
     elif meeting_on < filed_on(case):
         errors["meeting_on"] = _("会议日期不能早于案件登记日期。")
@@ -717,7 +714,7 @@ def give_first_aid(
     )
     amount = _positive(cleaned.get("amount"))
     given_on = datetime.date.fromisoformat(cleaned["given_on"])
-    if given_on > _today():
+    if given_on > local_today():
         raise ValidationError({"given_on": _("救助日期不能晚于今天。")})
     cap = first_aid_cap(given_on)
     if amount > cap.value:

@@ -1,0 +1,50 @@
+"""Helpers shared by the workflows (低保 dibao, 特困 tekun, 儿童 children, 临时救助 temporary): the same
+logic in one place, imported by each workflow, so a fix to one is a fix to all.
+
+A workflow's action service starts with `doudi.intake.services.begin_action` (lock the case, check the
+action, validate reason and fields); these are the small reads and guards the services share after it.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from doudi.core.errors import Conflict
+from doudi.intake.models import Case, CaseType
+
+
+def local_today() -> datetime.date:
+    """Today in the site's time zone (the day a step is taken on)."""
+    return timezone.localdate()
+
+
+def case_details(case: Case) -> dict:
+    """A copy of the case's `details`, safe to change before writing it back."""
+    return dict(case.details or {})
+
+
+def case_evaluation(case: Case) -> dict:
+    """The policy evaluation stored on the case; refused (Conflict) before there is one."""
+    ev = (case.details or {}).get("evaluation")
+    if not ev:
+        raise Conflict(_("尚未进行政策评估。"), path="evaluation")
+    return ev
+
+
+def open_objections(case: Case):
+    """The objections (异议) raised against the case's 公示 and not yet decided."""
+    return Case.objects.filter(case_type=CaseType.OBJECTION, related_case=case, closed_at__isnull=True)
+
+
+def refuse_open_objections(case: Case) -> None:
+    """Refuse to go on while an objection to the case's 公示 is still undecided."""
+    pending = list(open_objections(case).values_list("tracking_number", flat=True))
+    if pending:
+        raise Conflict(
+            _("本案还有未处理的异议（%(list)s），请先核实并作出“异议成立”或“异议不成立”的处理。")
+            % {"list": "、".join(pending)},
+            path="objection",
+        )
