@@ -13,7 +13,30 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doudi.core.errors import Conflict
+from doudi.intake.flows import DISTRICT, TOWNSHIP, VILLAGE, WITHDRAWN, Action, intake_actions
 from doudi.intake.models import Case, CaseType
+
+
+def withdrawable_intake_actions(open_states: frozenset[str], *, withdraw_handler: str) -> tuple[Action, ...]:
+    """The shared 受理 actions as the 低保 and 特困 procedures take them (townships and districts accept,
+    villages help): the application may be withdrawn (撤回) at any open step before the decision, by
+    `withdraw_handler` (which also takes down a 公示 still on the page)."""
+    out = []
+    for act in intake_actions(acceptors={TOWNSHIP, DISTRICT}, helpers=(VILLAGE,)):
+        if act.name == "withdraw":
+            act = Action(
+                act.name,
+                act.label,
+                open_states,
+                WITHDRAWN,
+                act.roles,
+                needs_reason=True,
+                reason_label=act.reason_label,
+                handler=withdraw_handler,
+                style=act.style,
+            )
+        out.append(act)
+    return tuple(out)
 
 
 def local_today() -> datetime.date:

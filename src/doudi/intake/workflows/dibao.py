@@ -55,12 +55,10 @@ from doudi.intake.flows import (
     REJECTED,
     SUBMITTED,
     TOWNSHIP,
-    VILLAGE,
     WITHDRAWN,
     Action,
     Field,
     Flow,
-    intake_actions,
     register,
     require_transition,
 )
@@ -70,6 +68,7 @@ from doudi.intake.workflows.common import (
     case_evaluation,
     local_today,
     refuse_open_objections,
+    withdrawable_intake_actions,
 )
 from doudi.registry.models import Household, WorkStatus
 
@@ -114,33 +113,13 @@ OPINIONS = (("agree", gettext_lazy("同意（拟纳入低保）")), ("disagree",
 OUTCOMES = (("agree", gettext_lazy("多数同意")), ("disagree", gettext_lazy("多数不同意")))
 
 
-def _intake_actions() -> tuple[Action, ...]:
-    """The shared 受理 actions; a dibao application may be withdrawn at any step before the decision."""
-    out = []
-    for act in intake_actions(acceptors={TOWNSHIP, DISTRICT}, helpers=(VILLAGE,)):
-        if act.name == "withdraw":
-            act = Action(
-                act.name,
-                act.label,
-                OPEN_STATES,
-                WITHDRAWN,
-                act.roles,
-                needs_reason=True,
-                reason_label=act.reason_label,
-                handler=H + "withdraw_application",
-                style=act.style,
-            )
-        out.append(act)
-    return tuple(out)
-
-
 DIBAO_FLOW = register(
     Flow(
         name="dibao",
         states=STATES,
         initial=SUBMITTED,
         actions=(
-            *_intake_actions(),
+            *withdrawable_intake_actions(OPEN_STATES, withdraw_handler=H + "withdraw_application"),
             Action(
                 "economic_data",
                 gettext_lazy("保存家庭经济状况"),

@@ -52,17 +52,21 @@ from doudi.intake.flows import (
     REJECTED,
     SUBMITTED,
     TOWNSHIP,
-    VILLAGE,
     WITHDRAWN,
     Action,
     Clock,
     Field,
     Flow,
-    intake_actions,
     register,
 )
 from doudi.intake.models import Case, CaseType
-from doudi.intake.workflows.common import case_details, case_evaluation, local_today, refuse_open_objections
+from doudi.intake.workflows.common import (
+    case_details,
+    case_evaluation,
+    local_today,
+    refuse_open_objections,
+    withdrawable_intake_actions,
+)
 from doudi.registry.models import Household, Membership, Person
 
 # --- states ------------------------------------------------------------------------------------------------
@@ -169,34 +173,13 @@ D = "doudi.intake.workflows.dibao."  # the 公示 / objection / withdrawal steps
 OPINIONS = (("agree", gettext_lazy("同意（拟认定为特困人员）")), ("disagree", gettext_lazy("不同意")))
 
 
-def _intake_actions() -> tuple[Action, ...]:
-    """The shared 受理 actions; the application may be withdrawn at any step before the decision (a
-    公示 still on the page is then taken down)."""
-    out = []
-    for act in intake_actions(acceptors={TOWNSHIP, DISTRICT}, helpers=(VILLAGE,)):
-        if act.name == "withdraw":
-            act = Action(
-                act.name,
-                act.label,
-                OPEN_STATES,
-                WITHDRAWN,
-                act.roles,
-                needs_reason=True,
-                reason_label=act.reason_label,
-                handler=D + "withdraw_application",
-                style=act.style,
-            )
-        out.append(act)
-    return tuple(out)
-
-
 TEKUN_FLOW = register(
     Flow(
         name="tekun",
         states=STATES,
         initial=SUBMITTED,
         actions=(
-            *_intake_actions(),
+            *withdrawable_intake_actions(OPEN_STATES, withdraw_handler=D + "withdraw_application"),
             Action(
                 "investigate",
                 gettext_lazy("记录调查核实结果"),
