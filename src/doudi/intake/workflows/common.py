@@ -13,8 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doudi.core.errors import Conflict
-from doudi.intake.flows import DISTRICT, TOWNSHIP, VILLAGE, WITHDRAWN, Action, intake_actions
+from doudi.intake.flows import DISTRICT, TOWNSHIP, VILLAGE, WITHDRAWN, Action, Flow, intake_actions
 from doudi.intake.models import Case, CaseType
+
+# The 受理 steps the case page's generic block keeps (受理/补正/不予受理/撤回); a workflow's panel renders the rest.
+GENERIC_ACTIONS = frozenset({"accept", "request_missing", "supplement", "reject", "withdraw"})
+
+
+def panel_actions(flow: Flow) -> frozenset[str]:
+    """The actions of `flow` its workflow's panel renders with its own forms."""
+    return frozenset(a.name for a in flow.actions) - GENERIC_ACTIONS
 
 
 def withdrawable_intake_actions(open_states: frozenset[str], *, withdraw_handler: str) -> tuple[Action, ...]:

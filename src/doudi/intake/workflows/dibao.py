@@ -67,6 +67,7 @@ from doudi.intake.workflows.common import (
     case_details,
     case_evaluation,
     local_today,
+    panel_actions,
     refuse_open_objections,
     withdrawable_intake_actions,
 )
@@ -279,13 +280,7 @@ DIBAO_FLOW = register(
 )
 
 # Actions the dibao panel renders with its own forms (the generic block keeps 受理/补正/不予受理/撤回).
-PANEL_ACTIONS = frozenset(a.name for a in DIBAO_FLOW.actions) - {
-    "accept",
-    "request_missing",
-    "supplement",
-    "reject",
-    "withdraw",
-}
+PANEL_ACTIONS = panel_actions(DIBAO_FLOW)
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
