@@ -79,3 +79,37 @@ def refuse_open_objections(case: Case) -> None:
             % {"list": "、".join(pending)},
             path="objection",
         )
+
+
+def publicity_context(user, case: Case, today: datetime.date) -> dict:
+    """A case's 公示 and the objections (异议) raised against it, as its panel shows them (the
+    `intake/_publicity.html` partial)."""
+    from doudi.disclosure.selectors import case_publications
+    from doudi.intake.flows import flow_for
+
+    details = case.details or {}
+    publications = case_publications(user, case)
+    latest = next((p for p in reversed(publications) if p.withdrawn_at is None), None)
+    objection_flow = flow_for(CaseType.OBJECTION)
+    decisions = {d["objection"]: d for d in details.get("objection_decisions", [])}
+    objections = [
+        {"case": o, "state": objection_flow.state_label(o.state), "decision": decisions.get(o.pk)}
+        for o in Case.objects.visible_to(user)
+        .filter(case_type=CaseType.OBJECTION, related_case=case)
+        .order_by("filed_at", "pk")
+    ]
+    return {
+        "publications": publications,
+        "latest_publication": latest,
+        "publicity_over": bool(latest and latest.end_date < today),
+        "objections": objections,
+        "open_objections": [o for o in objections if o["case"].is_open],
+    }
+
+
+def decision_rows(transitions) -> dict:
+    """The ledger rows of the latest approval and the latest refusal (不予批准/不予受理), for the notices."""
+    return {
+        "approval_row": next((t for t in reversed(transitions) if t.action == "approve"), None),
+        "refusal_row": next((t for t in reversed(transitions) if t.action in ("refuse", "reject")), None),
+    }

@@ -66,8 +66,10 @@ from doudi.intake.models import Case, CaseType
 from doudi.intake.workflows.common import (
     case_details,
     case_evaluation,
+    decision_rows,
     local_today,
     panel_actions,
+    publicity_context,
     refuse_open_objections,
     withdrawable_intake_actions,
 )
@@ -779,8 +781,6 @@ def _display(value: Any, rule: str) -> str:
 
 def panel_context(request, detail, can_act: bool) -> dict:
     from doudi.benefits.selectors import enrolment_for_case
-    from doudi.disclosure.selectors import case_publications
-    from doudi.intake.flows import flow_for
 
     user = request.user
     case = detail.case
@@ -822,27 +822,12 @@ def panel_context(request, detail, can_act: bool) -> dict:
             for s in ev.get("explanation", [])
         ]
         params = ev.get("parameters", [])
-    publications = case_publications(user, case)
-    running = next((p for p in reversed(publications) if p.running_on(today)), None)
-    latest = next((p for p in reversed(publications) if p.withdrawn_at is None), None)
-    objection_flow = flow_for(CaseType.OBJECTION)
-    decisions = {d["objection"]: d for d in details.get("objection_decisions", [])}
-    objections = [
-        {
-            "case": o,
-            "state": objection_flow.state_label(o.state),
-            "decision": decisions.get(o.pk),
-        }
-        for o in Case.objects.visible_to(user)
-        .filter(case_type=CaseType.OBJECTION, related_case=case)
-        .order_by("filed_at", "pk")
-    ]
+    publicity = publicity_context(user, case, today)
+    running = next((p for p in reversed(publicity["publications"]) if p.running_on(today)), None)
     deliberation_row = next(
         (t for t in reversed(detail.transitions) if t.action in ("skip_deliberation", "record_deliberation")),
         None,
     )
-    approval_row = next((t for t in reversed(detail.transitions) if t.action == "approve"), None)
-    refusal_row = next((t for t in reversed(detail.transitions) if t.action in ("refuse", "reject")), None)
     return {
         "case": case,
         "can_act": can_act,
@@ -862,16 +847,11 @@ def panel_context(request, detail, can_act: bool) -> dict:
         "deliberation": details.get("deliberation"),
         "deliberation_row": deliberation_row,
         "window_open": window_open(case, today) if case.is_open else False,
-        "publications": publications,
+        **publicity,
         "running": running,
-        "latest_publication": latest,
-        "publicity_over": bool(latest and latest.end_date < today),
-        "objections": objections,
-        "open_objections": [o for o in objections if o["case"].is_open],
         "decision": details.get("decision"),
         "enrolment": enrolment_for_case(user, case),
-        "approval_row": approval_row,
-        "refusal_row": refusal_row,
+        **decision_rows(detail.transitions),
         "opinions": OPINIONS,
         "outcomes": OUTCOMES,
     }

@@ -63,8 +63,10 @@ from doudi.intake.models import Case, CaseType
 from doudi.intake.workflows.common import (
     case_details,
     case_evaluation,
+    decision_rows,
     local_today,
     panel_actions,
+    publicity_context,
     refuse_open_objections,
     withdrawable_intake_actions,
 )
@@ -509,8 +511,6 @@ def _display(value: Any) -> str:
 
 def panel_context(request, detail, can_act: bool) -> dict:
     from doudi.benefits.selectors import enrolment_for_case
-    from doudi.disclosure.selectors import case_publications
-    from doudi.intake.flows import flow_for
 
     user = request.user
     case = detail.case
@@ -547,18 +547,6 @@ def panel_context(request, detail, can_act: bool) -> dict:
                     "note": found.get("note", ""),
                 }
             )
-    publications = case_publications(user, case)
-    latest = next((p for p in reversed(publications) if p.withdrawn_at is None), None)
-    objection_flow = flow_for(CaseType.OBJECTION)
-    decisions = {d["objection"]: d for d in details.get("objection_decisions", [])}
-    objections = [
-        {"case": o, "state": objection_flow.state_label(o.state), "decision": decisions.get(o.pk)}
-        for o in Case.objects.visible_to(user)
-        .filter(case_type=CaseType.OBJECTION, related_case=case)
-        .order_by("filed_at", "pk")
-    ]
-    approval_row = next((t for t in reversed(detail.transitions) if t.action == "approve"), None)
-    refusal_row = next((t for t in reversed(detail.transitions) if t.action in ("refuse", "reject")), None)
     return {
         "case": case,
         "can_act": can_act,
@@ -576,15 +564,10 @@ def panel_context(request, detail, can_act: bool) -> dict:
         "steps": steps,
         "params": (ev or {}).get("parameters", []),
         "review": details.get("township_review"),
-        "publications": publications,
-        "latest_publication": latest,
-        "publicity_over": bool(latest and latest.end_date < today),
-        "objections": objections,
-        "open_objections": [o for o in objections if o["case"].is_open],
+        **publicity_context(user, case, today),
         "decision": details.get("decision"),
         "enrolment": enrolment_for_case(user, case),
-        "approval_row": approval_row,
-        "refusal_row": refusal_row,
+        **decision_rows(detail.transitions),
         "opinions": OPINIONS,
     }
 
