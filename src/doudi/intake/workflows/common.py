@@ -2,7 +2,8 @@
 logic in one place, imported by each workflow, so a fix to one is a fix to all.
 
 A workflow's action service starts with `doudi.intake.services.begin_action` (lock the case, check the
-action, validate reason and fields); these are the small reads and guards the services share after it.
+action, validate reason and fields); here are the small reads and guards the services share after it,
+the 受理 actions and panel rule of the flow tables, and the 公示/objection context of the case panels.
 """
 
 from __future__ import annotations
