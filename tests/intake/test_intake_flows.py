@@ -3,6 +3,7 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from flow_refusals import USER_FOR_ROLE
 
 from doudi.accounts.roles import Role
 from doudi.core.errors import Conflict
@@ -14,20 +15,6 @@ FLOW_TYPES = {}
 for case_type, flow in flows.FLOWS.items():
     FLOW_TYPES.setdefault(id(flow), case_type)
 TABLE = [(t, a) for t in FLOW_TYPES.values() for a in flows.FLOWS[t].actions]
-
-# A user of each role whose scope contains A's village (where the test cases are filed).
-USER_FOR_ROLE = {
-    Role.VILLAGE_WORKER: "a_village",
-    Role.TOWNSHIP_OFFICER: "a_township",
-    Role.DISTRICT_OFFICER: "a_district",
-    Role.DISTRICT_APPROVER: "a_approver",
-    Role.MUNICIPAL_ADMIN: "city_admin",
-    Role.MUNICIPAL_SUPERVISOR: "supervisor",
-    Role.RESCUE_STATION: "a_station",
-    Role.INSTITUTION_STAFF: "a_institution",
-    Role.PATROL_REPORTER: "a_patrol",
-    Role.AUDITOR: "auditor",
-}
 
 
 def _ids(param):

@@ -333,6 +333,17 @@ def escalate_to_case_by_case(
     )
 
 
+# Both the temporary-assistance and the 一事一议 flows end the same way: paid out, then closed.
+CLOSE_PAID = Action(
+    "close",
+    gettext_lazy("办结（已发放）"),
+    {APPROVED},
+    CLOSED,
+    FRONT_DESK | {APPROVER},
+    reason_label=gettext_lazy("发放情况"),
+    style="primary",
+)
+
 TEMPORARY_ACTIONS = (
     *intake_actions(acceptors=FRONT_DESK),
     Action(
@@ -438,15 +449,7 @@ TEMPORARY_ACTIONS = (
         handler="doudi.intake.workflows.temporary.escalate_to_case_by_case",
         style="warning",
     ),
-    Action(
-        "close",
-        gettext_lazy("办结（已发放）"),
-        {APPROVED},
-        CLOSED,
-        FRONT_DESK | {APPROVER},
-        reason_label=gettext_lazy("发放情况"),
-        style="primary",
-    ),
+    CLOSE_PAID,
 )
 
 TEMPORARY_FLOW = register(
@@ -616,15 +619,7 @@ CASE_BY_CASE_ACTIONS = (
         reason_label=gettext_lazy("退回理由"),
         style="secondary",
     ),
-    Action(
-        "close",
-        gettext_lazy("办结（已发放）"),
-        {APPROVED},
-        CLOSED,
-        FRONT_DESK | {APPROVER},
-        reason_label=gettext_lazy("发放情况"),
-        style="primary",
-    ),
+    CLOSE_PAID,
 )
 
 CASE_BY_CASE_FLOW = register(
