@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "doudi.verification",
     "doudi.intake",
     "doudi.benefits",
+    "doudi.payments",
     "doudi.disclosure",
     "doudi.console",
     "doudi.portal",
