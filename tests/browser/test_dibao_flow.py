@@ -28,7 +28,7 @@ def phone_page(browser):
     context.close()
 
 
-def _fill_application(page, regions, *, name="张伟", number=None, phone="13800138000"):
+def _fill_application(page, regions, *, name="张伟", number=None, phone="13800138000", income="300"):
     page.get_by_label("申请人姓名").fill(name)
     page.locator("#id_applicant_id_number").fill(number or id_number())
     page.get_by_label("手机号").fill(phone)
@@ -38,7 +38,7 @@ def _fill_application(page, regions, *, name="张伟", number=None, phone="13800
     page.get_by_label("乡镇（街道）").select_option(regions.a_t.code)
     page.locator(f"#id_village option[value='{regions.a_v.code}']").wait_for(state="attached")
     page.get_by_label("村（社区）").select_option(regions.a_v.code)
-    page.get_by_label("本人月收入（元）").fill("300")
+    page.get_by_label("本人月收入（元）").fill(income)
     page.locator("#id_members-0-name").fill("李娜")
     page.locator("#id_members-0-id_number").fill(id_number(birth=datetime.date(1987, 9, 9), seq=2))
     page.locator("#id_members-0-relation").select_option("spouse")
@@ -67,6 +67,22 @@ def test_apply_page_on_a_phone(phone_page, live_server, regions, screenshot_dir)
     tracking = page.get_by_test_id("tracking-number").inner_text()
     assert re.fullmatch(r"CQ500101-\d{8}-\d{5}", tracking)
     page.screenshot(path=str(screenshot_dir / "portal-apply-done-phone.png"), full_page=True, caret="initial")
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize(("scheme", "income"), [("dibao", "0"), ("dibao", ""), ("tekun", "0.00")])
+def test_a_household_with_no_income_can_apply(page, live_server, regions, scheme, income):
+    """The form says 没有收入填 0: zero, 0.00 and a blank income all open the case."""
+    from doudi.intake.models import Case
+
+    page.goto(live_server.url + reverse("portal:apply", args=[scheme]))
+    _fill_application(page, regions, income=income)
+    page.locator("#id_members-0-income").fill(income)
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(re.compile(r"/apply/done/$"))
+    tracking = page.get_by_test_id("tracking-number").inner_text()
+    case = Case.objects.get(tracking_number=tracking)
+    assert case.case_type == scheme and case.details["portal"]["applicant_income_fen"] == 0
     assert page.console_errors == []
 
 

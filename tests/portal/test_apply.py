@@ -274,3 +274,40 @@ def test_apply_is_rate_limited_per_id_number_and_phone(client, regions, applicat
     fourth = _post(client, "dibao", application(applicant_id_number=id_number(seq=6)), REMOTE_ADDR="10.0.0.4")
     assert fourth.status_code == 429
     assert Case.objects.count() == 2
+
+
+# --- income: zero and blank are the usual answer of a household with no income ------------------------------------
+
+
+def _scheme_data(application, scheme, **overrides):
+    """A complete application for `scheme` (children: every proof, no commitment needed)."""
+    if scheme == "children":
+        proofs = {
+            f"proof_{k}": png(f"{k}.png")
+            for k in ("parents_death", "household_register", "guardian_statement")
+        }
+        return _child(application, **proofs, **overrides)
+    if scheme == "temporary":
+        return application(subtype="urgent", **overrides)
+    return application(**overrides)
+
+
+@pytest.mark.parametrize("scheme", ["dibao", "tekun", "children", "temporary"])
+@pytest.mark.parametrize(
+    ("typed", "fen"),
+    [("0", 0), ("0.00", 0), ("", 0), ("1", 100), ("800.5", 80050), ("99999999.99", 9999999999)],
+)
+def test_every_scheme_accepts_zero_blank_and_usual_incomes(client, regions, application, scheme, typed, fen):
+    data = _scheme_data(application, scheme, applicant_income=typed, **{"members-0-income": typed})
+    response = _post(client, scheme, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    portal = Case.objects.get().details["portal"]
+    assert portal["applicant_income_fen"] == fen and portal["members"][0]["income_fen"] == fen
+
+
+def test_an_income_that_is_not_a_number_is_a_field_error(client, regions, application, settings):
+    for typed in ("-1", "abc", "100000000"):
+        response = _post(client, "dibao", application(applicant_income=typed))
+        assert response.status_code == 400
+        assert 'data-testid="error-applicant_income"' in response.content.decode()
+    _nothing_written(settings)

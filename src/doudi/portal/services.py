@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy
 from doudi.intake import files
 from doudi.intake import services as intake_services
 from doudi.intake.models import SUBTYPES, Attachment, Case, CaseType, Channel
+from doudi.policy.money import yuan_to_fen
 from doudi.portal.messaging import SendResult, send_message
 from doudi.portal.models import MessagePurpose, VerificationCode
 from doudi.regions.models import Region, RegionLevel
@@ -144,10 +145,6 @@ def proofs_for(scheme: str, subtype: str = "") -> dict[str, Any]:
     return PROOFS.get(scheme, {})
 
 
-def _fen(value: Decimal) -> int:
-    return int((value * 100).to_integral_value())
-
-
 def _validate(app: Application) -> tuple[dict[str, Any], Region | None, dict[str, str]]:
     """Everything checked before anything is written: field name → message."""
     errors: dict[str, str] = {}
@@ -248,13 +245,13 @@ def _portal_details(app: Application, extra: dict[str, Any]) -> dict[str, Any]:
     today = timezone.localdate().isoformat()
     details: dict[str, Any] = {
         "portal": {
-            "applicant_income_fen": _fen(app.applicant_income),
+            "applicant_income_fen": yuan_to_fen(app.applicant_income),
             "members": [
                 {
                     "name": m.name.strip(),
                     "id_number": m.id_number,
                     "relation": m.relation,
-                    "income_fen": _fen(m.income),
+                    "income_fen": yuan_to_fen(m.income),
                 }
                 for m in app.members
             ],

@@ -8,6 +8,7 @@ status check opens a short session bound to that one case (tracking number + ID 
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
@@ -191,7 +192,7 @@ def _application(
         applicant_phone=d["applicant_phone"],
         village_code=d["village"],
         reason=d["reason"],
-        applicant_income=d.get("applicant_income") or 0,
+        applicant_income=d.get("applicant_income") or Decimal(0),  # blank: no income
         members=forms.members_from(members),
         uploads=uploads,
         commitment=bool(d.get("commitment")),
