@@ -293,6 +293,8 @@ def test_the_roster_exports_masked_and_audited(officers, roster, client):
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][1] == "王小明" and rows[1][2] == mask_id_number(a_child.id_number)
     assert rows[1][6] == 1200
+    assert rows[1][5] == "2020-03"  # the month as the month, not 2020-03-01 00:00
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:K2"
     assert a_child.id_number not in str(rows)
     entry = AuditEntry.objects.filter(action="export", object_type="benefits.enrolment").get()
     assert entry.after["rows"] == 1

@@ -109,6 +109,10 @@ def test_whole_flow_through_the_console(officers, family, frozen_today, client):
     notice = client.get(notice_url).content.decode()
     assert "最低生活保障审批决定书" in notice and "data-print" in notice and "notice-sheet" in notice
     assert 'data-testid="decision-amount">338' in notice and "2020-03" in notice
+    # Signed by the district's civil-affairs bureau; the household named by its head and address.
+    assert "重庆市万州区民政局（盖章）" in notice and ">万州区（盖章）" not in notice
+    assert "张小明" in notice and "万州区高笋塘街道高笋塘社区解放路1号3单元" in notice
+    assert f"H{household.pk}" not in notice
 
 
 def test_objection_shows_in_the_township_queue(officers, family, frozen_today, client):

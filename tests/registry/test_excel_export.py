@@ -7,7 +7,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 
 from doudi.audit.models import AuditAction, AuditEntry
-from doudi.core.excel import DATE, MONEY, MONEY_FEN, Column, excel_response, export_rows
+from doudi.core.excel import DATE, MONEY, MONEY_FEN, MONTH, Column, excel_response, export_rows
 
 
 def _read(data):
@@ -44,6 +44,38 @@ def test_export_rows_types_and_headers():
     # A cell that looks like a formula is stored as text, never evaluated.
     assert ws["A3"].data_type == "s" and values[2][0].startswith("=HYPERLINK")
     assert values[2][2] == 0.05 and values[2][4] is None
+
+
+def test_every_sheet_opens_readable_months_widths_frozen_header_and_filter():
+    address = "重庆市渝中区解放碑街道民族路188号3单元12-4"  # 23 CJK characters + digits
+    data = export_rows(
+        ["地址", Column("起始月份", MONTH), "编号", Column("终止月份", MONTH)],
+        [
+            [address, datetime.date(2026, 12, 1), "H1", None],
+            ["短", datetime.date(2027, 1, 1), "H22", datetime.date(2027, 3, 1)],
+        ],
+    )
+    ws, values = _read(data)
+    assert values[1][1] == "2026-12" and values[2][3] == "2027-03" and values[1][3] is None
+    assert ws["B2"].data_type == "s"
+    # Fitted to the content, CJK counting double: the address shows whole, a short column stays narrow.
+    assert ws.column_dimensions["A"].width >= sum(2 if ord(c) > 0x2E80 else 1 for c in address)
+    assert ws.column_dimensions["B"].width >= 8 and ws.column_dimensions["C"].width < 12
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:D3"
+
+
+def test_an_empty_export_keeps_its_header_filter_and_widths():
+    ws, values = _read(export_rows(["很长的列标题很长的列标题"], []))
+    assert values == [("很长的列标题很长的列标题",)]
+    assert ws.auto_filter.ref == "A1:A1" and ws.column_dimensions["A"].width >= 24
+
+
+def test_a_long_value_is_capped_and_rows_beyond_the_sample_still_written():
+    rows = ([f"{i}", "长" * (500 if i == 0 else 1)] for i in range(1000))
+    ws, values = _read(export_rows(["序号", "说明"], rows))
+    assert len(values) == 1001 and values[-1][0] == "999"
+    assert ws.column_dimensions["B"].width == 60
 
 
 def test_excel_response_audits_personal_exports_with_count(regions, make_user):

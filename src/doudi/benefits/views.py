@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from doudi.benefits import selectors
 from doudi.benefits.models import Scheme
 from doudi.core.access import console_user_required
-from doudi.core.excel import DATE, INTEGER, Column, excel_response
+from doudi.core.excel import INTEGER, MONTH, Column, excel_response
 from doudi.core.masking import mask_id_number
 
 PAGE_SIZE = 50
@@ -62,10 +62,10 @@ def enrolment_export(request: HttpRequest) -> HttpResponse:
         _("身份证号"),
         _("家庭"),
         _("村社区"),
-        Column(_("起始月份"), DATE),
+        Column(_("起始月份"), MONTH),
         Column(_("月救助金（元）"), INTEGER),
         _("状态"),
-        Column(_("终止月份"), DATE),
+        Column(_("终止月份"), MONTH),
         _("审批案件"),
         Column(_("审批时间")),
     ]

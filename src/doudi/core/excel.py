@@ -2,8 +2,10 @@
 
 `export_rows` writes with openpyxl's write-only mode (constant memory, ~100k rows fine). Money is
 written as numbers (yuan, two decimals) so officers can sum columns; identity and phone numbers are
-written as text so Excel keeps all 18 digits. A text cell starting with "=" is stored as text, never
-as a formula (names and addresses come from imported files).
+written as text so Excel keeps all 18 digits; months (`MONTH`, stored as the 1st of the month) as the
+text "2026-12", never as a date. A text cell starting with "=" is stored as text, never as a formula
+(names and addresses come from imported files). Every sheet opens ready to read: the header row frozen
+and filterable, each column as wide as its header and the first rows' contents (CJK counts double).
 
 `excel_response` wraps it for views and records an EXPORT audit entry with the row count when the
 list holds personal data.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,6 +37,7 @@ MONEY_FEN = "money_fen"  # integer fen, written as yuan
 MONEY = "money"  # Decimal yuan
 INTEGER = "int"
 DATE = "date"
+MONTH = "month"  # a date standing for its month (the 1st), written as "YYYY-MM" text
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -53,12 +57,50 @@ def _column(h: str | Column) -> Column:
     return h if isinstance(h, Column) else Column(str(h))
 
 
-def _width(col: Column) -> float:
-    if col.width:
-        return col.width
-    # CJK characters are about two Latin characters wide.
-    span = sum(2 if ord(ch) > 0x2E80 else 1 for ch in col.title)
-    return max(10, min(40, span + 4))
+# Column widths are fitted to the header and the first rows (the writer streams the rest): enough to
+# see a sheet's columns whole without holding a 100k-row export in memory.
+WIDTH_SAMPLE_ROWS = 200
+MIN_WIDTH, MAX_WIDTH = 8, 60
+
+
+def _span(text: str) -> int:
+    """How many Latin character widths `text` takes: CJK and full-width characters count two."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _shown(value: Any) -> str:
+    """The text a cell shows, for measuring its width."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return "0000-00-00 00:00"
+    if isinstance(value, Decimal | float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _widths(columns: Sequence[Column], sample: Sequence[Sequence[Any]]) -> list[float]:
+    widths = []
+    for i, col in enumerate(columns):
+        if col.width:
+            widths.append(col.width)
+            continue
+        longest = max(
+            [_span(col.title)] + [_span(_shown(_plain(col.kind, row[i]))) for row in sample if i < len(row)]
+        )
+        widths.append(max(MIN_WIDTH, min(MAX_WIDTH, longest + 2)))
+    return widths
+
+
+def _plain(kind: str, value: Any) -> Any:
+    """The value as written, before styling (a month becomes its text, fen become yuan)."""
+    if kind == MONTH and isinstance(value, datetime.date):
+        return f"{value:%Y-%m}"
+    if kind == MONEY_FEN and isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value) / 100
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    return value
 
 
 def export_rows(
@@ -74,10 +116,13 @@ def _export(
     headers: Sequence[str | Column], rows: Iterable[Sequence[Any]], sheet_title: str
 ) -> tuple[bytes, int]:
     columns = [_column(h) for h in headers]
+    rows = iter(rows)
+    sample = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_sheet_title(sheet_title))
-    for i, col in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = _width(col)
+    # The streaming writer sends widths and panes before the first row, so they are set now.
+    for i, width in enumerate(_widths(columns, sample), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
     header_cells = []
@@ -88,9 +133,11 @@ def _export(
     ws.append(header_cells)
     count = 0
     kinds = [c.kind for c in columns]
-    for row in rows:
+    for row in itertools.chain(sample, rows):
         ws.append([_cell(ws, kinds[i] if i < len(kinds) else TEXT, v) for i, v in enumerate(row)])
         count += 1
+    # The filter is written after the rows, so it can span exactly the data.
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{count + 1}"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue(), count
@@ -109,8 +156,10 @@ def _text(value: str) -> str:
 def _cell(ws: Any, kind: str, value: Any) -> Any:
     if value is None or value == "":
         return None
+    if kind == MONTH and isinstance(value, datetime.date):
+        return _plain(kind, value)
     if kind == MONEY_FEN and isinstance(value, int) and not isinstance(value, bool):
-        cell = WriteOnlyCell(ws, value=Decimal(value) / 100)
+        cell = WriteOnlyCell(ws, value=_plain(kind, value))
         cell.number_format = MONEY_FORMAT
         return cell
     if (

@@ -10,4 +10,5 @@ class RegionsConfig(AppConfig):
     console_nav = [
         NavLink("regions:window_list", _("疫情防控期间"), Menu.SYSTEM, order=10),
         NavLink("regions:hotline_list", _("服务热线"), Menu.SYSTEM, order=20),
+        NavLink("regions:authority_list", _("盖章单位"), Menu.SYSTEM, order=30),
     ]

@@ -30,6 +30,12 @@ class Region(models.Model):
     is_local_code = models.BooleanField(
         _("本地代码"), default=False, help_text=_("没有国标代码的功能区（两江新区等）使用的本地代码")
     )
+    authority_name = models.CharField(
+        _("盖章单位"),
+        max_length=64,
+        blank=True,
+        help_text=_("在通知书、决定书上署名盖章的机关全称；留空时按区划推定（如“重庆市渝中区民政局”）"),
+    )
 
     region_field = ""
     objects = RegionScopedManager()
@@ -49,6 +55,27 @@ class Region(models.Model):
 
     def contains(self, other: "Region") -> bool:
         return other.path.startswith(self.path)
+
+    @property
+    def seal_name(self) -> str:
+        """The body that signs and seals this unit's notices (盖章单位): `authority_name` when the bureau
+        set one (功能区 such as 两江新区 have their own social-affairs bureau), else the usual name for
+        the level: 重庆市XX区民政局, XX街道办事处 / XX镇人民政府, the village or community committee."""
+        if self.authority_name:
+            return self.authority_name
+        if self.level == RegionLevel.MUNICIPALITY:
+            return f"{self.name}民政局"
+        if self.level == RegionLevel.DISTRICT:
+            if self.is_local_code:
+                return f"{self.name}民政部门"
+            root = (
+                Region.objects.filter(code=self.path.split("/", 1)[0]).values_list("name", flat=True).first()
+            )
+            prefix = root if root and not self.name.startswith(root) else ""
+            return f"{prefix}{self.name}民政局"
+        if self.level == RegionLevel.TOWNSHIP:
+            return f"{self.name}办事处" if self.name.endswith("街道") else f"{self.name}人民政府"
+        return f"{self.name}村民委员会" if self.name.endswith("村") else f"{self.name}居民委员会"
 
     @property
     def district_code(self) -> str | None:

@@ -338,3 +338,27 @@ def update_hotline(*, hotline: Hotline, by: Any, district: Region | None = None,
     hotline.save()
     record(actor=by, action=AuditAction.UPDATE, obj=hotline, before=before, after=after)
     return hotline
+
+
+# ---------------------------------------------------------------------------------------------
+# 盖章单位: the body that signs a district's printed notices
+
+
+@transaction.atomic
+def set_authority_name(*, region: Region, by: Any, name: str) -> Region:
+    """Name the body that signs and seals the district's notices (blank: the default for the level,
+    e.g. 重庆市渝中区民政局). Who may manage the district's hotlines may name it."""
+    region = Region.objects.select_for_update().get(pk=region.pk)
+    if region.level > RegionLevel.DISTRICT:
+        raise ValidationError({"authority_name": _("只有市和区县可以设置盖章单位。")})
+    _require_hotline_manager(by, region)
+    name = " ".join((name or "").split())
+    if len(name) > Region._meta.get_field("authority_name").max_length:
+        raise ValidationError({"authority_name": _("盖章单位名称过长（最多64字）。")})
+    if name == region.authority_name:
+        return region
+    before = {"authority_name": region.authority_name}
+    region.authority_name = name
+    region.save(update_fields=["authority_name"])
+    record(actor=by, action=AuditAction.UPDATE, obj=region, before=before, after={"authority_name": name})
+    return region

@@ -11,4 +11,5 @@ urlpatterns = [
     path("hotlines/", views.hotline_list, name="hotline_list"),
     path("hotlines/new/", views.hotline_create, name="hotline_create"),
     path("hotlines/<int:pk>/edit/", views.hotline_edit, name="hotline_edit"),
+    path("authorities/", views.authority_list, name="authority_list"),
 ]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from doudi.accounts.roles import Role
 from doudi.core.access import console_user_required
+from doudi.core.http import flash_refusal
 from doudi.core.scoping import get_visible_or_404
 from doudi.regions import selectors, services
 from doudi.regions.forms import HotlineForm, WindowDeclareForm, WindowEndForm
@@ -164,3 +165,29 @@ def hotline_edit(request: HttpRequest, pk: int) -> HttpResponse:
     # Out of the user's region → 404, indistinguishable from a missing hotline.
     hotline = get_visible_or_404(Hotline, request.user, pk=pk)
     return _hotline_form_view(request, hotline)
+
+
+# ---------------------------------------------------------------------------------------------
+# 盖章单位
+
+
+@console_user_required
+def authority_list(request: HttpRequest) -> HttpResponse:
+    """盖章单位: the body that signs each district's notices; blank keeps the default name."""
+    can_manage = services.can_manage_hotlines(request.user)
+    districts = _editable_districts(request.user)
+    if request.method == "POST":
+        _require(can_manage)
+        region = get_object_or_404(districts, code=request.POST.get("code", "")[:12])
+        try:
+            services.set_authority_name(
+                region=region, by=request.user, name=request.POST.get("authority_name", "")
+            )
+        except ValidationError as exc:
+            flash_refusal(request, exc)
+        else:
+            messages.success(
+                request, _("%(r)s的盖章单位已保存：%(n)s。") % {"r": region.name, "n": region.seal_name}
+            )
+        return redirect("regions:authority_list")
+    return render(request, "regions/authority_list.html", {"districts": districts, "can_manage": can_manage})

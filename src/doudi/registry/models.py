@@ -85,6 +85,16 @@ class Household(models.Model):
     def __str__(self) -> str:
         return f"H{self.pk}"
 
+    @property
+    def full_address(self) -> str:
+        """The address as a letter is sent to it: the district, township and village names, then the
+        street address (地址)."""
+        from doudi.regions.models import Region, RegionLevel
+
+        codes = self.region.path.strip("/").split("/")
+        names = Region.objects.filter(code__in=codes, level__gte=RegionLevel.DISTRICT).order_by("level")
+        return "".join(names.values_list("name", flat=True)) + self.address
+
 
 class Person(models.Model):
     """A resident; identity by the 18-digit resident ID (居民身份证号码), any province accepted."""
