@@ -18,6 +18,8 @@ from doudi.console.exports import search_export_response
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
 from doudi.core.http import flash_refusal
+from doudi.payments import selectors as payments_selectors
+from doudi.payments import services as payments_services
 from doudi.registry import selectors
 from doudi.registry import services as registry_services
 
@@ -107,7 +109,16 @@ def household(request: HttpRequest, pk: int) -> HttpResponse:
 def person(request: HttpRequest, pk: int) -> HttpResponse:
     """人员详情: the one page with the full ID number; the read is logged by the selector."""
     detail = selectors.person_detail(request.user, pk)
-    return render(request, "console/person.html", {"detail": detail, "person": detail.person})
+    return render(
+        request,
+        "console/person.html",
+        {
+            "detail": detail,
+            "person": detail.person,
+            "accounts": payments_selectors.person_accounts(request.user, detail.person),
+            "can_propose_account": payments_services.can_propose_account(request.user),
+        },
+    )
 
 
 @console_user_required

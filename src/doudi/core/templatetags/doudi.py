@@ -21,6 +21,11 @@ def mask_name(value: str) -> str:
 
 
 @register.filter
+def mask_account(value: str) -> str:
+    return masking.mask_account_number(value)
+
+
+@register.filter
 def yuan(fen: int | None) -> str:
     """Integer fen shown as yuan with two decimals."""
     if fen is None:

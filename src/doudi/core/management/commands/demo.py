@@ -2,7 +2,8 @@
 
 Loads 重庆市 with its 41 districts and the demo townships/villages, POLICY.md's default emergency
 window (city-wide from 2020-01-24, end open) and the hotlines (doudi.regions.demo), ~2,000 synthetic
-households placed only in the demo villages (doudi.registry.synth), and one staff user per role bound
+households placed only in the demo villages (doudi.registry.synth), three paying banks with an account
+for every demo beneficiary (doudi.payments.demo), and one staff user per role bound
 to a fitting region — then prints the logins.
 
 Every demo user's password is DEMO_PASSWORD ("Doudi-demo-2020"); it is printed with the logins. The
@@ -121,6 +122,11 @@ class Command(BaseCommand):
                 )
                 % {**loaded, "villages": len(villages)}
             )
+        from doudi.payments.demo import load_demo_accounts
+
+        self.stdout.write(
+            _("代发银行：%(banks)d 家；收款账户：新增 %(accounts)d 个") % load_demo_accounts(villages)
+        )
         logins = demo_logins(villages[0])
         created = self._create_users(logins)
         self.stdout.write(_("演示用户：新增 %(n)d 个") % {"n": created})
