@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     INSTITUTION_STAFF = "institution_staff", _("服务机构工作人员")
     PATROL_REPORTER = "patrol_reporter", _("巡查报告人")
     AUDITOR = "auditor", _("审计人员")
+    MUNICIPAL_FINANCE = "municipal_finance", _("市财政/市民政财务审核")
 
 
 # The level of region node each role is normally bound to (checked when a user is created).
@@ -29,6 +30,7 @@ ROLE_LEVEL = {
     Role.INSTITUTION_STAFF: 2,
     Role.PATROL_REPORTER: 2,
     Role.AUDITOR: 1,
+    Role.MUNICIPAL_FINANCE: 1,
 }
 
 # Roles that only read (supervision, audit): they never act on cases.

@@ -7,7 +7,17 @@
   user proposes (`pending`), another approves (`active`; the previous active account becomes
   `superseded`) or rejects it. At most one active account per person (a database constraint).
 
-The payroll (cycles, payment lines, bank files, returns) builds on these.
+The monthly payroll (发放花名册, docs/payments.md):
+
+- `PayrollRun`: one month's payroll (`round` 0) or a follow-up (补发, `round` ≥ 1) that re-issues
+  failed lines. It is computed from a frozen snapshot (Parquet under DOUDI_DATA_DIR, its SHA-256 and
+  row counts kept on the run), so later registry or parameter edits change nothing in it.
+- `PayrollBatch`: one district's part of a run, approved by tiers that cannot be skipped
+  (computed → prepared → approved → confirmed); every step a row of the insert-only
+  `PayrollTransition` ledger.
+- `PaymentLine`: what one beneficiary gets from one scheme for one month — unique (beneficiary,
+  scheme, month) in the database, so no yuan is ever doubled.
+- `BankFile` and `ReturnImport`: the file sent to each bank, and the bank's answer line by line.
 """
 
 from __future__ import annotations
@@ -17,6 +27,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from doudi.core.scoping import RegionScopedManager
+from doudi.intake.models import InsertOnlyManager, InsertOnlyModel
+
+# Bulk tables (lines): foreign keys not enforced by the database (per-row FK checks triple the write
+# time at a million lines; the keys come from the snapshot the same job has just read).
+BULK_FK = {"db_constraint": False, "db_index": False}
 
 
 class Bank(models.Model):
@@ -102,3 +117,275 @@ class PayeeAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bank_id}:{self.person_id}"
+
+
+# --- the monthly payroll ---------------------------------------------------------------------------
+
+
+class RunStatus(models.TextChoices):
+    FROZEN = "frozen", _("已冻结数据")
+    RUNNING = "running", _("计算中")
+    COMPUTED = "computed", _("已计算")
+    FAILED = "failed", _("失败")
+
+
+class PayrollRun(models.Model):
+    """发放花名册: the payroll of one month (`round` 0) or a follow-up run (`round` ≥ 1, 补发) that
+    re-issues the lines a bank returned as failed, once their account is corrected.
+
+    `snapshot` is the directory (under DOUDI_DATA_DIR) of the frozen inputs; `snapshot_sha256` and
+    `snapshot_rows` say exactly what was frozen. `stage`/`percent`/`heartbeat_at` are the progress
+    shown while it computes."""
+
+    month = models.CharField(_("发放月份"), max_length=7)
+    round = models.PositiveSmallIntegerField(_("批次"), default=0)
+    status = models.CharField(_("状态"), max_length=10, choices=RunStatus.choices, default=RunStatus.FROZEN)
+    stage = models.CharField(_("阶段"), max_length=32, blank=True)
+    percent = models.PositiveSmallIntegerField(_("进度"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    frozen_at = models.DateTimeField(_("冻结时间"), null=True, blank=True)
+    snapshot = models.CharField(_("冻结数据目录"), max_length=200, blank=True)
+    snapshot_sha256 = models.CharField(_("冻结数据 SHA-256"), max_length=64, blank=True)
+    snapshot_rows = models.JSONField(_("冻结数据行数"), default=dict, blank=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(_("计算完成时间"), null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    # host:pid of the process computing it: a dead process on this host is taken over at once.
+    owner = models.CharField(max_length=80, blank=True)
+    line_count = models.BigIntegerField(_("发放明细数"), default=0)
+    total_fen = models.BigIntegerField(_("发放总额（分）"), default=0)
+    held_count = models.BigIntegerField(_("暂缓发放数"), default=0)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+
+    class Meta:
+        ordering = ["-month", "-round"]
+        verbose_name = _("发放花名册")
+        verbose_name_plural = _("发放花名册")
+        constraints = [models.UniqueConstraint(fields=["month", "round"], name="one_payroll_per_month_round")]
+
+    def __str__(self) -> str:
+        return f"{self.month}" + (f"#{self.round}" if self.round else "")
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self.round > 0
+
+
+class BatchStatus(models.TextChoices):
+    COMPUTED = "computed", _("待区县经办人提交")
+    PREPARED = "prepared", _("待区县审批人审批")
+    APPROVED = "approved", _("待市财政审核确认")
+    CONFIRMED = "confirmed", _("已确认，可生成代发文件")
+
+
+class PayrollBatch(models.Model):
+    """One district's part of a payroll run, and where it stands in the approval tiers."""
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="batches")
+    district = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("状态"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.COMPUTED
+    )
+    seq = models.PositiveIntegerField(default=0)
+    line_count = models.BigIntegerField(_("发放明细数"), default=0)
+    total_fen = models.BigIntegerField(_("发放总额（分）"), default=0)
+    # Per scheme: count, total_fen, new, changed, held, deferred, stopped, previous_total_fen.
+    summary = models.JSONField(default=dict, blank=True)
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    region_field = "district"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["run", "district"]
+        verbose_name = _("区县发放批次")
+        verbose_name_plural = _("区县发放批次")
+        constraints = [models.UniqueConstraint(fields=["run", "district"], name="one_batch_per_run_district")]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.district_id}"
+
+
+class PayrollTransition(InsertOnlyModel):
+    """The insert-only ledger of a batch's approval: who, when, from, to, why."""
+
+    batch = models.ForeignKey(PayrollBatch, on_delete=models.PROTECT, related_name="transitions")
+    seq = models.PositiveIntegerField()
+    action = models.CharField(_("操作"), max_length=16)
+    from_state = models.CharField(_("原状态"), max_length=10, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=10)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    by_label = models.CharField(_("操作人"), max_length=150)
+    at = models.DateTimeField(_("时间"))
+    reason = models.TextField(_("意见"), blank=True)
+
+    region_field = "batch__district"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        ordering = ["batch", "seq"]
+        verbose_name = _("发放审批记录")
+        verbose_name_plural = _("发放审批记录")
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "seq"], name="one_payroll_transition_per_seq")
+        ]
+
+
+class PayScheme(models.TextChoices):
+    DIBAO = "dibao", _("最低生活保障金")
+    TEKUN = "tekun", _("特困人员基本生活费")
+    CHILDREN = "children", _("儿童基本生活费")
+    PRICE_SUBSIDY = "price_subsidy", _("价格临时补贴")
+    COVID = "covid", _("新冠临时救助")
+    BEREAVEMENT = "bereavement", _("丧葬救助")
+
+
+# Schemes paid to a household (the beneficiary key is the household id; the payee its head).
+HOUSEHOLD_SCHEMES = frozenset({PayScheme.DIBAO, PayScheme.BEREAVEMENT})
+
+
+class LineStatus(models.TextChoices):
+    PENDING = "pending", _("待发放")
+    ISSUED = "issued", _("已报送银行")
+    PAID = "paid", _("已到账")
+    FAILED = "failed", _("发放失败")
+    HELD = "held", _("暂缓发放")
+
+
+class LineChange(models.TextChoices):
+    NEW = "new", _("新增")
+    CHANGED = "changed", _("金额变化")
+    SAME = "same", _("无变化")
+
+
+class LineFlag(models.TextChoices):
+    NONE = "", _("无")
+    REDUCE_NEEDS_DECISION = "reduce", _("规则测算应减发：按原金额发放，待书面决定")
+    EXIT_NEEDS_DECISION = "exit", _("规则测算应停发：按原金额发放，待书面决定")
+    DEFERRED_HOLD = "deferred_hold", _("疫情防控期间暂缓减发")
+    DEFERRED_EXIT = "deferred_exit", _("疫情防控期间暂缓退出")
+    NO_ACCOUNT = "no_account", _("无在用收款账户")
+    NEEDS_DISTRICT_STANDARD = "district_standard", _("区县未定丧葬救助标准")
+    INDEX_MISSING = "index_missing", _("缺少当月价格指数")
+
+
+class PaymentLine(models.Model):
+    """发放明细: one beneficiary, one scheme, one month — at most once (database constraint).
+
+    `beneficiary_id` is the household's id for a household scheme (低保金, 丧葬救助) and the person's
+    id otherwise; `person` is who is paid (the household head for a household scheme). The account
+    is copied from the snapshot: a later change of account does not touch an issued line.
+    `issue_run` is the run whose bank file carries the line's current attempt (a follow-up run
+    re-issues a failed line)."""
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="lines", **BULK_FK)
+    # 流水号 in bank files and returns: month + the line's position in the month's payroll, so a run
+    # killed and computed again gives the same references (database ids would not: sequences are not
+    # rolled back).
+    ref = models.CharField(_("流水号"), max_length=20, unique=True)
+    issue_run = models.ForeignKey(
+        PayrollRun, on_delete=models.CASCADE, related_name="issued_lines", **BULK_FK
+    )
+    month = models.CharField(_("发放月份"), max_length=7)
+    scheme = models.CharField(_("发放项目"), max_length=16, choices=PayScheme.choices)
+    beneficiary_id = models.BigIntegerField()
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+", **BULK_FK)
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+", **BULK_FK)
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", **BULK_FK)
+    district = models.CharField(_("区县"), max_length=12)
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    previous_fen = models.BigIntegerField(_("上月金额（分）"), null=True, blank=True)
+    change = models.CharField(_("变化"), max_length=8, choices=LineChange.choices)
+    decision = models.CharField(_("评估结论"), max_length=16, blank=True)
+    flag = models.CharField(_("提示"), max_length=20, choices=LineFlag.choices, blank=True)
+    status = models.CharField(_("状态"), max_length=8, choices=LineStatus.choices)
+    account = models.ForeignKey(
+        PayeeAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+", **BULK_FK
+    )
+    bank_code = models.CharField(_("银行"), max_length=16, blank=True)
+    account_number = models.CharField(_("账号"), max_length=32, blank=True)
+    holder_name = models.CharField(_("户名"), max_length=64, blank=True)
+    explanation = models.TextField(_("计算依据"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("发放次数"), default=0)
+    failure_code = models.CharField(_("失败代码"), max_length=16, blank=True)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    settled_at = models.DateTimeField(_("回盘时间"), null=True, blank=True)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("发放明细")
+        verbose_name_plural = _("发放明细")
+        constraints = [
+            # No yuan twice: one line per beneficiary, scheme and month, whatever the run.
+            models.UniqueConstraint(
+                fields=["beneficiary_id", "scheme", "month"], name="one_payment_per_month"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["run", "district", "scheme"]),
+            models.Index(fields=["issue_run", "bank_code"]),
+            models.Index(fields=["status", "month"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.scheme} {self.beneficiary_id}"
+
+
+class BankFile(models.Model):
+    """代发文件: the file of one run for one bank, exactly as written (its SHA-256, count, total)."""
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="bank_files")
+    bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(_("文件名"), max_length=120)
+    path = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    line_count = models.BigIntegerField(_("笔数"))
+    total_fen = models.BigIntegerField(_("总额（分）"))
+    created_at = models.DateTimeField(_("生成时间"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["run", "bank"]
+        verbose_name = _("代发文件")
+        verbose_name_plural = _("代发文件")
+        constraints = [models.UniqueConstraint(fields=["run", "bank"], name="one_bank_file_per_run_bank")]
+
+
+class ReturnStatus(models.TextChoices):
+    LOADED = "loaded", _("已导入")
+    REFUSED = "refused", _("已拒收")
+
+
+class ReturnImport(models.Model):
+    """回盘文件: a bank's answer to a bank file, validated whole before any line is settled."""
+
+    bank_file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="returns")
+    file_name = models.CharField(_("文件名"), max_length=200)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(_("状态"), max_length=8, choices=ReturnStatus.choices)
+    paid_count = models.BigIntegerField(_("成功笔数"), default=0)
+    failed_count = models.BigIntegerField(_("失败笔数"), default=0)
+    problems = models.JSONField(_("问题"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("问题数"), default=0)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    imported_at = models.DateTimeField(_("导入时间"))
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+        verbose_name = _("回盘导入")
+        verbose_name_plural = _("回盘导入")

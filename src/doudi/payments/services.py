@@ -5,15 +5,30 @@ person's village, township or district) writes a `pending` account; `approve_acc
 `reject_account` (复核: a district officer or approver, never the proposer) decides it. Approval makes
 it the one `active` account the payroll pays into and the previous one `superseded`. Account numbers
 are masked in every audit entry: the full number leaves the system only in the bank's payment file.
+
+The monthly payroll (发放花名册, docs/payments.md): freeze → compute → district submits (区县经办人)
+→ district approves (区县审批人) → municipal finance confirms (市财政/市民政财务审核) → bank files → the
+bank's return → follow-up run for failed lines. Tiers cannot be skipped and one person never signs two
+tiers of the same batch.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+import traceback
 import unicodedata
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
@@ -24,7 +39,24 @@ from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_account_number
 from doudi.core.scoping import region_in_scope
-from doudi.payments.models import AccountStatus, Bank, HolderRelation, PayeeAccount
+from doudi.payments import bankfiles, payroll
+from doudi.payments.models import (
+    AccountStatus,
+    Bank,
+    BankFile,
+    BatchStatus,
+    HolderRelation,
+    LineStatus,
+    PayeeAccount,
+    PaymentLine,
+    PayrollBatch,
+    PayrollRun,
+    PayrollTransition,
+    ReturnImport,
+    ReturnStatus,
+    RunStatus,
+)
+from doudi.policy.periods import Period
 from doudi.registry.models import Person
 
 # Who writes a proposal (the officers who meet the household) and who checks it (the district, which pays).
@@ -286,3 +318,690 @@ def reject_account(*, account: PayeeAccount, by: Any, note: Any) -> PayeeAccount
         reason=note,
     )
     return account
+
+
+# --- the monthly payroll ---------------------------------------------------------------------------
+
+STALE_AFTER = timedelta(minutes=10)
+RUNNERS = (Role.MUNICIPAL_ADMIN,)
+FILE_MAKERS = (Role.MUNICIPAL_FINANCE, Role.MUNICIPAL_ADMIN)
+BANK_ADMINS = (Role.MUNICIPAL_ADMIN,)
+
+# The tiers: (action, from, to, the role that signs it).
+TIERS = {
+    "submit": (BatchStatus.COMPUTED, BatchStatus.PREPARED, Role.DISTRICT_OFFICER),
+    "approve": (BatchStatus.PREPARED, BatchStatus.APPROVED, Role.DISTRICT_APPROVER),
+    "confirm": (BatchStatus.APPROVED, BatchStatus.CONFIRMED, Role.MUNICIPAL_FINANCE),
+}
+
+
+class PayrollBusy(Conflict):
+    pass
+
+
+def data_dir() -> Path:
+    return Path(settings.DOUDI_DATA_DIR)
+
+
+def _require_role(user: Any, roles: tuple[Role, ...], message: str) -> None:
+    if user is None:
+        return  # the system itself (a command run by the operator)
+    if not getattr(user, "is_authenticated", False) or not user.has_role(*roles):
+        raise PermissionDenied(message)
+
+
+def snapshot_dir(month: str, round_: int) -> Path:
+    return data_dir() / "payroll" / f"{month}-r{round_}"
+
+
+# --- freeze and compute ------------------------------------------------------------------------------
+
+
+def freeze_run(*, month: Period, officer: Any = None) -> PayrollRun:
+    """冻结: create the month's payroll and freeze everything it is computed on. A run already frozen
+    is returned as it is (its snapshot is never replaced: the payroll is what was frozen)."""
+    _require_role(officer, RUNNERS, _("只有市民政管理员可以生成发放花名册"))
+    run, created = PayrollRun.objects.get_or_create(
+        month=str(month), round=0, defaults={"created_by": officer}
+    )
+    if run.snapshot_sha256:
+        return run
+    from doudi.parameters.selectors import stored_overlay_records, window_overlay_records
+    from doudi.regions.selectors import policy_windows_by_district
+
+    tables = payroll.read_database(month)
+    params = payroll.parameters_json(
+        [*window_overlay_records(), *stored_overlay_records()],
+        policy_windows_by_district(None, on=month.last_day),
+    )
+    frozen = payroll.freeze(snapshot_dir(run.month, run.round), tables, params)
+    with transaction.atomic():
+        PayrollRun.objects.filter(pk=run.pk).update(
+            snapshot=str(frozen.directory.relative_to(data_dir())),
+            snapshot_sha256=frozen.sha256,
+            snapshot_rows=frozen.rows,
+            frozen_at=timezone.now(),
+        )
+        run.refresh_from_db()
+        record(
+            actor=officer,
+            action=AuditAction.ACTION,
+            obj=run,
+            after={"month": run.month, "frozen": frozen.sha256, "rows": frozen.rows},
+            reason="冻结发放数据",
+        )
+    return run
+
+
+def request_compute(*, month: Period, officer: Any = None, enqueue: bool = True) -> PayrollRun:
+    """生成花名册 from the console: freeze the month (if not yet) and queue its computation."""
+    run = freeze_run(month=month, officer=officer)
+    if enqueue and run.status in (RunStatus.FROZEN, RunStatus.FAILED):
+        from doudi.payments.tasks import compute_payroll_task
+
+        result = compute_payroll_task.enqueue(run.pk)
+        PayrollRun.objects.filter(pk=run.pk).update(task_id=str(result.id))
+    return run
+
+
+def _claim(run: PayrollRun) -> bool:
+    now = timezone.now()
+    with transaction.atomic():
+        run = PayrollRun.objects.select_for_update().get(pk=run.pk)
+        if run.status == RunStatus.COMPUTED:
+            return False
+        if not run.snapshot_sha256:
+            raise Conflict(_("该发放花名册尚未冻结数据"), path="run")
+        if (
+            run.status == RunStatus.RUNNING
+            and run.heartbeat_at
+            and now - run.heartbeat_at < STALE_AFTER
+            and _owner_alive(run.owner)
+        ):
+            raise PayrollBusy(_("该发放花名册正在计算"), path="run")
+        PayrollRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.RUNNING,
+            stage="reading",
+            percent=0,
+            error="",
+            started_at=now,
+            heartbeat_at=now,
+            owner=_owner(),
+        )
+    return True
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:80]
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the process named `owner` may still be computing: a process of this host that no
+    longer exists (killed) is not; another host's is assumed alive until its heartbeat is stale."""
+    host, _sep, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _progress(run: PayrollRun, callback=None):
+    def report(stage: str, percent: int) -> None:
+        PayrollRun.objects.filter(pk=run.pk).update(stage=stage, percent=percent, heartbeat_at=timezone.now())
+        if callback is not None:
+            callback(stage, percent)
+
+    return report
+
+
+def compute_run(run: PayrollRun, *, officer: Any = None, progress=None) -> PayrollRun:
+    """Compute the run's lines from its snapshot alone (the task and `doudi payroll compute` call this).
+
+    Crash-safe: the lines of the run are written in one transaction that first removes any left by an
+    interrupted attempt, and the run is marked computed only after; a computed run is returned
+    untouched. Killed at any point and started again, it gives exactly the uninterrupted result."""
+    if not _claim(run):
+        run.refresh_from_db()
+        return run
+    report = _progress(run, progress)
+    try:
+        month = Period.parse(run.month)
+        directory = data_dir() / run.snapshot
+        if payroll.snapshot_sha256(directory) != run.snapshot_sha256:
+            raise RuntimeError(f"snapshot {run.snapshot} does not match its recorded SHA-256")
+        report("reading", 5)
+        if run.round == 0:
+            computed = payroll.compute(directory, month, progress=report)
+            lines, stopped, timings = computed.lines, computed.stopped, computed.timings
+        else:
+            lines, stopped, timings = payroll.follow_up_lines(directory), None, {}
+        report("writing", 80)
+        clock = time.perf_counter()
+        summaries = payroll.batch_summaries(lines, stopped if stopped is not None else _empty_stopped())
+        if run.round == 0:
+            _write_lines(run, lines)
+        else:
+            _reissue(run, lines)
+        timings["write"] = round(time.perf_counter() - clock, 3)
+        _finish(run, lines, summaries, timings, officer)
+        if progress is not None:
+            progress("finished", 100)
+        run.refresh_from_db()
+        return run
+    except Exception:
+        PayrollRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=traceback.format_exc()[-4000:], heartbeat_at=timezone.now()
+        )
+        raise
+
+
+def _empty_stopped() -> pa.Table:
+    return pa.table(
+        {
+            "district": pa.array([], pa.string()),
+            "scheme": pa.array([], pa.string()),
+            "amount_fen": pa.array([], pa.int64()),
+        }
+    )
+
+
+def _test_pause(written: int) -> None:
+    """Tests only: DOUDI_PAYROLL_PAUSE_AFTER=N sleeps once N lines are written (inside the
+    transaction), so a test can kill -9 the process mid-run."""
+    after = os.environ.get("DOUDI_PAYROLL_PAUSE_AFTER")
+    if after and written >= int(after):
+        Path(os.environ.get("DOUDI_PAYROLL_PAUSE_FLAG", "/dev/null")).write_text("paused")
+        time.sleep(600)
+
+
+def _write_lines(run: PayrollRun, lines: pa.Table) -> None:
+    """The run's lines, replacing any of an interrupted attempt, in one transaction."""
+    n = lines.num_rows
+    table = lines.add_column(0, "run_id", pa.array(np.full(n, run.pk, dtype=np.int64)))
+    table = table.add_column(1, "issue_run_id", pa.array(np.full(n, run.pk, dtype=np.int64)))
+    table = table.select(payroll.LINE_SCHEMA.names).cast(payroll.LINE_SCHEMA)
+    db_table = PaymentLine._meta.db_table
+    from doudi.verification.dataio import adbc_connection, is_postgres
+
+    if is_postgres():
+        with adbc_connection() as con:
+            with con.cursor() as cur:
+                cur.execute(f"DELETE FROM {db_table} WHERE run_id = {int(run.pk)}")
+                written = 0
+                for batch in table.to_batches(max_chunksize=200_000):
+                    cur.adbc_ingest(db_table, pa.Table.from_batches([batch]), mode="append")
+                    written += batch.num_rows
+                    _test_pause(written)
+            con.commit()
+        return
+    names = table.column_names
+    sql = f"INSERT INTO {db_table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {db_table} WHERE run_id = %s", [run.pk])
+        written = 0
+        for batch in table.to_batches(max_chunksize=5_000):
+            cur.executemany(sql, list(zip(*(c.to_pylist() for c in batch.columns), strict=True)))
+            written += batch.num_rows
+            _test_pause(written)
+
+
+def _reissue(run: PayrollRun, lines: pa.Table) -> None:
+    """A follow-up run takes the failed lines it froze (with their corrected accounts) in one
+    transaction; a line no longer failed (settled meanwhile) is left alone."""
+    with transaction.atomic():
+        for row in lines.to_pylist():  # failed lines of one month: a handful, not the population
+            PaymentLine.objects.filter(pk=row["line_id"], status=LineStatus.FAILED).update(
+                issue_run=run,
+                status=LineStatus.PENDING,
+                account_id=row["account_id"],
+                bank_code=row["bank_code"],
+                account_number=row["account_number"],
+                holder_name=row["holder_name"],
+            )
+            _test_pause(1)
+
+
+def _finish(run: PayrollRun, lines: pa.Table, summaries: dict, timings: dict, officer: Any) -> None:
+    from doudi.regions.models import Region
+
+    districts = {r.code: r for r in Region.objects.filter(code__in=list(summaries))}
+    now = timezone.now()
+    with transaction.atomic():
+        # Batches are created only here, in the transaction that marks the run computed: a run
+        # killed before has none, so there is nothing to clean up.
+        run = PayrollRun.objects.select_for_update().get(pk=run.pk)
+        for code, schemes in sorted(summaries.items()):
+            batch = PayrollBatch.objects.create(
+                run=run,
+                district=districts[code],
+                line_count=sum(s["count"] for s in schemes.values()),
+                total_fen=sum(s["total_fen"] for s in schemes.values()),
+                summary=schemes,
+            )
+            _transition(batch, "compute", "", BatchStatus.COMPUTED, None, now, "")
+        held = _count(lines, "status", "held")
+        totals = int(pa.compute.sum(lines.column("amount_fen")).as_py() or 0) if lines.num_rows else 0
+        PayrollRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.COMPUTED,
+            stage="finished",
+            percent=100,
+            computed_at=now,
+            heartbeat_at=now,
+            line_count=lines.num_rows,
+            total_fen=totals,
+            held_count=held,
+            timings=timings,
+        )
+        record(
+            actor=officer,
+            action=AuditAction.ACTION,
+            obj=run,
+            after={
+                "month": run.month,
+                "round": run.round,
+                "lines": lines.num_rows,
+                "total_fen": totals,
+                "held": held,
+            },
+            reason="计算发放花名册",
+        )
+
+
+def _count(table: pa.Table, column: str, value: str) -> int:
+    if not table.num_rows:
+        return 0
+    return int(pa.compute.sum(pa.compute.equal(table.column(column), value)).as_py() or 0)
+
+
+def _transition(batch: PayrollBatch, action: str, from_state: str, to_state: str, by: Any, at, reason: str):
+    seq = batch.seq + 1
+    PayrollBatch.objects.filter(pk=batch.pk).update(seq=seq)
+    batch.seq = seq
+    return PayrollTransition.objects.create(
+        batch=batch,
+        seq=seq,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        by=by if getattr(by, "pk", None) else None,
+        by_label=getattr(by, "username", None) or "system",
+        at=at,
+        reason=reason,
+    )
+
+
+# --- the approval tiers --------------------------------------------------------------------------------
+
+
+def _signers(batch: PayrollBatch) -> set[int]:
+    return set(
+        PayrollTransition.objects.filter(batch=batch, by__isnull=False)
+        .exclude(action="compute")
+        .values_list("by_id", flat=True)
+    )
+
+
+@transaction.atomic
+def sign_batch(*, batch: PayrollBatch, action: str, officer: Any, note: str = "") -> PayrollBatch:
+    """One tier of the maker-checker approval: `submit` (区县经办人 prepares), `approve` (区县审批人),
+    `confirm` (市财政/市民政财务审核). Each tier only from the one before; nobody signs twice."""
+    if action not in TIERS:
+        raise ValidationError({"action": _("未知的审批操作")})
+    from_state, to_state, role = TIERS[action]
+    if officer is None or not getattr(officer, "is_authenticated", False) or not officer.has_role(role):
+        raise PermissionDenied(_("您没有此审批环节的权限（需要：%(role)s）") % {"role": Role(role).label})
+    batch = PayrollBatch.objects.select_for_update().select_related("district", "run").get(pk=batch.pk)
+    region = getattr(officer, "region", None)
+    if region is None or not batch.district.path.startswith(region.path):
+        raise PermissionDenied(_("该批次不在您的管辖范围内"))
+    if batch.run.status != RunStatus.COMPUTED:
+        raise Conflict(_("发放花名册尚未计算完成"), path="batch")
+    if batch.status != from_state:
+        raise Conflict(
+            _("该批次当前状态为“%(state)s”，不能执行此操作：审批环节不能跳过或重复。")
+            % {"state": BatchStatus(batch.status).label},
+            path="batch",
+        )
+    if officer.pk in _signers(batch):
+        raise PermissionDenied(_("同一人不能在同一批次签署两个环节：经办人不能审批，审批人不能确认。"))
+    now = timezone.now()
+    _transition(batch, action, from_state, to_state, officer, now, note[:500])
+    PayrollBatch.objects.filter(pk=batch.pk).update(
+        status=to_state, **({"prepared_by": officer} if action == "submit" else {})
+    )
+    batch.refresh_from_db()
+    record(
+        actor=officer,
+        action=AuditAction.ACTION,
+        obj=batch,
+        region_path=batch.district.path,
+        before={"status": from_state},
+        after={
+            "status": to_state,
+            "run": str(batch.run),
+            "lines": batch.line_count,
+            "total_fen": batch.total_fen,
+        },
+        reason=note[:500],
+    )
+    return batch
+
+
+# --- bank files ------------------------------------------------------------------------------------
+
+
+def issue_bank_files(*, run: PayrollRun, officer: Any = None) -> list[BankFile]:
+    """生成代发文件: one file per bank, once every district batch of the run is confirmed.
+
+    Idempotent and crash-safe: files are written under a temporary name and renamed; the lines become
+    `issued` and the BankFile rows are recorded in one transaction. Run again, it writes the same bytes
+    (the file depends only on the lines) and adds nothing."""
+    _require_role(officer, FILE_MAKERS, _("只有市财政/市民政财务审核人员可以生成代发文件"))
+    run = PayrollRun.objects.get(pk=run.pk)
+    if run.status != RunStatus.COMPUTED:
+        raise Conflict(_("发放花名册尚未计算完成"), path="run")
+    pending = run.batches.exclude(status=BatchStatus.CONFIRMED).select_related("district")
+    if pending.exists():
+        names = "、".join(b.district.name for b in pending[:5])
+        raise Conflict(_("以下区县的批次尚未经市财政确认：%(names)s") % {"names": names}, path="run")
+    existing = list(BankFile.objects.filter(run=run).select_related("bank"))
+    if existing:
+        return existing
+    lines = PaymentLine.objects.filter(issue_run=run, status__in=[LineStatus.PENDING, LineStatus.ISSUED])
+    codes = sorted(set(lines.values_list("bank_code", flat=True)))
+    banks = {b.code: b for b in Bank.objects.filter(code__in=codes)}
+    missing = [c for c in codes if c not in banks]
+    if missing:
+        raise Conflict(_("未配置的代发银行：%(codes)s") % {"codes": ", ".join(missing)}, path="run")
+    out_dir = data_dir() / "bankfiles" / f"{run.month}-r{run.round}"
+    written = []
+    for code in codes:
+        bank = banks[code]
+        rows = bankfiles.line_rows(lines.filter(bank_code=code))
+        content = bankfiles.render(bank.file_template, rows, run=run, bank=bank)
+        name = bankfiles.file_name(bank.file_template, run=run, bank=bank)
+        path = bankfiles.write_atomically(out_dir / name, content)
+        written.append(
+            (bank, name, path, bankfiles.sha256(content), len(rows), sum(r["amount_fen"] for r in rows))
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        if BankFile.objects.filter(run=run).exists():  # another process finished first
+            return list(BankFile.objects.filter(run=run).select_related("bank"))
+        files = []
+        for bank, name, path, digest, count, total in written:
+            files.append(
+                BankFile.objects.create(
+                    run=run,
+                    bank=bank,
+                    file_name=name,
+                    path=str(path.relative_to(data_dir())),
+                    sha256=digest,
+                    line_count=count,
+                    total_fen=total,
+                    created_at=now,
+                    created_by=officer if getattr(officer, "pk", None) else None,
+                )
+            )
+            record(
+                actor=officer,
+                action=AuditAction.ACTION,
+                obj=files[-1],
+                after={
+                    "run": str(run),
+                    "bank": bank.code,
+                    "lines": count,
+                    "total_fen": total,
+                    "sha256": digest,
+                },
+                reason="生成代发文件",
+            )
+        from django.db.models import F
+
+        PaymentLine.objects.filter(issue_run=run, status=LineStatus.PENDING).update(
+            status=LineStatus.ISSUED, attempts=F("attempts") + 1
+        )
+    return files
+
+
+def record_download(*, bank_file: BankFile, officer: Any) -> bytes:
+    """下载代发文件 (EXPORT in the audit log: the file carries account numbers in clear)."""
+    _require_role(officer, FILE_MAKERS, _("只有市财政/市民政财务审核人员可以下载代发文件"))
+    content = (data_dir() / bank_file.path).read_bytes()
+    if bankfiles.sha256(content) != bank_file.sha256:
+        raise Conflict(_("代发文件与生成时记录的 SHA-256 不一致，请勿使用"), path="file")
+    with transaction.atomic():
+        record(
+            actor=officer,
+            action=AuditAction.EXPORT,
+            obj=bank_file,
+            after={"file": bank_file.file_name, "sha256": bank_file.sha256, "lines": bank_file.line_count},
+        )
+    return content
+
+
+# --- the bank's return ---------------------------------------------------------------------------
+
+
+def import_return(
+    *, bank_file: BankFile, content: bytes, file_name: str, officer: Any = None
+) -> ReturnImport:
+    """导入回盘: every line of the file is checked first (the line is in this bank file and issued,
+    account and amount as sent, the result known, a failure with its reason code); one problem
+    refuses the whole file and nothing is settled. Returns the ReturnImport either way."""
+    _require_role(officer, FILE_MAKERS, _("只有市财政/市民政财务审核人员可以导入回盘文件"))
+    parsed, problems = bankfiles.parse_return(content)
+    refs = [r["ref"] for r in parsed]
+    lines = {
+        line.ref: line
+        for line in PaymentLine.objects.filter(
+            ref__in=refs, issue_run=bank_file.run, bank_code=bank_file.bank.code
+        )
+    }
+    settle: list[tuple[PaymentLine, dict]] = []
+    for r in parsed:
+        line = lines.get(r["ref"])
+        where = {"row": r["row"]}
+        if line is None:
+            problems.append({**where, "field": "ref", "message": _("该流水号不在此代发文件中")})
+            continue
+        if r["account_number"] != line.account_number:
+            problems.append({**where, "field": "account_number", "message": _("账号与代发文件不一致")})
+        if r["amount_fen"] is not None and r["amount_fen"] != line.amount_fen:
+            problems.append({**where, "field": "amount", "message": _("金额与代发文件不一致")})
+        if line.status == LineStatus.PAID and r["result"] == "failed":
+            problems.append({**where, "field": "result", "message": _("该笔已到账，不能再改为失败")})
+        elif line.status == LineStatus.FAILED and r["result"] == "paid":
+            problems.append({**where, "field": "result", "message": _("该笔已记为失败，不能再记为到账")})
+        elif line.status not in (LineStatus.ISSUED, LineStatus.PAID, LineStatus.FAILED):
+            problems.append({**where, "field": "ref", "message": _("该笔尚未报送银行")})
+        settle.append((line, r))
+    digest = bankfiles.sha256(content)
+    now = timezone.now()
+    with transaction.atomic():
+        if problems:
+            problems.sort(key=lambda p: (p["row"], p["field"]))
+            imported = ReturnImport.objects.create(
+                bank_file=bank_file,
+                file_name=file_name[:200],
+                sha256=digest,
+                status=ReturnStatus.REFUSED,
+                problems=problems[:1000],
+                error_count=len(problems),
+                imported_by=officer if getattr(officer, "pk", None) else None,
+                imported_at=now,
+            )
+        else:
+            paid = failed = 0
+            for line, r in settle:
+                if line.status != LineStatus.ISSUED:
+                    continue  # the same answer imported again: nothing changes
+                if r["result"] == "paid":
+                    PaymentLine.objects.filter(pk=line.pk, status=LineStatus.ISSUED).update(
+                        status=LineStatus.PAID, settled_at=now
+                    )
+                    paid += 1
+                else:
+                    PaymentLine.objects.filter(pk=line.pk, status=LineStatus.ISSUED).update(
+                        status=LineStatus.FAILED,
+                        failure_code=r["code"],
+                        failure_reason=r["reason"][:200],
+                        settled_at=now,
+                    )
+                    failed += 1
+            imported = ReturnImport.objects.create(
+                bank_file=bank_file,
+                file_name=file_name[:200],
+                sha256=digest,
+                status=ReturnStatus.LOADED,
+                paid_count=paid,
+                failed_count=failed,
+                imported_by=officer if getattr(officer, "pk", None) else None,
+                imported_at=now,
+            )
+        record(
+            actor=officer,
+            action=AuditAction.IMPORT,
+            obj=imported,
+            after={
+                "bank_file": bank_file.pk,
+                "status": imported.status,
+                "paid": imported.paid_count,
+                "failed": imported.failed_count,
+                "problems": imported.error_count,
+                "sha256": digest,
+            },
+        )
+    return imported
+
+
+# --- follow-up runs ----------------------------------------------------------------------------------
+
+
+def create_follow_up(*, month: Period, officer: Any = None) -> PayrollRun:
+    """补发: a follow-up run of the month that re-issues the failed lines whose payee has since got a
+    corrected (different, active) account. Paid lines are never taken. Frozen like any run."""
+    _require_role(officer, RUNNERS, _("只有市民政管理员可以生成补发批次"))
+    open_run = (
+        PayrollRun.objects.filter(month=str(month), round__gt=0).exclude(status=RunStatus.COMPUTED).first()
+    )
+    if open_run is not None:
+        return open_run
+    last = PayrollRun.objects.filter(month=str(month)).order_by("-round").first()
+    if (
+        last is None
+        or not PayrollRun.objects.filter(month=str(month), round=0, status=RunStatus.COMPUTED).exists()
+    ):
+        raise Conflict(_("该月的发放花名册尚未计算，不能补发"), path="month")
+    table = _correctable_failures(month)
+    if not table.num_rows:
+        raise Conflict(_("没有账户已更正的失败发放，无需补发"), path="month")
+    with transaction.atomic():
+        run = PayrollRun.objects.create(
+            month=str(month),
+            round=last.round + 1,
+            created_by=officer if getattr(officer, "pk", None) else None,
+        )
+    frozen = payroll.freeze_follow_up(snapshot_dir(run.month, run.round), table)
+    with transaction.atomic():
+        PayrollRun.objects.filter(pk=run.pk).update(
+            snapshot=str(frozen.directory.relative_to(data_dir())),
+            snapshot_sha256=frozen.sha256,
+            snapshot_rows=frozen.rows,
+            frozen_at=timezone.now(),
+        )
+        run.refresh_from_db()
+        record(
+            actor=officer,
+            action=AuditAction.ACTION,
+            obj=run,
+            after={"month": run.month, "round": run.round, "rows": frozen.rows},
+            reason="冻结补发数据",
+        )
+    return run
+
+
+def _correctable_failures(month: Period) -> pa.Table:
+    failed = PaymentLine.objects.filter(month=str(month), status=LineStatus.FAILED).order_by("pk")
+    rows = []
+    active = {
+        a.person_id: a
+        for a in PayeeAccount.objects.filter(
+            status=AccountStatus.ACTIVE, person_id__in=failed.values("person_id")
+        ).select_related("bank")
+    }
+    for line in failed.only(
+        "pk",
+        "person_id",
+        "account_id",
+        "scheme",
+        "beneficiary_id",
+        "district",
+        "amount_fen",
+        "status",
+        "flag",
+    ):
+        account = active.get(line.person_id)
+        if account is None or account.pk == line.account_id:
+            continue  # not corrected yet: it waits for the next follow-up
+        rows.append(
+            {
+                "line_id": line.pk,
+                "beneficiary_id": line.beneficiary_id,
+                "scheme": line.scheme,
+                "district": line.district,
+                "amount_fen": line.amount_fen,
+                "status": "pending",
+                "flag": line.flag,
+                "change": "same",
+                "previous_fen": None,
+                "account_id": account.pk,
+                "bank_code": account.bank.code,
+                "account_number": account.account_number,
+                "holder_name": account.holder_name,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=payroll.FOLLOW_UP_SCHEMA)
+
+
+# --- banks ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_bank(*, bank: Bank | None, data: dict[str, Any], officer: Any) -> Bank:
+    """配置代发银行: a bank's code, name, account formats and file template (validated whole)."""
+    _require_role(officer, BANK_ADMINS, _("只有市民政管理员可以配置代发银行"))
+    errors = bankfiles.template_errors(data.get("file_template"))
+    if errors:
+        raise ValidationError({"file_template": errors})
+    before = None
+    if bank is None:
+        bank = Bank()
+    else:
+        bank = Bank.objects.select_for_update().get(pk=bank.pk)
+        before = {"code": bank.code, "name": bank.name, "file_template": bank.file_template}
+    for name in ("code", "name", "account_lengths", "uses_luhn", "file_template", "active"):
+        if name in data:
+            setattr(bank, name, data[name])
+    bank.full_clean()
+    bank.save()
+    record(
+        actor=officer,
+        action=AuditAction.UPDATE if before else AuditAction.CREATE,
+        obj=bank,
+        before=before,
+        after={"code": bank.code, "name": bank.name, "file_template": bank.file_template},
+    )
+    return bank
+
+
+def batch_totals(run: PayrollRun) -> dict[str, int]:
+    agg = PaymentLine.objects.filter(issue_run=run).aggregate(
+        n=Count("pk"), total=Sum("amount_fen"), held=Count("pk", filter=Q(status=LineStatus.HELD))
+    )
+    return {"lines": agg["n"] or 0, "total_fen": agg["total"] or 0, "held": agg["held"] or 0}

@@ -167,6 +167,23 @@ def read_tables(queries: dict[str, tuple[str, pa.Schema]]) -> dict[str, pa.Table
     return results
 
 
+def read_consistent(queries: dict[str, tuple[str, pa.Schema]]) -> dict[str, pa.Table]:
+    """The named queries read as of one moment (a payroll's frozen inputs must agree with each other):
+    one REPEATABLE READ transaction on PostgreSQL (ADBC, one query after the other), one transaction
+    on SQLite."""
+    if not is_postgres():
+        with transaction.atomic():
+            return {name: _django_read(sql, schema) for name, (sql, schema) in queries.items()}
+    results: dict[str, pa.Table] = {}
+    with adbc_connection() as con, con.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        for name, (sql, schema) in queries.items():
+            cur.execute(sql)
+            results[name] = cur.fetch_arrow_table().select(schema.names).cast(schema).combine_chunks()
+        con.rollback()
+    return results
+
+
 def replace_rows(deletes: list[tuple[str, str, int]], inserts: list[tuple[str, pa.Table]]) -> None:
     """In one transaction: delete the rows `column = value` from each table, then append the Arrow
     tables (columns named as the database columns). PostgreSQL: binary COPY through ADBC."""

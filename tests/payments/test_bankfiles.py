@@ -1,0 +1,214 @@
+"""Bank files from the bank's template, the return file, and follow-up runs."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from doudi.core.errors import Conflict
+from doudi.payments import bankfiles, services
+from doudi.payments.models import BankFile, LineStatus, PaymentLine, ReturnImport
+from doudi.policy.periods import Period
+
+M = Period.parse("2020-03")
+
+
+def confirmed_run(world):
+    u = world.users
+    run = services.compute_run(services.freeze_run(month=M))
+    for batch in run.batches.select_related("district"):
+        officer, approver = (
+            (u.a_officer, u.a_approver) if batch.district.code == "500101" else (u.b_officer, u.b_approver)
+        )
+        services.sign_batch(batch=batch, action="submit", officer=officer)
+        services.sign_batch(batch=batch, action="approve", officer=approver)
+        services.sign_batch(batch=batch, action="confirm", officer=u.finance)
+    return run
+
+
+def test_files_need_every_batch_confirmed(world):
+    run = services.compute_run(services.freeze_run(month=M))
+    with pytest.raises(Conflict):
+        services.issue_bank_files(run=run, officer=world.users.finance)
+    with pytest.raises(PermissionDenied):
+        services.issue_bank_files(run=run, officer=world.users.a_officer)
+
+
+def test_one_file_per_bank_with_control_total_and_hash(world, settings):
+    run = confirmed_run(world)
+    files = {f.bank.code: f for f in services.issue_bank_files(run=run, officer=world.users.finance)}
+    assert set(files) == {"ICBC", "CQRCB"}
+    icbc = files["ICBC"]
+    content = (settings.DOUDI_DATA_DIR / icbc.path).read_bytes()
+    assert bankfiles.sha256(content) == icbc.sha256
+    text = content.decode("gb18030").splitlines()
+    assert text[0] == "流水号,账号,户名,金额,摘要"
+    issued = PaymentLine.objects.filter(issue_run=run, bank_code="ICBC")
+    assert all(line.status == LineStatus.ISSUED for line in issued)
+    assert text[-1] == f"合计,{issued.count()},{bankfiles.yuan_text(sum(line.amount_fen for line in issued))}"
+    assert icbc.line_count == issued.count() == len(text) - 2
+    # Fixed width: every line the same number of bytes; the amount right-aligned with zeros.
+    fixed = (settings.DOUDI_DATA_DIR / files["CQRCB"].path).read_bytes().split(b"\r\n")[:-1]
+    assert {len(line) for line in fixed[:-1]} == {71}
+    assert fixed[-1].startswith(b"T")
+    # Held lines (no account) are in no file; issuing again adds nothing.
+    assert not PaymentLine.objects.filter(run=run, status="held", bank_code__in=["ICBC", "CQRCB"]).exists()
+    again = services.issue_bank_files(run=run, officer=world.users.finance)
+    assert sorted(f.pk for f in again) == sorted(f.pk for f in files.values())
+    assert BankFile.objects.count() == 2
+
+
+def test_render_is_deterministic_for_every_format():
+    rows = [
+        {
+            "ref": "202003" + "1".zfill(10),
+            "account_number": "6222020000000000018",
+            "holder_name": "张三",
+            "amount_fen": 33_800,
+            "amount": "338.00",
+            "scheme": "最低生活保障金",
+            "scheme_code": "dibao",
+            "month": "2020-03",
+            "district": "500101",
+            "beneficiary_id": 1,
+        },
+    ]
+    for fmt in ("csv", "xlsx", "fixed"):
+        template = {**bankfiles.DEFAULT_TEMPLATE, "format": fmt}
+        if fmt == "fixed":
+            template["columns"] = [{"field": "ref", "width": 16}, {"field": "holder_name", "width": 6}]
+        first = bankfiles.render(template, rows)
+        import time
+
+        time.sleep(1.1)  # a timestamp of the second would show
+        assert bankfiles.render(template, rows) == first
+
+
+def test_fixed_width_never_cuts_a_value():
+    template = {"format": "fixed", "encoding": "gb18030", "columns": [{"field": "holder_name", "width": 4}]}
+    with pytest.raises(bankfiles.BankFileError, match="holder_name"):
+        bankfiles.render(template, [{"holder_name": "欧阳娜娜", "amount_fen": 1}])  # 8 bytes in GB18030
+
+
+@pytest.mark.parametrize(
+    "template, needle",
+    [
+        ({"format": "pdf", "columns": [{"field": "ref"}]}, "format"),
+        ({"format": "csv", "columns": []}, "columns"),
+        ({"format": "csv", "columns": [{"field": "password"}]}, "field"),
+        ({"format": "fixed", "columns": [{"field": "ref"}]}, "width"),
+        ({"format": "csv", "encoding": "latin-1", "columns": [{"field": "ref"}]}, "encoding"),
+        ({"format": "csv", "columns": [{"field": "ref", "pad": "  "}]}, "pad"),
+        ({"format": "csv", "columns": [{"field": "ref", "title": "账\u200b号\n"}]}, "title"),
+        ("csv", "JSON"),
+    ],
+)
+def test_template_errors_name_the_problem(template, needle):
+    assert any(needle in e for e in bankfiles.template_errors(template))
+
+
+def _return_rows(run, bank_code, fail=()):
+    return [
+        {
+            "ref": line.ref,
+            "account_number": line.account_number,
+            "amount_fen": line.amount_fen,
+            "result": "failed" if line.pk in fail else "paid",
+            "code": "E01" if line.pk in fail else "",
+            "reason": "账户已销户" if line.pk in fail else "",
+        }
+        for line in PaymentLine.objects.filter(issue_run=run, bank_code=bank_code).order_by("ref")
+    ]
+
+
+def test_return_refused_whole_on_one_bad_row(world):
+    run = confirmed_run(world)
+    icbc = next(
+        f for f in services.issue_bank_files(run=run, officer=world.users.finance) if f.bank.code == "ICBC"
+    )
+    rows = _return_rows(run, "ICBC")
+    rows[-1]["amount_fen"] += 1
+    rows.append(dict(rows[0]))  # a duplicate
+    imported = services.import_return(
+        bank_file=icbc,
+        content=bankfiles.return_template(rows),
+        file_name="r.csv",
+        officer=world.users.finance,
+    )
+    assert imported.status == "refused"
+    assert {p["field"] for p in imported.problems} == {"amount", "ref"}
+    assert not PaymentLine.objects.filter(issue_run=run, status__in=["paid", "failed"]).exists()
+
+
+def test_failed_lines_are_reissued_once_and_paid_lines_never(world):
+    from doudi.payments.models import PayeeAccount
+    from payments.world import account, luhn
+
+    u = world.users
+    run = confirmed_run(world)
+    icbc = next(f for f in services.issue_bank_files(run=run, officer=u.finance) if f.bank.code == "ICBC")
+    lower = PaymentLine.objects.get(run=run, scheme="dibao", beneficiary_id=world.h_lower.pk)
+    imported = services.import_return(
+        bank_file=icbc,
+        content=bankfiles.return_template(_return_rows(run, "ICBC", fail={lower.pk})),
+        file_name="r.csv",
+        officer=u.finance,
+    )
+    assert (imported.status, imported.failed_count) == ("loaded", 1)
+    lower.refresh_from_db()
+    assert (lower.status, lower.failure_code) == ("failed", "E01")
+    paid = PaymentLine.objects.filter(issue_run=run, status="paid")
+    paid_ids = set(paid.values_list("pk", flat=True))
+    assert paid_ids
+    # The same return again changes nothing; a return turning a paid line into a failure is refused.
+    services.import_return(
+        bank_file=icbc,
+        content=bankfiles.return_template(_return_rows(run, "ICBC", fail={lower.pk})),
+        file_name="r.csv",
+        officer=u.finance,
+    )
+    turned = services.import_return(
+        bank_file=icbc,
+        content=bankfiles.return_template(_return_rows(run, "ICBC", fail=paid_ids)),
+        file_name="r2.csv",
+        officer=u.finance,
+    )
+    assert turned.status == "refused"
+    # Not corrected yet: nothing to follow up.
+    with pytest.raises(Conflict):
+        services.create_follow_up(month=M)
+    PayeeAccount.objects.filter(person=world.lower_head).update(status="superseded")
+    new = account(world.lower_head, world.icbc, luhn("622202999999999999"))
+    follow = services.compute_run(services.create_follow_up(month=M))
+    assert follow.round == 1
+    reissued = PaymentLine.objects.filter(issue_run=follow)
+    assert list(reissued.values_list("pk", "account_id", "status")) == [(lower.pk, new.pk, "pending")]
+    assert not reissued.filter(pk__in=paid_ids).exists()
+    batch = follow.batches.get()
+    services.sign_batch(batch=batch, action="submit", officer=u.a_officer)
+    services.sign_batch(batch=batch, action="approve", officer=u.a_approver)
+    services.sign_batch(batch=batch, action="confirm", officer=u.finance2)
+    files = services.issue_bank_files(run=follow, officer=u.finance)
+    assert [(f.bank.code, f.line_count, f.total_fen) for f in files] == [("ICBC", 1, 50_000)]
+    rows = _return_rows(follow, "ICBC")
+    services.import_return(
+        bank_file=files[0], content=bankfiles.return_template(rows), file_name="r3.csv", officer=u.finance
+    )
+    lower.refresh_from_db()
+    assert lower.status == "paid"
+    # Every line paid at most once: one line per key, and nothing left to follow up.
+    assert (
+        PaymentLine.objects.filter(month="2020-03", beneficiary_id=world.h_lower.pk, scheme="dibao").count()
+        == 1
+    )
+    with pytest.raises(Conflict):
+        services.create_follow_up(month=M)
+    assert ReturnImport.objects.filter(status="loaded").count() == 3
+
+
+def test_download_is_audited_as_export(world):
+    from doudi.audit.models import AuditEntry
+
+    run = confirmed_run(world)
+    f = services.issue_bank_files(run=run, officer=world.users.finance)[0]
+    content = services.record_download(bank_file=f, officer=world.users.finance)
+    assert bankfiles.sha256(content) == f.sha256
+    assert AuditEntry.objects.filter(action="export", object_id=str(f.pk)).exists()
