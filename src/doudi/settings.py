@@ -183,3 +183,8 @@ LOGGING = {
 
 # Where doudi's data outside the database lives: department extracts, synthetic populations.
 DOUDI_DATA_DIR = Path(os.environ.get("DOUDI_DATA_DIR", VAR_DIR / "data"))
+
+# Uploaded .xlsx files are read in a child process with these limits (core/excel.py): a hostile workbook
+# kills the child, never a web worker.
+DOUDI_SPREADSHEET_MEMORY_MB = int(os.environ.get("DOUDI_SPREADSHEET_MEMORY_MB", "2048"))
+DOUDI_SPREADSHEET_CPU_SECONDS = int(os.environ.get("DOUDI_SPREADSHEET_CPU_SECONDS", "300"))

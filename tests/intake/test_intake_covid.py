@@ -141,3 +141,13 @@ def test_import_file_level_errors(officers):
     assert not result.ok and result.errors[0].row == 0
     with pytest.raises(PermissionDenied):
         services.import_covid_events(by=officers.a_village, filename="a.csv", content=bad_header)
+
+
+def test_import_refuses_hostile_workbooks(officers):
+    from hostile_files import far_cell_workbook
+
+    for content, reason in ((far_cell_workbook(), "A1:XFD1048576"), (b"a," * 60_000, "超过 100,000 个字符")):
+        name = "events.xlsx" if content.startswith(b"PK") else "events.csv"
+        result = services.import_covid_events(by=officers.a_district, filename=name, content=content)
+        assert not result.ok and result.errors[0].row == 0 and reason in result.errors[0].message
+    assert CovidImport.objects.count() == 0

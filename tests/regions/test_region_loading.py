@@ -295,3 +295,14 @@ def test_any_order_loads_the_same_tree_and_one_bad_row_writes_nothing(tmp_path_f
             raise _Rollback
     except _Rollback:
         pass
+
+
+def test_hostile_xlsx_and_csv_are_refused(tmp_path):
+    from hostile_files import far_cell_workbook
+
+    (tmp_path / "far.xlsx").write_bytes(far_cell_workbook())
+    (tmp_path / "long.csv").write_bytes(b"code,name,parent_code\n" + b"5" * 200_000 + b"\n")
+    for name, reason in (("far.xlsx", "A1:XFD1048576"), ("long.csv", "第 2 行超过")):
+        with pytest.raises(RegionFileInvalid) as exc:
+            load_regions_file(tmp_path / name, by=None)
+        assert reason in exc.value.row_errors[0].message

@@ -104,3 +104,21 @@ def test_unsupported_file_is_refused_by_the_form(client_a):
 def test_nav_link_for_writers(client_a):
     body = client_a.get(reverse("registry:import")).content.decode()
     assert f'href="{reverse("registry:import")}"' in body
+
+
+def test_hostile_files_are_refused_and_the_server_keeps_answering(client_a):
+    from doudi.core.excel import MAX_LINE_CHARS
+    from hostile_files import far_cell_workbook
+
+    response = _upload(client_a, far_cell_workbook(), "roster.xlsx")
+    assert response.status_code == 400
+    assert "A1:XFD1048576" in response.content.decode()
+    response = _upload(client_a, far_cell_workbook(None, with_a1=True), "roster.xlsx")
+    assert response.status_code == 400 and "第 1,048,576 行、第 16,384 列" in response.content.decode()
+    endless = ",".join(HEADERS).encode() + b"\n" + b"1," * MAX_LINE_CHARS + b"\n"
+    response = _upload(client_a, endless, "roster.csv")
+    assert response.status_code == 400 and "第 2 行超过" in response.content.decode()
+    response = _upload(client_a, b"PK\x03\x04 not really a zip", "roster.xlsx")
+    assert response.status_code == 400 and "不是有效的 .xlsx" in response.content.decode()
+    assert Household.objects.count() == 0
+    assert _upload(client_a, to_xlsx(HEADERS, good_rows()), "roster.xlsx").status_code == 200

@@ -143,3 +143,25 @@ def test_only_the_bureau_starts_the_monthly_run(client, township_a):
     client.force_login(township_a)
     assert client.post(reverse("verification:runs"), {"month": "2020-04"}).status_code == 403
     assert "run-form" not in client.get(reverse("verification:runs")).content.decode()
+
+
+@pytest.mark.django_db
+def test_hostile_extracts_are_refused_with_the_reason(client, district_a):
+    from doudi.core.excel import MAX_LINE_CHARS
+    from doudi.verification.models import Extract
+    from hostile_files import far_cell_workbook
+
+    client.force_login(district_a)
+    uploads = {
+        "deaths.xlsx": (far_cell_workbook(), "A1:XFD1048576"),
+        "deaths.csv": (b"x" * (MAX_LINE_CHARS + 1) + b"\n", "第 1 行超过 100,000 个字符"),
+    }
+    for name, (body, reason) in uploads.items():
+        response = client.post(
+            reverse("verification:extracts"),
+            {"source": "deaths", "extract_date": "2020-03-31", "file": SimpleUploadedFile(name, body)},
+            follow=True,
+        )
+        page = response.content.decode()
+        assert response.status_code == 200 and "已拒收" in page and reason in page, name
+    assert not Extract.objects.filter(status="loaded").exists()

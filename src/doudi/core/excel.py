@@ -9,18 +9,30 @@ and filterable, each column as wide as its header and the first rows' contents (
 
 `excel_response` wraps it for views and records an EXPORT audit entry with the row count when the
 list holds personal data.
+
+Reading: every uploaded spreadsheet (registry import, department extracts, COVID event lists, region
+files) goes through `xlsx_rows` or `csv_rows`. An .xlsx is read in a child process with a memory and
+CPU limit (`xlsx_child.py`), after checks of its zip parts and of the sheet's declared and actual
+extent, so a hostile file — a 1.7 KB sheet with one cell at XFD1048576, a zip bomb — is refused with
+a message and cannot take the web worker down. A CSV is refused when a line is absurdly long.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime
 import io
 import itertools
-from collections.abc import Iterable, Sequence
+import json
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -229,3 +241,200 @@ def excel_response(
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- reading uploads --------------------------------------------------------------------------------
+
+XLSX_CHILD = Path(__file__).resolve().parent / "xlsx_child.py"
+# calamine holds the rectangle from A1 to the last cell in memory (≈ 40 bytes a cell with its text):
+# 5 million cells is a 100,000-row import of 50 columns, about 200 MB.
+MAX_CELLS = 5_000_000
+MAX_PART_BYTES = 512 * 1024 * 1024  # one uncompressed part (a sheet's XML, the shared strings)
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+MAX_LINE_CHARS = 100_000  # a CSV line; a real row is a few hundred characters
+
+
+class SpreadsheetRefused(ValueError):
+    """An uploaded sheet refused before or while reading it; str() is the message for the user."""
+
+
+def _child_limits(max_cells: int) -> dict[str, int]:
+    return {
+        "max_cells": max_cells,
+        "max_part_bytes": MAX_PART_BYTES,
+        "max_total_bytes": MAX_TOTAL_BYTES,
+        "memory_mb": int(getattr(settings, "DOUDI_SPREADSHEET_MEMORY_MB", 2048)),
+        "cpu_seconds": int(getattr(settings, "DOUDI_SPREADSHEET_CPU_SECONDS", 300)),
+    }
+
+
+def _refusal(answer: dict[str, Any]) -> SpreadsheetRefused:
+    code = answer.get("refused")
+    n = {k: f"{v:,}" if isinstance(v, int) else v for k, v in answer.items()}
+    if code == "not_xlsx":
+        text = _("该文件不是有效的 .xlsx 工作簿，请在 Excel 中另存为 .xlsx 或 CSV 后再上传")
+    elif code in ("part_too_large", "too_many_parts"):
+        text = _("该 Excel 文件解压后过大（可能是压缩炸弹），已拒收；上限为 %(mb)s MB") % {
+            "mb": MAX_PART_BYTES // (1024 * 1024)
+        }
+    elif code == "declared":
+        text = (
+            _(
+                "工作表声明的范围为 %(ref)s（%(rows)s 行 × %(columns)s 列），超过上限 %(limit)s 个单元格，已拒收；"
+                "请删除多余的行和列，或分批上传"
+            )
+            % n
+        )
+    elif code == "span":
+        text = (
+            _(
+                "工作表的单元格延伸到第 %(rows)s 行、第 %(columns)s 列，超过上限 %(limit)s 个单元格，已拒收；"
+                "请删除多余的行和列，或分批上传"
+            )
+            % n
+        )
+    elif code == "cells":
+        text = _("工作表的单元格超过 %(limit)s 个，已拒收；请分批上传") % n
+    elif code == "damaged":
+        text = _("无法读取该 Excel 文件，请确认文件未损坏")
+    else:
+        text = _("读取该 Excel 文件时超出了内存或时间限制，已拒收；请确认文件未损坏，或分批上传")
+    return SpreadsheetRefused(text)
+
+
+def _decode_cell(obj: dict[str, Any]) -> Any:
+    kind, value = obj.get("$"), obj.get("v")
+    if kind == "datetime":
+        return datetime.datetime.fromisoformat(value)
+    if kind == "date":
+        return datetime.date.fromisoformat(value)
+    if kind == "time":
+        return datetime.time.fromisoformat(value)
+    if kind == "timedelta":
+        return datetime.timedelta(seconds=value)
+    return obj
+
+
+def xlsx_rows(source: bytes | Path, *, max_cells: int = MAX_CELLS) -> Iterator[list[Any]]:
+    """The rows of the first sheet from row 1 (empty rows kept, so numbers match what Excel shows):
+    dates as date/datetime, numbers as float, empty cells as ''.
+
+    Raises SpreadsheetRefused at once when the file is refused before reading (not a zip, a zip bomb,
+    more than `max_cells` cells from A1 to the last one declared or present), and while iterating
+    when the reader dies (out of memory or time). Read with calamine (docs/decisions/0002)."""
+    path = source if isinstance(source, Path) else None
+    child = subprocess.Popen(  # noqa: S603 — our own script, run by this interpreter
+        [
+            sys.executable,
+            "-P",
+            str(XLSX_CHILD),
+            json.dumps(_child_limits(max_cells)),
+            *([str(path)] if path else []),
+        ],
+        stdin=subprocess.DEVNULL if path else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert child.stdout is not None
+    try:
+        if path is None:
+            assert child.stdin is not None
+            try:
+                child.stdin.write(source)  # type: ignore[arg-type]
+                child.stdin.close()
+            except BrokenPipeError:
+                pass  # the child died early: its answer (or its silence) says why
+        answer = _answer(child.stdout)
+        if answer.get("ok") is not True:
+            raise _refusal(answer)
+    except BaseException:
+        _stop(child)
+        raise
+    return _stream(child)
+
+
+def _answer(stream: IO[bytes]) -> dict[str, Any]:
+    line = stream.readline()
+    try:
+        answer = json.loads(line, object_hook=_decode_cell) if line else {}
+    except ValueError:
+        answer = {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _stream(child: subprocess.Popen) -> Iterator[list[Any]]:
+    assert child.stdout is not None
+    try:
+        for line in child.stdout:
+            item = json.loads(line, object_hook=_decode_cell)
+            if isinstance(item, list):
+                yield item
+            elif isinstance(item, dict) and "end" in item:
+                return
+        raise _refusal({"refused": "died"})
+    finally:
+        _stop(child)
+
+
+def _stop(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
+
+
+def decode_text(data: bytes) -> str:
+    """A CSV's text: UTF-8 (with or without BOM), else GB18030 (Excel on Chinese Windows)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        encodings: tuple[str, ...] = ("utf-8-sig",)
+    else:
+        encodings = ("utf-8", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SpreadsheetRefused(_("无法识别文件编码，请保存为 UTF-8 或 GB18030 编码的 CSV"))
+
+
+def _check_line_lengths(text: str) -> None:
+    start, number = 0, 1
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end
+        if end - start > MAX_LINE_CHARS:
+            raise SpreadsheetRefused(
+                _("第 %(line)s 行超过 %(limit)s 个字符，不是正常的表格行，已拒收")
+                % {"line": f"{number:,}", "limit": f"{MAX_LINE_CHARS:,}"}
+            )
+        start, number = end + 1, number + 1
+
+
+def csv_rows(data: bytes, *, delimiters: str = ",\t;") -> list[list[str]]:
+    """The rows of a CSV (or TSV) file. The delimiter is the one of `delimiters` most frequent in the
+    first lines: Excel on Chinese Windows saves "CSV" with commas, some exports use tabs or semicolons."""
+    text = decode_text(data)
+    _check_line_lengths(text)
+    head = "\n".join(text[: 64 * 1024].splitlines()[:10])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=max(delimiters, key=head.count))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise SpreadsheetRefused(
+            _("第 %(line)s 行格式有误：%(error)s") % {"line": reader.line_num, "error": exc}
+        ) from exc
+
+
+def first_csv_row(file: IO[str]) -> list[str]:
+    """The header of an open CSV file, read without reading the rest; refused when absurdly long."""
+    line = file.readline(MAX_LINE_CHARS + 1)
+    if len(line) > MAX_LINE_CHARS:
+        raise SpreadsheetRefused(
+            _("第 %(line)s 行超过 %(limit)s 个字符，不是正常的表格行，已拒收")
+            % {"line": 1, "limit": f"{MAX_LINE_CHARS:,}"}
+        )
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as exc:
+        raise SpreadsheetRefused(_("第 %(line)s 行格式有误：%(error)s") % {"line": 1, "error": exc}) from exc

@@ -6,13 +6,12 @@ the rows against the registry and writes all of them or none.
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from doudi.core import excel
 from doudi.intake.files import XLSX, sniff
 from doudi.intake.models import CovidEventKind
 
@@ -64,25 +63,11 @@ class ParsedRow:
 
 
 def _cells(content: bytes, filename: str) -> list[list[object]]:
+    """Read by the shared readers, which refuse hostile files with a message (a ValueError)."""
     if sniff(content) is XLSX:
-        from openpyxl import load_workbook
-
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            return [list(r) for r in ws.iter_rows(values_only=True)]
-        finally:
-            wb.close()
+        return list(excel.xlsx_rows(content))
     if filename.lower().endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = content.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ValueError(_("CSV 文件编码无法识别（应为 UTF-8 或 GB18030）。"))
-        return [list(r) for r in csv.reader(io.StringIO(text))]
+        return list(excel.csv_rows(content))
     raise ValueError(_("只接受 .xlsx 或 .csv 文件。"))
 
 

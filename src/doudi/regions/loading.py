@@ -8,7 +8,6 @@ materialised paths, skips nodes already present unchanged, and appends one audit
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from doudi.accounts.roles import Role
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record
+from doudi.core import excel
 from doudi.regions.models import Region, RegionLevel
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -145,42 +145,22 @@ def _rows_from_table(table: Iterable[Sequence[Any]]) -> list[RegionRow]:
     return rows
 
 
-def _decode(data: bytes) -> str:
-    # Bureau spreadsheets exported as CSV are often GB18030 (Excel on Chinese Windows).
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise RegionFileInvalid([RowError(0, "", _("无法识别文件编码（请使用 UTF-8 或 GB18030）"))])
-
-
 def read_regions_file(path: str | Path) -> list[RegionRow]:
     """Read a CSV, TSV or XLSX file with the columns code, name, parent_code (Chinese headers accepted)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in {".xlsx", ".xlsm"}:
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a corrupt file
-            raise RegionFileInvalid([RowError(0, "", _("无法读取 Excel 文件：%(e)s") % {"e": exc})]) from exc
-        try:
-            return _rows_from_table(wb.worksheets[0].iter_rows(values_only=True))
-        finally:
-            wb.close()
-    if suffix not in {".csv", ".tsv", ".txt"}:
+    if suffix not in {".xlsx", ".xlsm", ".csv", ".tsv", ".txt"}:
         raise RegionFileInvalid(
             [RowError(0, "", _("不支持的文件类型：%(s)s（请使用 CSV 或 XLSX）") % {"s": suffix})]
         )
-    text = _decode(path.read_bytes())
-    delimiter = (
-        "\t"
-        if suffix == ".tsv" or ("\t" in text.split("\n", 1)[0] and "," not in text.split("\n", 1)[0])
-        else ","
-    )
-    return _rows_from_table(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        if suffix in {".xlsx", ".xlsm"}:
+            return _rows_from_table(excel.xlsx_rows(path))
+        return _rows_from_table(
+            excel.csv_rows(path.read_bytes(), delimiters="\t" if suffix == ".tsv" else ",\t")
+        )
+    except excel.SpreadsheetRefused as exc:
+        raise RegionFileInvalid([RowError(0, "", str(exc))]) from exc
 
 
 # ---------------------------------------------------------------------------------------------

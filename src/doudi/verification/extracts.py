@@ -13,7 +13,6 @@ in every format.
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import os
 import uuid
@@ -27,10 +26,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from doudi.core import excel
 from doudi.verification.sources import SCHEMAS, Column, ColumnType, History, Source, SourceSchema
 
 # The report lists this many problems; the total count is always given.
 MAX_REPORTED_ERRORS = 1000
+# An extract as .xlsx: Excel's 1,048,576 rows of up to 15 columns; larger ones come as CSV or Parquet.
+XLSX_MAX_CELLS = 16_000_000
 FORMATS = ("csv", "xlsx", "parquet")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _DATE_FORMATS = "['%Y-%m-%d', '%Y/%m/%d', '%Y%m%d', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S']"
@@ -159,7 +161,7 @@ def _write_batches(batches: Iterator[pa.RecordBatch], width: int, staging: Path)
 def _stage_csv(path: Path, staging: Path) -> list[str]:
     encoding = _csv_encoding(path)
     with open(path, encoding=encoding, newline="") as f:
-        header = next(csv.reader(f), [])
+        header = excel.first_csv_row(f)
     names = [h.strip() for h in header]
     reader = pacsv.open_csv(
         path,
@@ -192,32 +194,27 @@ def _cell_text(value: object) -> str:
 
 
 def _stage_xlsx(path: Path, staging: Path) -> list[str]:
-    from openpyxl import load_workbook
+    # Read by the shared reader in a child process with a memory limit; it refuses hostile workbooks.
+    rows = excel.xlsx_rows(path, max_cells=XLSX_MAX_CELLS)
+    names = [_cell_text(v).strip() for v in next(rows, ())]
+    while names and not names[-1]:
+        names.pop()
+    width = len(names)
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        names = [_cell_text(v).strip() for v in next(rows, ())]
-        while names and not names[-1]:
-            names.pop()
-        width = len(names)
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            chunk: list[list[str]] = []
-            for row in rows:
-                cells = [_cell_text(v) for v in row[:width]]
-                if not any(cells):
-                    continue  # spreadsheets end with styled but empty rows
-                chunk.append(cells + [""] * (width - len(cells)))
-                if len(chunk) == 50_000:
-                    yield _to_batch(chunk, width)
-                    chunk = []
-            if chunk:
+    def batches() -> Iterator[pa.RecordBatch]:
+        chunk: list[list[str]] = []
+        for row in rows:
+            cells = [_cell_text(v) for v in row[:width]]
+            if not any(cells):
+                continue  # spreadsheets end with styled but empty rows
+            chunk.append(cells + [""] * (width - len(cells)))
+            if len(chunk) == 50_000:
                 yield _to_batch(chunk, width)
+                chunk = []
+        if chunk:
+            yield _to_batch(chunk, width)
 
-        _write_batches(batches(), width, staging)
-    finally:
-        workbook.close()
+    _write_batches(batches(), width, staging)
     return names
 
 
