@@ -35,3 +35,12 @@ class User(AbstractUser):
 
     def has_role(self, *roles: Role | str) -> bool:
         return any(str(r) in self.roles for r in roles)
+
+    @property
+    def byline(self) -> str:
+        """How the user is named on a case record: 姓名（单位 · 岗位）, e.g.
+        "王丽（解放碑街道 · 乡镇街道经办人）" — never the login name unless no name was given."""
+        role = next((Role(r).label for r in sorted(self.roles) if r in Role.values), "")
+        unit = " · ".join(str(p) for p in (self.region.name if self.region_id else "", role) if p)
+        name = self.full_name or self.username
+        return f"{name}（{unit}）" if unit else name

@@ -18,6 +18,7 @@ from doudi.console.exports import search_export_response
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
 from doudi.core.http import flash_refusal
+from doudi.intake import selectors as intake_selectors
 from doudi.payments import selectors as payments_selectors
 from doudi.payments import services as payments_services
 from doudi.registry import selectors
@@ -56,8 +57,13 @@ def _search_queryset(request: HttpRequest, q: str, kind: str, contains: bool):
 
 @console_user_required
 def home(request: HttpRequest) -> HttpResponse:
-    """首页: what lies in the user's region."""
-    return render(request, "console/home.html", {"summary": selectors.region_summary(request.user)})
+    """首页: the user's own work first (waiting for them, overdue, due this week — each a link to the
+    filtered queue), then what lies in their region."""
+    return render(
+        request,
+        "console/home.html",
+        {"work": intake_selectors.my_work(request.user), "summary": selectors.region_summary(request.user)},
+    )
 
 
 @console_user_required

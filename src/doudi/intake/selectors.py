@@ -64,6 +64,7 @@ class CaseFilters:
     channel: str = ""
     q: str = ""  # tracking number (prefix) or applicant name (prefix)
     overdue: bool = False
+    due_this_week: bool = False  # due from today to Sunday
     mine: bool = False  # assigned to the caller
     actionable: bool = True  # only cases the caller's roles can act on (the work queue); else all visible
     include_closed: bool = False
@@ -96,11 +97,51 @@ def work_queue(
         qs = qs.filter(assigned_to=user)
     if filters.overdue:
         qs = qs.filter(closed_at__isnull=True, due_on__lt=today)
+    if filters.due_this_week:
+        qs = qs.filter(due_on__gte=today, due_on__lte=week_end(today))
     q = (filters.q or "").strip()
     if q:
         qs = qs.filter(Q(tracking_number__startswith=q.upper()) | Q(applicant_name__startswith=q))
     pending = Transfer.objects.filter(case=OuterRef("pk"), status=TransferStatus.PENDING)
     return qs.annotate(in_transfer=Exists(pending)).order_by("due_on", "filed_at", "pk")
+
+
+def week_end(today: datetime.date) -> datetime.date:
+    """The Sunday closing the week of `today`."""
+    return today + datetime.timedelta(days=6 - today.weekday())
+
+
+@dataclass(frozen=True)
+class MyWork:
+    """我的待办: the user's own share of the work queue, for the console's first page."""
+
+    waiting: int  # open cases on which one of the user's roles has the next step
+    overdue: int  # … of them past their due date
+    due_this_week: int  # … of them due from today to Sunday
+    assigned: int  # … of them assigned to the user by name
+
+
+def has_queue(user: User) -> bool:
+    """Whether any flow gives the user's roles something to do (else their list shows every visible case)."""
+    from doudi.intake.flows import FLOWS
+
+    return any(flow.acting_states(user.roles) for flow in FLOWS.values())
+
+
+def my_work(user: User, *, today: datetime.date | None = None) -> MyWork | None:
+    """The counts behind the links of the console's home page (each is the queue with one filter);
+    None for a user whose roles take no step (supervisors, auditors)."""
+    if not has_queue(user):
+        return None
+    today = today or _today()
+    queue = cases_for(user).open().filter(actionable_q(user.roles))
+    counts = queue.aggregate(
+        waiting=Count("pk"),
+        overdue=Count("pk", filter=Q(due_on__lt=today)),
+        due_this_week=Count("pk", filter=Q(due_on__gte=today, due_on__lte=week_end(today))),
+        assigned=Count("pk", filter=Q(assigned_to=user)),
+    )
+    return MyWork(**counts)
 
 
 def overdue_cases(user: User, *, today: datetime.date | None = None) -> QuerySet[Case]:
@@ -222,15 +263,15 @@ def case_detail(user: User, pk: int, *, log_read: bool = True) -> CaseDetail:
     from doudi.core.scoping import region_in_scope
 
     in_scope = region_in_scope(user, case.region)
-    transitions = list(case.transitions.select_related("by").order_by("seq"))
-    comments = list(case.comments.order_by("at", "pk"))
-    attachments = list(case.attachments.order_by("uploaded_at", "pk"))
+    transitions = list(case.transitions.select_related("by__region").order_by("seq"))
+    comments = list(case.comments.select_related("author__region").order_by("at", "pk"))
+    attachments = list(case.attachments.select_related("uploaded_by__region").order_by("uploaded_at", "pk"))
     transfers = list(
-        case.transfers.select_related("from_region", "to_region", "requested_by", "responded_by").order_by(
-            "requested_at", "pk"
-        )
+        case.transfers.select_related(
+            "from_region", "to_region", "requested_by__region", "responded_by__region"
+        ).order_by("requested_at", "pk")
     )
-    referrals = list(case.referrals.select_related("requested_by").order_by("requested_at", "pk"))
+    referrals = list(case.referrals.select_related("requested_by__region").order_by("requested_at", "pk"))
     pending = next((t for t in transfers if t.status == TransferStatus.PENDING), None)
     can_receive = bool(pending and region_in_scope(user, pending.to_region))
     detail = CaseDetail(
@@ -252,10 +293,32 @@ def case_detail(user: User, pk: int, *, log_read: bool = True) -> CaseDetail:
     return detail
 
 
+SYSTEM_LABEL = "system"  # the by_label of steps the platform takes itself (intake.services._label)
+
+
+def _actor_label(user: User | None, label: str = "") -> str:
+    """Who took a step, as a reader wants it: the officer's name, unit and post; "系统（自动）" for the
+    platform's own steps; else the label stored with the row (e.g. an applicant uploading online)."""
+    from django.utils.translation import gettext as _
+
+    if user is not None:
+        return user.byline
+    if not label or label == SYSTEM_LABEL:
+        return _("系统（自动）")
+    return label
+
+
 def _timeline(flow, transitions, comments, attachments, transfers, referrals) -> list[TimelineEntry]:
     from django.utils.translation import gettext as _
 
     entries: list[TimelineEntry] = []
+    bylines: dict[int, str] = {}  # one roles query per officer, not per row
+
+    def actor_label(user: User | None, label: str = "") -> str:
+        if user is not None and user.pk not in bylines:
+            bylines[user.pk] = _actor_label(user)
+        return bylines[user.pk] if user is not None else _actor_label(None, label)
+
     for t in transitions:
         act = flow.action(t.action)
         title = str(act.label) if act else (_("登记") if t.action == "open" else t.action)
@@ -266,7 +329,7 @@ def _timeline(flow, transitions, comments, attachments, transfers, referrals) ->
             TimelineEntry(
                 t.at,
                 "transition",
-                t.by_label,
+                actor_label(t.by, t.by_label),
                 f"{title}：{flow.state_label(t.from_state) + ' → ' if t.from_state else ''}"
                 f"{flow.state_label(t.to_state)}",
                 body,
@@ -274,17 +337,26 @@ def _timeline(flow, transitions, comments, attachments, transfers, referrals) ->
             )
         )
     for c in comments:
-        entries.append(TimelineEntry(c.at, "comment", c.author_label, _("办理意见"), c.text, c))
+        entries.append(
+            TimelineEntry(c.at, "comment", actor_label(c.author, c.author_label), _("办理意见"), c.text, c)
+        )
     for a in attachments:
         entries.append(
-            TimelineEntry(a.uploaded_at, "attachment", a.uploaded_by_label, _("上传附件"), a.label, a)
+            TimelineEntry(
+                a.uploaded_at,
+                "attachment",
+                actor_label(a.uploaded_by, a.uploaded_by_label),
+                _("上传附件"),
+                a.label,
+                a,
+            )
         )
     for t in transfers:
         entries.append(
             TimelineEntry(
                 t.requested_at,
                 "transfer",
-                t.requested_by.username,
+                actor_label(t.requested_by),
                 _("转办：%(f)s → %(to)s") % {"f": t.from_region.name, "to": t.to_region.name},
                 t.reason,
                 t,
@@ -295,7 +367,7 @@ def _timeline(flow, transitions, comments, attachments, transfers, referrals) ->
                 TimelineEntry(
                     t.responded_at,
                     "transfer_response",
-                    getattr(t.responded_by, "username", ""),
+                    actor_label(t.responded_by),
                     _("转办%(s)s") % {"s": t.get_status_display()},
                     t.response_note,
                     t,
@@ -306,7 +378,7 @@ def _timeline(flow, transitions, comments, attachments, transfers, referrals) ->
             TimelineEntry(
                 r.requested_at,
                 "referral",
-                r.requested_by.username,
+                actor_label(r.requested_by),
                 _("转介：%(d)s") % {"d": r.get_department_display()},
                 r.reason,
                 r,

@@ -27,6 +27,7 @@ from doudi.core.excel import DATE, Column, excel_response
 from doudi.core.http import flash_refusal, redirect_next, refusal_text
 from doudi.core.masking import mask_id_number, mask_phone
 from doudi.intake import flows, selectors, services
+from doudi.intake.confirmations import confirmation
 from doudi.intake.forms import (
     CovidEventForm,
     CovidImportForm,
@@ -34,7 +35,7 @@ from doudi.intake.forms import (
     ReferralForm,
     TransferForm,
 )
-from doudi.intake.models import CaseType, Channel
+from doudi.intake.models import Case, CaseType, Channel
 from doudi.regions.models import Region
 from doudi.registry.models import Person
 
@@ -46,14 +47,15 @@ def _today() -> datetime.date:
     return timezone.localdate()
 
 
-def _run(request: HttpRequest, fn: Callable[[], Any], success: str) -> bool:
-    """Call a service; its refusals become messages on the next page (403/409/422 in the API)."""
+def _run(request: HttpRequest, fn: Callable[[], Any], success: str | Callable[[Any], str]) -> bool:
+    """Call a service; its refusals become messages on the next page (403/409/422 in the API). The
+    confirmation may be written from what the service returned."""
     try:
-        fn()
+        result = fn()
     except (PermissionDenied, Conflict, ValidationError) as exc:
         flash_refusal(request, exc)
         return False
-    messages.success(request, success)
+    messages.success(request, success(result) if callable(success) else success)
     return True
 
 
@@ -67,11 +69,6 @@ def _int(value: Any) -> int | None:
 # --- the queue ---------------------------------------------------------------------------------------------
 
 
-def _has_queue(user: User) -> bool:
-    """Whether any flow gives the user's roles something to do (else their list shows every visible case)."""
-    return any(flow.acting_states(user.roles) for flow in flows.FLOWS.values())
-
-
 def _filters(request: HttpRequest) -> selectors.CaseFilters:
     g = request.GET
     return selectors.CaseFilters(
@@ -80,8 +77,9 @@ def _filters(request: HttpRequest) -> selectors.CaseFilters:
         channel=g.get("channel", "") if g.get("channel") in Channel.values else "",
         q=g.get("q", "").strip()[:64],
         overdue=g.get("overdue") == "1",
+        due_this_week=g.get("due") == "week",
         mine=g.get("mine") == "1",
-        actionable=g.get("all") != "1" and _has_queue(request.user),
+        actionable=g.get("all") != "1" and selectors.has_queue(request.user),
         include_closed=g.get("closed") == "1",
     )
 
@@ -346,7 +344,8 @@ def case_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             data=_action_data(request, act),
             expected_version=_int(request.POST.get("version")),
         ),
-        _("已%(a)s。") % {"a": act.label},
+        # Read back as the action left it (some handlers return another case, e.g. 转一事一议).
+        lambda _done: confirmation(Case.objects.get(pk=pk), act),
     )
     if ok and act.notice:
         latest = case.transitions.order_by("-seq").first()

@@ -458,7 +458,7 @@ TEMPORARY_FLOW = register(
         states={
             **COMMON_STATES,
             TOWNSHIP_REVIEW: gettext_lazy("待乡镇审批"),
-            DISTRICT_REVIEW: gettext_lazy("待区县审批"),
+            DISTRICT_REVIEW: gettext_lazy("待区县审批（超乡镇审批额度）"),
             ESCALATED: gettext_lazy("已转一事一议"),
         },
         initial=SUBMITTED,

@@ -36,6 +36,21 @@ DEMO_SEED = 2020
 USERNAME_PREFIX = "demo_"
 
 
+# The people behind the demo logins: the timeline and the notices name people, not accounts.
+DEMO_NAMES = {
+    Role.VILLAGE_WORKER: "刘小梅",
+    Role.TOWNSHIP_OFFICER: "王丽",
+    Role.DISTRICT_OFFICER: "陈建国",
+    Role.DISTRICT_APPROVER: "张志强",
+    Role.MUNICIPAL_ADMIN: "李文华",
+    Role.MUNICIPAL_SUPERVISOR: "周敏",
+    Role.RESCUE_STATION: "赵刚",
+    Role.INSTITUTION_STAFF: "孙晓燕",
+    Role.PATROL_REPORTER: "吴军",
+    Role.AUDITOR: "郑红",
+}
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     username: str
@@ -161,7 +176,7 @@ class Command(BaseCommand):
                 password=None,
                 region=login.region,
                 roles=[login.role.value],
-                full_name=_("演示·%(role)s") % {"role": login.role.label},
+                full_name=DEMO_NAMES[login.role],
             )
             user.password = encoded
             user.save(update_fields=["password"])
