@@ -228,3 +228,34 @@ def test_no_sms_backend_no_code(client, applied, settings):
     response = _send(client, applied)
     assert response.status_code == 503 and "短信服务暂不可用" in response.content.decode()
     assert not VerificationCode.objects.exists()
+
+
+def test_every_spelling_of_one_tracking_or_id_number_is_one_counter(client, applied, settings):
+    """A space in the tracking number or a dash in the ID number reaches the same case: the same counter."""
+    settings.DOUDI_PORTAL_RATE_LIMITS = {
+        "status": {"ip": (100, 3600), "id": (100, 3600), "tracking": (3, 3600)}
+    }
+    number = applied.applicant_id_number
+    spellings = [
+        (applied.tracking_number, number),
+        (applied.tracking_number.replace("-", " - ").lower(), f"{number[:6]}-{number[6:14]}-{number[14:]}"),
+        (applied.tracking_number.replace("-", "- "), number.lower()),
+    ]
+    for tracking, id_number_ in spellings:
+        assert _verify(client, applied, "000000", id_number_=id_number_, tracking=tracking).status_code == 404
+    fourth = _verify(client, applied, "000000", tracking=f" {applied.tracking_number} ")
+    assert fourth.status_code == 429 and fourth["Retry-After"] == "3600"
+    settings.DOUDI_PORTAL_RATE_LIMITS = {
+        "status": {"ip": (100, 3600), "id": (3, 3600), "tracking": (100, 3600)}
+    }
+    spaced = f"{number[:6]} {number[6:]}"
+    assert _verify(client, applied, "000000", id_number_=spaced, REMOTE_ADDR="10.2.2.2").status_code == 429
+
+
+def test_a_refused_status_check_keeps_what_was_typed(client, applied, settings):
+    settings.DOUDI_PORTAL_RATE_LIMITS = {"status": {"tracking": (1, 3600)}}
+    _verify(client, applied, "000000")
+    limited = _verify(client, applied, "000000")
+    page = limited.content.decode()
+    assert limited.status_code == 429 and "操作过于频繁" in page
+    assert f'value="{applied.tracking_number}"' in page and 'data-testid="status-form"' in page

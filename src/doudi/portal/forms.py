@@ -205,6 +205,13 @@ class StatusForm(forms.Form):
             self.fields[name].widget.attrs["class"] += " text-uppercase"
             self.fields[name].widget.attrs["autocomplete"] = "off"
 
+    # Normalised once, as the lookups and the rate limits see them.
+    def clean_tracking_number(self) -> str:
+        return services.normalise_tracking(self.cleaned_data["tracking_number"])
+
+    def clean_id_number(self) -> str:
+        return identity.normalise(self.cleaned_data["id_number"])
+
 
 class UploadForm(forms.Form):
     key = forms.ChoiceField(label=_("补交的材料"), choices=())

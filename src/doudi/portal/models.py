@@ -58,3 +58,14 @@ class VerificationCode(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["case", "used_at"])]
+
+
+class Submission(models.Model):
+    """重复提交: the open case an online application made, under a keyed hash of what makes it the
+    same application (scheme, applicant ID number, child's ID number). A second submission while that
+    case is open answers with its tracking number instead of opening another; the unique key makes two
+    simultaneous submissions (a double click, two tabs) one case."""
+
+    key = models.CharField(max_length=64, unique=True)
+    case = models.ForeignKey("intake.Case", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)

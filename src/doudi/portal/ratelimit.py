@@ -1,10 +1,16 @@
 """限流: fixed-window counters in Django's cache on the public endpoints (apply, code request, status).
 
-Each endpoint counts per client IP and per identity (ID number, phone, tracking number) — hashed, so
-the cache holds no personal data. Exceeding any limit answers 429 with a Chinese page. Limits can be
-changed with DOUDI_PORTAL_RATE_LIMITS = {"apply": {"ip": (10, 3600)}, …}. With several server
-processes, configure a shared cache (database or Redis): the default local-memory cache counts per
-process.
+Each endpoint counts per client IP and per identity (ID number, phone, tracking number) — normalised
+exactly as the lookups normalise them (a space in a tracking number or a dash in an ID number is the
+same counter), then hashed, so the cache holds no personal data. An application counts only once it
+is accepted (`check` before, `count` after): correcting a refused form costs nothing, and the address
+is counted together with the applicant's identity (`ip_id`) as well as alone (`ip`, set higher), so
+neighbours sharing a village office's connection do not lock each other out. Status checks and code
+requests count every attempt (`hit`): those are what a guesser repeats.
+
+Exceeding a limit answers 429 with a Chinese page. Limits can be changed with
+DOUDI_PORTAL_RATE_LIMITS = {"apply": {"ip": (30, 3600)}, …}. With several server processes, configure
+a shared cache (database or Redis): the default local-memory cache counts per process.
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from doudi.portal.services import clean_phone_or_blank, normalise_tracking
+from doudi.registry import identity
+
 # (requests, window in seconds)
 DEFAULT_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
-    "apply": {"ip": (10, 3600), "id": (5, 86400), "phone": (5, 86400)},
+    "apply": {"ip": (30, 3600), "ip_id": (5, 3600), "id": (5, 86400), "phone": (5, 86400)},
     "code": {"ip": (10, 3600), "id": (5, 3600), "tracking": (5, 3600)},
     "status": {"ip": (30, 3600), "id": (10, 3600), "tracking": (10, 3600)},
     "upload": {"ip": (30, 3600), "case": (20, 86400)},
@@ -51,27 +60,64 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def _key(scope: str, kind: str, value: str) -> str:
-    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{value}".encode()).hexdigest()[:32]
-    return f"doudi:portal:rl:{scope}:{kind}:{digest}"
+def _normalised(kind: str, raw: str) -> str:
+    """The value as the lookups see it, so every spelling of one identity is one counter."""
+    if kind == "id":
+        return identity.normalise(raw)
+    if kind == "tracking":
+        return normalise_tracking(raw)
+    if kind == "phone":
+        return clean_phone_or_blank(raw) or identity.normalise(raw)
+    return str(raw or "").strip().upper()
+
+
+def _values(values: dict[str, str]) -> dict[str, str]:
+    out = {kind: _normalised(kind, raw) for kind, raw in values.items()}
+    if out.get("ip") and out.get("id"):
+        out["ip_id"] = f"{out['ip']}|{out['id']}"
+    return out
+
+
+def _keys(scope: str, values: dict[str, str]) -> list[tuple[str, str, Rule]]:
+    """(kind, cache key, rule) for every limit of `scope` whose value is given."""
+    normalised = _values(values)
+    out = []
+    for kind, rule in rules(scope).items():
+        value = normalised.get(kind, "")
+        if value:
+            digest = hashlib.sha256(f"{settings.SECRET_KEY}:{value}".encode()).hexdigest()[:32]
+            out.append((kind, f"doudi:portal:rl:{scope}:{kind}:{digest}", rule))
+    return out
+
+
+def _increment(key: str, rule: Rule) -> int:
+    cache.add(key, 0, timeout=rule.window)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=rule.window)
+        return 1
+
+
+def check(scope: str, **values: str) -> None:
+    """RateLimited if any limit of `scope` is already used up; counts nothing."""
+    for kind, key, rule in _keys(scope, values):
+        if (cache.get(key) or 0) >= rule.limit:
+            raise RateLimited(scope, kind, rule.window)
+
+
+def count(scope: str, **values: str) -> None:
+    """Count one accepted request against every limit of `scope` whose value is given."""
+    for _kind, key, rule in _keys(scope, values):
+        _increment(key, rule)
 
 
 def hit(scope: str, **values: str) -> None:
     """Count one request against every limit of `scope` whose value is given; RateLimited if any is
     exceeded (every counter is incremented first, so retrying does not reset any of them)."""
     exceeded: RateLimited | None = None
-    for kind, rule in rules(scope).items():
-        value = (values.get(kind) or "").strip().upper()
-        if not value:
-            continue
-        key = _key(scope, kind, value)
-        cache.add(key, 0, timeout=rule.window)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=rule.window)
-            count = 1
-        if count > rule.limit and exceeded is None:
+    for kind, key, rule in _keys(scope, values):
+        if _increment(key, rule) > rule.limit and exceeded is None:
             exceeded = RateLimited(scope, kind, rule.window)
     if exceeded is not None:
         raise exceeded

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,7 +33,7 @@ from doudi.intake import services as intake_services
 from doudi.intake.models import SUBTYPES, Attachment, Case, CaseType, Channel
 from doudi.policy.money import yuan_to_fen
 from doudi.portal.messaging import SendResult, send_message
-from doudi.portal.models import MessagePurpose, VerificationCode
+from doudi.portal.models import MessagePurpose, Submission, VerificationCode
 from doudi.regions.models import Region, RegionLevel
 from doudi.registry import identity
 from doudi.registry.models import Person, Relation
@@ -133,8 +133,12 @@ class Application:
 
 @dataclass
 class Applied:
+    """The case an application opened — or, for the same application again while that case is open,
+    the first case (`repeated`, no second SMS)."""
+
     case: Case
-    message: SendResult
+    message: SendResult | None = None
+    repeated: bool = False
 
 
 def proofs_for(scheme: str, subtype: str = "") -> dict[str, Any]:
@@ -288,6 +292,12 @@ def clean_phone_or_blank(raw: str) -> str:
         return ""
 
 
+def _delete_files(paths: list[str]) -> None:
+    """The files stored for a transaction that did not commit."""
+    for path in paths:
+        default_storage.delete(path)
+
+
 def _save_upload(case: Case, upload: Upload, saved: list[str], label: str | None = None) -> Attachment:
     """The applicant's upload, stored and recorded like an officer's; `saved` collects the files to
     delete if the caller's transaction fails."""
@@ -308,15 +318,44 @@ def _save_upload(case: Case, upload: Upload, saved: list[str], label: str | None
     )
 
 
+def _submission_key(app: Application) -> str:
+    """What makes two submissions the same application, as a keyed hash (no ID number stored)."""
+    child = app.child_id_number if app.scheme == CaseType.CHILDREN else ""
+    return hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"{app.scheme}:{app.applicant_id_number}:{child}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
+
+
+def _repeated(case: Case, app: Application) -> Applied:
+    """The same application while `case` is open: its tracking number for the one who filed it (same
+    phone); anyone else only learns that it is already being handled."""
+    if not hmac.compare_digest(clean_phone_or_blank(case.applicant_phone), app.applicant_phone):
+        raise ValidationError(
+            {
+                "applicant_id_number": _(
+                    "该身份证号已有一件同类申请正在办理，请勿重复提交；请凭受理编号查询进度。"
+                )
+            }
+        )
+    return Applied(case, repeated=True)
+
+
 def apply_online(app: Application) -> Applied:
     """网上申请: validate everything, then open the case (channel portal) with its proofs in one
-    transaction — a refusal writes nothing — and text the tracking number to the applicant."""
+    transaction — a refusal writes nothing — and text the tracking number to the applicant. The same
+    application again while its case is open (a double click, two tabs, a second try) opens nothing."""
     details, village, errors = _validate(app)
     if errors:
         raise ValidationError(errors)
+    key = _submission_key(app)
     saved: list[str] = []
     try:
         with transaction.atomic():
+            entry = Submission.objects.select_for_update().select_related("case").filter(key=key).first()
+            if entry is not None and entry.case.is_open:
+                return _repeated(entry.case, app)
             case = intake_services.open_case(
                 by=None,
                 case_type=app.scheme,
@@ -333,9 +372,19 @@ def apply_online(app: Application) -> Applied:
             labels = proofs_for(app.scheme, app.subtype)
             for upload in app.uploads:
                 _save_upload(case, upload, saved, label=str(labels.get(upload.key, upload.label)))
+            if entry is None:
+                Submission.objects.create(key=key, case=case)  # IntegrityError if a twin committed first
+            else:
+                entry.case = case
+                entry.save(update_fields=["case"])
+    except IntegrityError:
+        _delete_files(saved)
+        first = Submission.objects.filter(key=key).select_related("case").first()
+        if first is not None and first.case.is_open:
+            return _repeated(first.case, app)
+        raise
     except BaseException:
-        for path in saved:
-            default_storage.delete(path)
+        _delete_files(saved)
         raise
     text = _(
         "【兜底救助】您的%(scheme)s申请已提交，受理编号 %(n)s。凭受理编号、身份证号和短信验证码可在网上查询办理进度。"
@@ -344,7 +393,7 @@ def apply_online(app: Application) -> Applied:
         "n": case.tracking_number,
     }
     result = send_message(phone=app.applicant_phone, text=text, purpose=MessagePurpose.APPLIED, case=case)
-    return Applied(case, result)
+    return Applied(case, message=result)
 
 
 # --- status checks ------------------------------------------------------------------------------------------
@@ -454,7 +503,6 @@ def upload_document(*, case: Case, key: str, name: str, content: bytes) -> Attac
 
                 children.submit_deferred_document(case=case, key=key, attachment=attachment)
     except BaseException:
-        for path in saved:
-            default_storage.delete(path)
+        _delete_files(saved)
         raise
     return attachment

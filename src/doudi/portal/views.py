@@ -83,8 +83,20 @@ def _too_many(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
     response = render(
         request, "portal/429.html", {"retry_minutes": max(1, exc.retry_after // 60)}, status=429
     )
-    response["Retry-After"] = str(exc.retry_after)
+    return _retry_after(response, exc)
+
+
+def _retry_after(response: HttpResponse, exc: ratelimit.RateLimited | None) -> HttpResponse:
+    if exc is not None:
+        response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def _rate_limited_text(exc: ratelimit.RateLimited) -> str:
+    """Said above a re-shown form: it is refused for now, and nothing typed is lost."""
+    return _("操作过于频繁，请 %(n)s 分钟后再提交。您填写的内容已保留（上传的文件需重新选择）。") % {
+        "n": max(1, exc.retry_after // 60)
+    }
 
 
 @require_safe
@@ -217,22 +229,24 @@ def apply(request: HttpRequest, scheme: str) -> HttpResponse:
         members = forms.MemberFormSet(prefix="members")
         return render(request, "portal/apply.html", _apply_context(scheme, form, members, []))
 
-    try:
-        ratelimit.hit(
-            "apply",
-            ip=ratelimit.client_ip(request),
-            id=request.POST.get("applicant_id_number", ""),
-            phone=request.POST.get("applicant_phone", ""),
-        )
-    except ratelimit.RateLimited as exc:
-        return _too_many(request, exc)
     form = forms.ApplyForm(request.POST, request.FILES, scheme=scheme)
     members = forms.MemberFormSet(request.POST, prefix="members")
     errors: list[str] = []
     proofs_error = ""
+    limited: ratelimit.RateLimited | None = None
     if form.is_valid() and members.is_valid():
+        # Only accepted applications count; a refused one re-shows what was typed.
+        who = {
+            "ip": ratelimit.client_ip(request),
+            "id": form.cleaned_data["applicant_id_number"],
+            "phone": form.cleaned_data["applicant_phone"],
+        }
         try:
+            ratelimit.check("apply", **who)
             applied = services.apply_online(_application(scheme, form, members, request))
+        except ratelimit.RateLimited as exc:
+            limited = exc
+            errors.append(_rate_limited_text(exc))
         except ValidationError as exc:
             details = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             proofs_error = "；".join(details.pop("proofs", []))
@@ -242,15 +256,19 @@ def apply(request: HttpRequest, scheme: str) -> HttpResponse:
                 members, {k: v for k, v in details.items() if k.startswith("members-")}
             )
         else:
+            if not applied.repeated:
+                ratelimit.count("apply", **who)
             request.session[APPLIED_SESSION_KEY] = {
                 "case": applied.case.pk,
-                "sms": applied.message.ok,
+                "sms": applied.message.ok if applied.message else None,
+                "repeated": applied.repeated,
             }
             return redirect("portal:apply_done")
     elif members.non_form_errors():
         errors += list(members.non_form_errors())
-    return render(
-        request, "portal/apply.html", _apply_context(scheme, form, members, errors, proofs_error), status=400
+    context = _apply_context(scheme, form, members, errors, proofs_error)
+    return _retry_after(
+        render(request, "portal/apply.html", context, status=429 if limited else 400), limited
     )
 
 
@@ -267,6 +285,7 @@ def apply_done(request: HttpRequest) -> HttpResponse:
         {
             "case": case,
             "sms_sent": applied.get("sms"),
+            "repeated": applied.get("repeated"),
             "scheme_label": services.SCHEMES.get(case.case_type, ""),
         },
     )
@@ -366,7 +385,8 @@ def status(request: HttpRequest) -> HttpResponse:
             tracking=d["tracking_number"],
         )
     except ratelimit.RateLimited as exc:
-        return _too_many(request, exc)
+        context["error"] = _rate_limited_text(exc)
+        return _retry_after(render(request, "portal/status.html", context, status=429), exc)
     if op == "send":
         if not context["sms_ok"]:
             context["error"] = _("短信服务暂不可用，请拨打求助热线查询办理进度。")
