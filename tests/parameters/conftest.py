@@ -21,3 +21,18 @@ def _fresh_parameter_cache():
     invalidate_parameter_cache()
     yield
     invalidate_parameter_cache()
+
+
+@pytest.fixture
+def population(tmp_path, settings):
+    """A synthetic population of 120 households under DOUDI_DATA_DIR/synth."""
+    from doudi.registry import synth
+
+    settings.DOUDI_DATA_DIR = tmp_path
+    synth.write_population(synth.generate_population(120, seed=7), tmp_path / "synth")
+    return tmp_path / "synth"
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

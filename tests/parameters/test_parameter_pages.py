@@ -4,7 +4,6 @@ add-value form (municipal admin only, corrections confirmed), and the what-if pa
 import re
 from datetime import date
 
-import pytest
 from django.urls import reverse
 
 from doudi.parameters.models import ParameterValue, SimulationRun
@@ -45,7 +44,7 @@ def test_history_page_shows_sources_and_flags(client, officer, admin):
     html = client.get(reverse("parameters:detail", args=["dibao.standard.urban"])).content.decode()
     history = html[html.index('data-testid="history"') :]
     assert "渝民发〔2020〕1号" in history and "提高标准" in history and str(admin) in history
-    assert "Chongqing urban dibao standard from 2019-07-01" in history  # the default's source
+    assert "重庆市城市低保标准，2019-07-01起" in history  # the default's source, in Chinese
     assert history.count('data-testid="unverified"') == 2  # 546 (default) and 700 (stored, not verified)
     assert 'data-testid="add-value"' not in html  # an officer cannot add
     assert client.get(reverse("parameters:detail", args=["no.such"])).status_code == 404
@@ -132,20 +131,6 @@ def test_window_end_left_empty_means_not_declared(client, admin):
 
 
 # --- what-if ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def population(tmp_path, settings):
-    from doudi.registry import synth
-
-    settings.DOUDI_DATA_DIR = tmp_path
-    synth.write_population(synth.generate_population(120, seed=7), tmp_path / "synth")
-    return tmp_path / "synth"
-
-
-@pytest.fixture
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 def test_simulation_page_is_for_municipal_users(client, officer, population):

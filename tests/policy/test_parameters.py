@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -171,12 +172,32 @@ def test_overrides_list_every_problem(defaults: ParameterSet) -> None:
     assert [key for key, _ in raised.value.problems] == ["a.b", "dibao.standard.urban", "c"]
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_parameter_has_a_chinese_name_description_and_unit_and_english_ones(
+    defaults: ParameterSet,
+) -> None:
+    assert len(defaults) >= 27
+    for name, parameter in defaults.items():
+        assert _CJK.search(parameter.label), name
+        assert _CJK.search(parameter.description), name
+        assert _CJK.search(parameter.unit) or parameter.unit == "%", name
+        chinese = (parameter.label + parameter.description + parameter.unit).replace("CPI", "")  # 通用缩写
+        assert not re.search(r"[A-Za-z]{3,}", chinese), name
+        assert set(parameter.en) == {"label", "description", "unit"} and all(parameter.en.values()), name
+        assert not _CJK.search(parameter.en["label"] + parameter.en["unit"]), name
+    assert defaults["dibao.standard.urban"].unit == "元/人/月"
+
+
 # --- the loader refuses malformed files ------------------------------------------------------------
 
 GOOD = """\
-description: 城市最低生活保障标准
-metadata: {unit: CNY per person per month}
+label: 城市最低生活保障标准
+description: 城市居民家庭的低保标准
+metadata: {unit: 元/人/月}
 type: money
+en: {label: Urban standard, description: The urban dibao standard, unit: CNY per person per month}
 values:
   2019-07-01:
     value: 546
@@ -234,7 +255,10 @@ def test_a_well_formed_file_loads(tmp_path: Path) -> None:
             "metadata.reference",
             "missing",
         ),
-        (GOOD.replace("description: 城市最低生活保障标准\n", ""), "description", "missing"),
+        (GOOD.replace("description: 城市居民家庭的低保标准\n", ""), "description", "missing"),
+        (GOOD.replace("label: 城市最低生活保障标准\n", ""), "label", "missing"),
+        (GOOD.replace(", unit: CNY per person per month}", "}"), "en.unit", "missing"),
+        (GOOD.replace("label: Urban standard", "label: ' '"), "en.label", "non-empty"),
         (GOOD.split("values:")[0], "values", "at least one"),
         (GOOD + "  : [\n", "", ""),
     ],

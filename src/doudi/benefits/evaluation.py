@@ -18,13 +18,16 @@ person (`evaluate_person`): the registry person as a §4 member, with the catego
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from doudi.policy.arithmetic import CQ_DIBAO_REGULATION, SOCIAL_ASSISTANCE_MEASURES
 from doudi.policy.contract import InputError, evaluate_request
 from doudi.policy.money import yuan_json
+from doudi.policy.parameters import OVERRIDE_REFERENCE
 from doudi.policy.periods import Period
 from doudi.policy.population import CATEGORY_NAMES, COUNTED_INCOME
 from doudi.registry.models import Household, Membership, Person
@@ -46,6 +49,7 @@ RULE_LABELS = {
     "dibao.standard": _("低保标准（元/人·月）"),
     "dibao.size": _("保障人口（不含特困人员）"),
     "dibao.work_cost_deduction": _("务工成本扣减（元）"),
+    "dibao.unit_income": _("家庭成员计算收入合计（元/月）"),
     "dibao.counted_income": _("计算收入（元/月）"),
     "dibao.per_capita_income": _("家庭月人均收入（元）"),
     "dibao.income_test": _("收入条件（计算收入低于标准×人数）"),
@@ -72,8 +76,100 @@ DECISION_LABELS = {
     "exit_deferred": _("暂缓退出（疫情期间）"),
     "exit": _("退出"),
 }
+# What a formula names besides rules and parameters: the household's own data (§4 names).
+DATA_LABELS = {
+    "assets.deposits": _("存款（元）"),
+    "assets.vehicles": _("机动车辆（辆）"),
+    "assets.houses": _("住房（套）"),
+}
+INSTRUMENT_LABELS = {
+    CQ_DIBAO_REGULATION: _("《重庆市城乡居民最低生活保障条例》"),
+    SOCIAL_ASSISTANCE_MEASURES: _("《社会救助暂行办法》"),
+}
 # The decisions that let a not-yet-enrolled household be approved without an override.
 APPROVABLE = frozenset({"include"})
+
+
+# --- the explanation as people read it ------------------------------------------------------------------
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+")
+_UNIT = re.compile(r"\s*[（(][^（）()]*[）)]$")  # a label's unit or note, left out inside a formula
+
+
+def article_text(article: dict[str, Any]) -> str:
+    """《重庆市城乡居民最低生活保障条例》第12条; the instrument alone where no article is cited."""
+    instrument = INSTRUMENT_LABELS.get(article.get("instrument", ""), f"《{article.get('instrument', '')}》")
+    if article.get("article") is None:
+        return str(instrument)
+    return _("%(instrument)s第%(article)s条") % {"instrument": instrument, "article": article["article"]}
+
+
+def operand_label(name: str) -> str:
+    """What a formula's operand is called: a rule's label, a parameter's Chinese name, household data."""
+    from doudi.parameters.selectors import parameter_label
+
+    label = RULE_LABELS.get(name) or DATA_LABELS.get(name)
+    return _UNIT.sub("", str(label)) if label else parameter_label(name)
+
+
+def _formula_in_words(expression: str) -> str:
+    return _NAME.sub(lambda m: operand_label(m.group(0)), expression)
+
+
+def reference_text(reference: str) -> str:
+    """A parameter's source as shown; the engine's own notes (an override, no value) in the user's language."""
+    if reference == OVERRIDE_REFERENCE:
+        return _("本次评估临时设定的取值")
+    if reference.startswith("no value"):
+        return _("当期无取值")
+    return reference
+
+
+def clause_text(clause: str) -> str:
+    """The notice's clause a step applies (`一(一)` → 通知一(一)); R2 is the standing 特困 scheme's."""
+    if not clause:
+        return ""
+    if clause == "tekun":
+        return _("特困人员救助供养")
+    return _("渝肺炎组发〔2020〕14号 %(clause)s") % {"clause": clause}
+
+
+def _display(value: Any, rule: str) -> str:
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if rule == "dibao.decision":
+        return str(DECISION_LABELS.get(value, value))
+    return "—" if value is None else str(value)
+
+
+def explanation_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps of a stored evaluation for the page: each with its label, the value as read, the
+    notice's clause, the regulation articles, and the arithmetic (numbers, and in words)."""
+    return [
+        {
+            "rule": s["rule"],
+            "label": RULE_LABELS.get(s["rule"], s["rule"]),
+            "clause": s.get("clause") or "",
+            "clause_text": clause_text(s.get("clause") or ""),
+            "value": _display(s.get("value"), s["rule"]),
+            "articles": [article_text(a) for a in s.get("articles", [])],
+            "arithmetic": [
+                {"text": line["text"], "words": _formula_in_words(line["expression"])}
+                for line in s.get("arithmetic", [])
+            ],
+        }
+        for s in steps
+    ]
+
+
+def parameter_rows(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The parameters an evaluation used, named in the user's language, with their source."""
+    from doudi.parameters.selectors import parameter_label
+
+    return [
+        {**p, "label": parameter_label(p["name"]), "reference": reference_text(p.get("reference") or "")}
+        for p in parameters
+    ]
 
 
 def current_memberships(household: Household) -> list[Membership]:
@@ -297,6 +393,8 @@ __all__ = [
     "InputError",
     "RULE_LABELS",
     "current_memberships",
+    "explanation_rows",
+    "parameter_rows",
     "evaluate_household",
     "evaluate_person",
     "household_payload",

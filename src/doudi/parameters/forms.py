@@ -6,8 +6,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
-from doudi.parameters.overrides import parse_value_text
-from doudi.policy.parameters import Parameter, ValueType
+from doudi.parameters.overrides import VALUE_HINTS, coerce_text
+from doudi.parameters.selectors import parameter_text
+from doudi.policy.parameters import Parameter
 
 
 class ParameterValueForm(ServiceErrorsMixin, forms.Form):
@@ -30,23 +31,14 @@ class ParameterValueForm(ServiceErrorsMixin, forms.Form):
             self.fields["region"].required = True
         else:
             del self.fields["region"]
-        hints = {
-            ValueType.MONEY: _("元，最多两位小数"),
-            ValueType.RATIO: _("系数，最多四位小数"),
-            ValueType.PERCENT: _("百分数（如 4.3 表示 4.3%），可为负"),
-            ValueType.COUNT: _("整数"),
-            ValueType.DATE: _("日期 YYYY-MM-DD"),
-        }
-        help_text = f"{parameter.unit} · {hints[parameter.type]}"
+        help_text = f"{parameter_text(parameter)['unit']} · {VALUE_HINTS[parameter.type]}"
         if parameter.nullable:
             help_text += " · " + str(_("留空表示未宣布（不设定）"))
         self.fields["value"].help_text = help_text
         self.fields["value"].required = not parameter.nullable
 
     def clean_value(self):
-        return parse_value_text(
-            self.parameter.type, self.cleaned_data.get("value") or "", nullable=self.parameter.nullable
-        )
+        return coerce_text(self.parameter, self.cleaned_data.get("value") or "")
 
 
 class SimulationForm(ServiceErrorsMixin, forms.Form):

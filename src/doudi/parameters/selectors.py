@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from doudi.parameters.models import ParameterValue, SimulationRun, decode_value
 from doudi.policy.parameters import Entry, Parameter, ParameterSet, StoredValue, json_value, load_defaults
@@ -47,7 +47,7 @@ def stored_overlay_records() -> list[StoredValue]:
     ]
 
 
-WINDOW_REFERENCE = "疫情防控期间 as declared by the municipal bureau (console: 疫情防控期间)"
+WINDOW_REFERENCE = "市民政局宣布的疫情防控期间（控制台：疫情防控期间）"
 
 
 def window_overlay_records() -> list[StoredValue]:
@@ -98,6 +98,28 @@ def invalidate_parameter_cache() -> None:
 # --- the catalogue shown in the console and by GET /api/v1/parameters ----------------------------
 
 
+def _in_user_language(label: str, description: str, unit: str, en: Any) -> dict[str, str]:
+    if (translation.get_language() or "").startswith("en") and en:
+        return dict(en)
+    return {"label": label, "description": description, "unit": unit}
+
+
+def parameter_text(parameter: Parameter) -> dict[str, str]:
+    """名称、说明、单位 in the user's language: the YAML's own (Chinese), or its `en` block."""
+    return _in_user_language(parameter.label, parameter.description, parameter.unit, parameter.en)
+
+
+def parameter_label(key: str) -> str:
+    """The name shown for a parameter as an explanation cites it: `dibao.standard.urban` → 城市最低生活
+    保障标准; a district's value (`covid.bereavement_assistance.500101`) adds the district code."""
+    try:
+        parameter, region = load_defaults().resolve(key)
+    except KeyError:
+        return key
+    label = parameter_text(parameter)["label"]
+    return f"{label}（{region}）" if region else label
+
+
 @dataclass
 class HistoryRow:
     """One dated value: a YAML default or a stored value (with who, when and why)."""
@@ -129,15 +151,23 @@ class CurrentValue:
 
 @dataclass
 class ParameterInfo:
+    """`label`, `description`, `unit` are the Chinese ones (the API's); `shown` is in the user's language."""
+
     name: str
+    label: str
     description: str
     unit: str
+    en: dict[str, str]
     type: str
     kind: str
     nullable: bool
     region_indexed: bool
     current: list[CurrentValue] = field(default_factory=list)
     history: list[HistoryRow] = field(default_factory=list)
+
+    @property
+    def shown(self) -> dict[str, str]:
+        return _in_user_language(self.label, self.description, self.unit, self.en)
 
     @property
     def unverified(self) -> bool:
@@ -235,8 +265,10 @@ def parameter_catalogue(*, on: date | None = None, name: str | None = None) -> l
         out.append(
             ParameterInfo(
                 name=n,
+                label=parameter.label,
                 description=parameter.description,
                 unit=parameter.unit,
+                en=dict(parameter.en),
                 type=str(parameter.type),
                 kind=str(parameter.kind),
                 nullable=parameter.nullable,

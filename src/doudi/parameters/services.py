@@ -13,6 +13,7 @@ from doudi.accounts.roles import Role
 from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.parameters.models import ParameterValue, SimulationRun, encode_value
+from doudi.parameters.overrides import value_error
 from doudi.parameters.selectors import current_parameters, invalidate_parameter_cache, stored_overlay_records
 from doudi.policy.parameters import Kind, ParameterError, load_defaults
 from doudi.regions.models import Region, RegionLevel
@@ -64,8 +65,8 @@ def add_parameter_value(
         errors.setdefault("effective_from", []).append(_("月度指数的生效日期须为该月1日。"))
     try:
         coerced = parameter.coerce(value)
-    except ValueError as error:
-        errors.setdefault("value", []).append(_("取值不符合参数类型：%(error)s") % {"error": error})
+    except ValueError:
+        errors.setdefault("value", []).append(value_error(parameter, "" if value is None else str(value)))
         coerced = None
     reference = (reference or "").strip()
     if not reference:
@@ -95,8 +96,8 @@ def add_parameter_value(
     stored = (name, region or None, effective_from, coerced, reference, bool(verified))
     try:
         defaults.overlay([*stored_overlay_records(), stored])
-    except ParameterError as error:
-        raise ValidationError({"value": str(error)}) from None
+    except ParameterError:
+        raise ValidationError({"value": value_error(parameter, str(value))}) from None
 
     try:
         with transaction.atomic():

@@ -159,7 +159,8 @@ def input_json_schema(params: ParameterSet | None = None) -> dict[str, Any]:
         value_schema = _PARAMETER_SCHEMAS[parameter.type]
         if parameter.nullable:
             value_schema = {"anyOf": [value_schema, {"type": "null"}]}
-        value_schema = {"description": parameter.description, **value_schema}
+        title = f"{parameter.label} ({parameter.en['label']}), {parameter.unit}"
+        value_schema = {"description": title, **value_schema}
         properties[name] = value_schema
         if parameter.region_indexed:
             patterns["^" + name.replace(".", r"\.") + r"\.\d{6}$"] = value_schema

@@ -13,15 +13,19 @@ parameter read that does not serve all rows its scope (``households=`` or ``pers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from doudi.policy.money import exact_yuan_json, yuan_json
+from doudi.policy.arithmetic import Article, Formula, Operand, explain_line
+from doudi.policy.money import FEN_PER_YUAN, exact_yuan_json, yuan_json
 from doudi.policy.parameters import ParameterError, ParameterMissing, ParameterSet, ParameterValue
 from doudi.policy.periods import Period, Window
 from doudi.policy.population import Population
@@ -29,6 +33,13 @@ from doudi.policy.population import Population
 Entity = Literal["period", "household", "person"]
 Explain = Literal["always", "nonzero", "never"]
 Mask = npt.NDArray[np.bool_]
+
+# Household data a formula may show, by its §4 name: (the population column, whether it is fen).
+DATA = {
+    "assets.deposits": ("household_deposits_fen", True),
+    "assets.vehicles": ("household_vehicles", False),
+    "assets.houses": ("household_houses", False),
+}
 
 
 class Nullable(NamedTuple):
@@ -73,6 +84,13 @@ class Rule:
     explain: Explain
     fmt: Callable[[Any], Any]
     func: Callable[[Simulation], Any]
+    formula: Formula | None = None
+    articles: tuple[Article, ...] = ()
+
+    @property
+    def money(self) -> bool:
+        """Whether the values are fen (shown in yuan)."""
+        return self.fmt in (as_yuan, as_exact_yuan)
 
 
 RULES: dict[str, Rule] = {}
@@ -85,18 +103,22 @@ def rule(
     entity: Entity = "household",
     explain: Explain = "never",
     fmt: Callable[[Any], Any] = as_int,
+    formula: Formula | None = None,
+    articles: tuple[Article, ...] = (),
 ) -> Callable[[Callable[[Simulation], Any]], Callable[[Simulation], Any]]:
     """Register a rule computing ``name``.
 
     ``explain`` says when the value is a step of a household's explanation: ``always``, ``nonzero``
     (an amount: when not 0, or null) or ``never`` (an intermediate value; its parameters still show
-    in the steps that depend on it). ``fmt`` turns one row's value into JSON.
+    in the steps that depend on it). ``fmt`` turns one row's value into JSON. ``formula`` is the
+    arithmetic the step shows (``doudi.policy.arithmetic``); ``articles`` the regulation articles
+    it applies, cited beside the notice's ``clause``.
     """
 
     def register(func: Callable[[Simulation], Any]) -> Callable[[Simulation], Any]:
         if name in RULES:
             raise ValueError(f"rule {name} is registered twice")
-        RULES[name] = Rule(name, clause, entity, explain, fmt, func)
+        RULES[name] = Rule(name, clause, entity, explain, fmt, func, formula, articles)
         return func
 
     return register
@@ -311,8 +333,52 @@ class Result:
                     step["member"] = _json_id(self.population.person_id[row])
                 step["value"] = self.json_value(rule_.name, row)
                 step["parameters"] = self._parameters(rule_.name, served)
+                if rule_.articles:
+                    step["articles"] = [article.as_json() for article in rule_.articles]
+                arithmetic = self.arithmetic(rule_.name, row)
+                if arithmetic:
+                    step["arithmetic"] = arithmetic
                 steps.append(step)
         return steps
+
+    def arithmetic(self, name: str, row: int) -> list[dict[str, Any]]:
+        """The formula of rule ``name`` with row ``row``'s operands (``[]`` when it has none or it
+        does not apply to the row, or the value is null)."""
+        rule_ = RULES[name]
+        formula = rule_.formula
+        if formula is None or self.is_null(name, row):
+            return []
+        if formula.when is not None and not self._operand_row(formula.when, rule_.entity, row)[0]:
+            return []
+        raw = self.values[name][row]
+        shown: Fraction | bool = (
+            bool(raw) if isinstance(raw, np.bool_) else Fraction(int(raw), FEN_PER_YUAN if rule_.money else 1)
+        )
+        resolve = functools.partial(self._operand, rule_.entity, row)
+        return [explain_line(line, resolve, shown) for line in formula.lines]
+
+    def _operand_row(self, name: str, entity: Entity, row: int) -> tuple[Any, Rule]:
+        """Rule ``name``'s value for the row of a step of ``entity`` (a member's household's value)."""
+        operand = RULES[name]
+        if operand.entity == "household" and entity == "person":
+            row = int(self.population.person_household[row])
+        elif operand.entity != entity:
+            raise ValueError(f"{name} is not a {entity} value")
+        return self.values[name][row], operand
+
+    def _operand(self, entity: Entity, row: int, operand: Operand) -> Fraction:
+        if operand.kind == "value":
+            raw, source = self._operand_row(operand.name, entity, row)
+            return Fraction(int(raw), FEN_PER_YUAN if source.money else 1)
+        if operand.kind == "param":
+            read = self.params.value_at(operand.name, self.period.first_day)
+            if read is None or not isinstance(read.value, int | Decimal):
+                raise ParameterMissing(operand.name, self.period.first_day)
+            return Fraction(read.value)
+        attribute, money = DATA[operand.name]
+        household = row if entity == "household" else int(self.population.person_household[row])
+        raw = getattr(self.population, attribute)[household]
+        return Fraction(int(raw), FEN_PER_YUAN if money else 1)
 
     def _served(self, household: int) -> dict[int, dict[str, Any]]:
         """The parameter values (as JSON) of every read that served ``household``, by read."""

@@ -43,12 +43,27 @@ def _output_schema() -> dict:
             "verified": {"type": "boolean"},
         }
     )
+    arithmetic_line = obj(
+        {
+            "expression": _STRING,
+            "operands": {"type": "array", "items": obj({"name": _STRING, "value": _NUMBER})},
+            "result": {"type": ["number", "boolean"]},
+            "text": _STRING,
+        }
+    )
     step = obj(
         {
             "rule": _STRING,
             "clause": {"type": ["string", "null"]},
+            "member": {"type": ["string", "integer"]},
             "value": {},
             "parameters": {"type": "array", "items": parameter_used},
+            # additive (docs/policy.md): the regulation articles beside the clause, and the arithmetic
+            "articles": {
+                "type": "array",
+                "items": obj({"instrument": _STRING, "article": {"type": ["integer", "null"]}}),
+            },
+            "arithmetic": {"type": "array", "items": arithmetic_line},
         },
         ["rule", "value"],
     )

@@ -66,8 +66,9 @@ class HistoryOut(Schema):
 
 class ParameterOut(Schema):
     name: str
-    description: str
-    unit: str
+    label: str = Field(description="名称: the parameter's Chinese name")
+    description: str = Field(description="说明, in Chinese")
+    unit: str = Field(description="单位, in Chinese (元/人/月 …)")
     type: str
     kind: str
     nullable: bool
@@ -92,6 +93,7 @@ class ParameterValueIn(Schema):
 def _out(info: selectors.ParameterInfo) -> dict[str, Any]:
     return {
         "name": info.name,
+        "label": info.label,
         "description": info.description,
         "unit": info.unit,
         "type": info.type,

@@ -771,14 +771,6 @@ def _yuan(fen: int | None) -> str:
     return f"{Decimal(int(fen)) / 100:.2f}"
 
 
-def _display(value: Any, rule: str) -> str:
-    if isinstance(value, bool):
-        return _("是") if value else _("否")
-    if rule == "dibao.decision":
-        return str(evaluation.DECISION_LABELS.get(value, value))
-    return "—" if value is None else str(value)
-
-
 def panel_context(request, detail, can_act: bool) -> dict:
     from doudi.benefits.selectors import enrolment_for_case
 
@@ -810,18 +802,8 @@ def panel_context(request, detail, can_act: bool) -> dict:
         if "economic_data" in acts:
             report = benefits.usable_report(user, household)
     ev = details.get("evaluation")
-    steps, params = [], []
-    if ev:
-        steps = [
-            {
-                "rule": s["rule"],
-                "label": evaluation.RULE_LABELS.get(s["rule"], s["rule"]),
-                "clause": s.get("clause", ""),
-                "value": _display(s.get("value"), s["rule"]),
-            }
-            for s in ev.get("explanation", [])
-        ]
-        params = ev.get("parameters", [])
+    steps = evaluation.explanation_rows(ev.get("explanation", [])) if ev else []
+    params = evaluation.parameter_rows(ev.get("parameters", [])) if ev else []
     publicity = publicity_context(user, case, today)
     running = next((p for p in reversed(publicity["publications"]) if p.running_on(today)), None)
     deliberation_row = next(

@@ -503,12 +503,6 @@ def approve(*, case, by, reason="", data=None, expected_version=None) -> Case:
 # --- the case page panel -------------------------------------------------------------------------------------
 
 
-def _display(value: Any) -> str:
-    if isinstance(value, bool):
-        return _("是") if value else _("否")
-    return "—" if value is None else str(value)
-
-
 def panel_context(request, detail, can_act: bool) -> dict:
     from doudi.benefits.selectors import enrolment_for_case
 
@@ -522,15 +516,7 @@ def panel_context(request, detail, can_act: bool) -> dict:
         person = Person.objects.visible_to(user).filter(pk=case.applicant_id).first()
     investigation = details.get("investigation")
     ev = details.get("evaluation")
-    steps = [
-        {
-            "rule": s["rule"],
-            "label": evaluation.RULE_LABELS.get(s["rule"], s["rule"]),
-            "clause": s.get("clause", ""),
-            "value": _display(s.get("value")),
-        }
-        for s in (ev or {}).get("explanation", [])
-    ]
+    steps = evaluation.explanation_rows((ev or {}).get("explanation", []))
     labels = {name: (label, dict(choices), hint) for name, label, choices, hint in CONDITIONS}
     findings = []
     if investigation:
@@ -562,7 +548,7 @@ def panel_context(request, detail, can_act: bool) -> dict:
         "ev": ev,
         "eligible": bool(ev and ev.get("eligible")),
         "steps": steps,
-        "params": (ev or {}).get("parameters", []),
+        "params": evaluation.parameter_rows((ev or {}).get("parameters", [])),
         "review": details.get("township_review"),
         **publicity_context(user, case, today),
         "decision": details.get("decision"),

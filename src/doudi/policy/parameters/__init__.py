@@ -3,9 +3,11 @@
 One YAML file per parameter; its path is its dotted name (``dibao/standard/urban.yaml`` →
 ``dibao.standard.urban``). A file reads like the regulation it comes from::
 
-    description: 城市最低生活保障标准 (urban minimum living standard)
-    metadata: {unit: CNY per person per month}
+    label: 城市最低生活保障标准
+    description: 城市居民家庭的低保标准：家庭月人均收入低于此标准的，按差额补足。
+    metadata: {unit: 元/人/月}
     type: money                    # money | ratio | percent | count | date
+    en: {label: Urban minimum living standard, description: …, unit: CNY per person per month}
     values:
       2019-07-01:
         value: 546
@@ -15,7 +17,8 @@ Optional top-level keys: ``kind`` (``value`` — the default: a value carries fo
 until the next one; ``monthly_series`` — each month has its own value and a month without one is
 *missing*, never carried forward; ``declaration`` — a dated declaration such as the emergency window,
 whose latest value applies to every period), ``nullable: true`` (``value: null`` allowed, e.g. an
-open window end) and ``by_region`` (a region-indexed parameter: a dated series per 6-digit district
+open window end), ``en`` (the English label, description and unit, for the English interface; the
+Chinese ones are the parameter's own) and ``by_region`` (a region-indexed parameter: a dated series per 6-digit district
 code; ``values`` is then the optional city-wide default).
 
 A :class:`ParameterSet` is immutable. :meth:`ParameterSet.overlay` adds the bureau's stored dated
@@ -154,10 +157,14 @@ class StoredValue(NamedTuple):
 
 @dataclass(frozen=True)
 class Parameter:
+    """``label`` (名称), ``description`` and ``unit`` are Chinese; ``en`` has the English ones."""
+
     name: str
     description: str
     unit: str
     type: ValueType
+    label: str = ""
+    en: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     reference: str | None = None
     kind: Kind = Kind.VALUE
     nullable: bool = False
@@ -388,7 +395,8 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
-_TOP_KEYS = {"description", "metadata", "type", "kind", "nullable", "values", "by_region"}
+_TOP_KEYS = {"label", "description", "metadata", "type", "en", "kind", "nullable", "values", "by_region"}
+_EN_KEYS = {"label", "description", "unit"}
 _METADATA_KEYS = {"unit", "reference"}
 _ENTRY_KEYS = {"value", "metadata"}
 _ENTRY_METADATA_KEYS = {"reference", "verified", "status"}
@@ -430,8 +438,9 @@ class _FileReader:
         return value
 
     def parameter(self, document: object) -> Parameter:
-        doc = self.mapping(document, "", _TOP_KEYS, {"description", "metadata", "type"})
+        doc = self.mapping(document, "", _TOP_KEYS, {"label", "description", "metadata", "type", "en"})
         metadata = self.mapping(doc["metadata"], "metadata", _METADATA_KEYS, {"unit"})
+        english = self.mapping(doc["en"], "en", _EN_KEYS, _EN_KEYS)
         try:
             value_type = ValueType(doc["type"])
             kind = Kind(doc.get("kind", Kind.VALUE))
@@ -445,6 +454,8 @@ class _FileReader:
             description=self.text(doc["description"], "description"),
             unit=self.text(metadata["unit"], "metadata.unit"),
             type=value_type,
+            label=self.text(doc["label"], "label"),
+            en=MappingProxyType({key: self.text(english[key], f"en.{key}") for key in sorted(_EN_KEYS)}),
             reference=self.text(metadata["reference"], "metadata.reference")
             if "reference" in metadata
             else None,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from doudi.policy.arithmetic import formula, param, value
 from doudi.policy.engine import Mask, Nullable, Simulation, as_bool, as_yuan, rule
 from doudi.policy.money import Fen, round_half_up
 from doudi.policy.periods import Period, add_months_array
@@ -117,7 +118,14 @@ def _monthly_amount(
     return np.where(urban, amounts["urban"], amounts["rural"])
 
 
-@rule("covid_assistance.amount", entity="person", clause=CLAUSE, explain="nonzero", fmt=as_yuan)
+@rule(
+    "covid_assistance.amount",
+    entity="person",
+    clause=CLAUSE,
+    explain="nonzero",
+    fmt=as_yuan,
+    formula=formula(param("covid.assistance_multiple") * value("dibao.standard")),
+)
 def amount(s: Simulation) -> Fen:
     return s["covid_assistance.episode"].amount
 

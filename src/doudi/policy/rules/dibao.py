@@ -5,6 +5,15 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from doudi.policy.arithmetic import (
+    CQ_DIBAO_REGULATION,
+    SOCIAL_ASSISTANCE_MEASURES,
+    Article,
+    data,
+    formula,
+    param,
+    value,
+)
 from doudi.policy.engine import (
     Mask,
     Nullable,
@@ -33,6 +42,16 @@ RECIPIENT = np.isin(np.arange(len(DECISIONS)), [INCLUDE, CONTINUE, RAISE, HOLD, 
 PAYS_COMPUTED = np.isin(np.arange(len(DECISIONS)), [INCLUDE, CONTINUE, RAISE])
 PAYS_LAST = np.isin(np.arange(len(DECISIONS)), [HOLD, EXIT_DEFERRED])
 CLAUSE = "一(一)"
+# Beside the notice's clause, the standing law each step applies (notice/REQUIREMENTS.md): the
+# Chongqing dibao regulation's articles on the standard (9), who counts (11), income (12) and assets
+# (13), payment (22) and changes (28); the top-up is the national measures' (article not cited here).
+STANDARD_ART = (Article(CQ_DIBAO_REGULATION, 9),)
+MEMBERS_ART = (Article(CQ_DIBAO_REGULATION, 11),)
+INCOME_ART = (Article(CQ_DIBAO_REGULATION, 12),)
+ASSETS_ART = (Article(CQ_DIBAO_REGULATION, 13),)
+TOP_UP_ART = (Article(SOCIAL_ASSISTANCE_MEASURES), Article(CQ_DIBAO_REGULATION, 9))
+DECISION_ART = (Article(CQ_DIBAO_REGULATION, 28),)
+PAYMENT_ART = (Article(CQ_DIBAO_REGULATION, 22),)
 
 
 @rule("dibao.unit_member", entity="person", clause=CLAUSE, fmt=as_bool)
@@ -41,7 +60,7 @@ def unit_member(s: Simulation) -> Mask:
     return ~s.population.has_category(Category.TEKUN)
 
 
-@rule("dibao.standard", clause=CLAUSE, explain="always", fmt=as_yuan)
+@rule("dibao.standard", clause=CLAUSE, explain="always", fmt=as_yuan, articles=STANDARD_ART)
 def standard(s: Simulation) -> Fen:
     """低保标准 of the household's area type."""
     urban = s.population.household_urban
@@ -50,7 +69,7 @@ def standard(s: Simulation) -> Fen:
     return np.where(urban, urban_standard, rural_standard)
 
 
-@rule("dibao.size", clause=CLAUSE, explain="always")
+@rule("dibao.size", clause=CLAUSE, explain="always", articles=MEMBERS_ART)
 def size(s: Simulation) -> npt.NDArray[np.int64]:
     p = s.population
     return p.household_size - p.count_by_household(~s["dibao.unit_member"])
@@ -77,17 +96,37 @@ def work_cost_deduction(s: Simulation) -> Fen:
     return deduction
 
 
-@rule("dibao.counted_income", clause=CLAUSE, explain="always", fmt=as_exact_yuan)
-def counted_income(s: Simulation) -> Fen:
-    """Counted income of the unit (exempt income is not counted) less the work-cost deductions."""
+@rule("dibao.unit_income", clause=CLAUSE, fmt=as_exact_yuan)
+def unit_income(s: Simulation) -> Fen:
+    """Counted income of the unit's members (exempt income is not counted)."""
     p = s.population
     counted = p.sum_by_household(p.person_counted_income_fen)
     outside = np.flatnonzero(~s["dibao.unit_member"])  # tekun members: few
     np.subtract.at(counted, p.person_household[outside], p.person_counted_income_fen[outside])
-    return counted - s["dibao.work_cost_deduction"]
+    return counted
 
 
-@rule("dibao.per_capita_income", clause=CLAUSE, explain="always", fmt=as_exact_yuan)
+@rule(
+    "dibao.counted_income",
+    clause=CLAUSE,
+    explain="always",
+    fmt=as_exact_yuan,
+    formula=formula(value("dibao.unit_income") - value("dibao.work_cost_deduction")),
+    articles=INCOME_ART,
+)
+def counted_income(s: Simulation) -> Fen:
+    """The unit's counted income less the work-cost deductions."""
+    return s["dibao.unit_income"] - s["dibao.work_cost_deduction"]
+
+
+@rule(
+    "dibao.per_capita_income",
+    clause=CLAUSE,
+    explain="always",
+    fmt=as_exact_yuan,
+    formula=formula(value("dibao.counted_income") / value("dibao.size")),
+    articles=INCOME_ART,
+)
 def per_capita_income(s: Simulation) -> Nullable:
     """Reported rounded half up to the fen; the tests compare exact values. Null without a unit."""
     size_ = s["dibao.size"]
@@ -96,12 +135,31 @@ def per_capita_income(s: Simulation) -> Nullable:
     return Nullable(np.where(has_unit, per_capita, 0), ~has_unit)
 
 
-@rule("dibao.income_test", clause=CLAUSE, explain="always", fmt=as_bool)
+@rule(
+    "dibao.income_test",
+    clause=CLAUSE,
+    explain="always",
+    fmt=as_bool,
+    formula=formula(value("dibao.counted_income") < value("dibao.standard") * value("dibao.size")),
+    articles=INCOME_ART,
+)
 def income_test(s: Simulation) -> Mask:
     return s["dibao.counted_income"] < s["dibao.standard"] * s["dibao.size"]
 
 
-@rule("dibao.asset_test", clause=CLAUSE, explain="always", fmt=as_bool)
+@rule(
+    "dibao.asset_test",
+    clause=CLAUSE,
+    explain="always",
+    fmt=as_bool,
+    formula=formula(
+        data("assets.deposits")
+        <= param("dibao.assets.deposit_limit_months") * value("dibao.standard") * value("dibao.size"),
+        data("assets.vehicles") <= param("dibao.assets.max_vehicles"),
+        data("assets.houses") <= param("dibao.assets.max_houses"),
+    ),
+    articles=ASSETS_ART,
+)
 def asset_test(s: Simulation) -> Mask:
     p = s.population
     months = s.param("dibao.assets.deposit_limit_months").count
@@ -115,19 +173,28 @@ def asset_test(s: Simulation) -> Mask:
     )
 
 
-@rule("dibao.eligible", clause=CLAUSE, explain="always", fmt=as_bool)
+@rule("dibao.eligible", clause=CLAUSE, explain="always", fmt=as_bool, articles=INCOME_ART + ASSETS_ART)
 def eligible(s: Simulation) -> Mask:
     return s["dibao.income_test"] & s["dibao.asset_test"]
 
 
-@rule("dibao.computed_amount", clause=CLAUSE, explain="always", fmt=as_yuan)
+@rule(
+    "dibao.computed_amount",
+    clause=CLAUSE,
+    explain="always",
+    fmt=as_yuan,
+    formula=formula(
+        value("dibao.standard") * value("dibao.size") - value("dibao.counted_income"), when="dibao.eligible"
+    ),
+    articles=TOP_UP_ART,
+)
 def computed_amount(s: Simulation) -> Fen:
     """低保补差: the gap between the standard and the counted income, paid only if eligible."""
     gap = s["dibao.standard"] * s["dibao.size"] - s["dibao.counted_income"]
     return np.where(s["dibao.eligible"], round_half_up_to_yuan(gap), 0)
 
 
-@rule("dibao.decision", clause=CLAUSE, explain="always", fmt=choice(DECISIONS))
+@rule("dibao.decision", clause=CLAUSE, explain="always", fmt=choice(DECISIONS), articles=DECISION_ART)
 def decision(s: Simulation) -> npt.NDArray[np.int8]:
     """The decision table of R1."""
     p = s.population
@@ -144,7 +211,7 @@ def decision(s: Simulation) -> npt.NDArray[np.int8]:
     return np.where(s["dibao.size"] > 0, decided, NOT_APPLICABLE).astype(np.int8)
 
 
-@rule("dibao.amount", clause=CLAUSE, explain="always", fmt=as_yuan)
+@rule("dibao.amount", clause=CLAUSE, explain="always", fmt=as_yuan, articles=PAYMENT_ART)
 def amount(s: Simulation) -> Fen:
     decided = s["dibao.decision"]
     computed, last = s["dibao.computed_amount"], s.population.household_last_amount_fen

@@ -2,12 +2,20 @@
 
 import numpy as np
 
+from doudi.policy.arithmetic import formula, param
 from doudi.policy.engine import Simulation, as_yuan, rule
 from doudi.policy.money import Fen, round_half_up
 from doudi.policy.population import Category
 
 
-@rule("tekun.amount", entity="person", clause="tekun", explain="nonzero", fmt=as_yuan)
+@rule(
+    "tekun.amount",
+    entity="person",
+    clause="tekun",
+    explain="nonzero",
+    fmt=as_yuan,
+    formula=formula(param("dibao.standard.urban") * param("tekun.basic_living_ratio")),
+)
 def amount(s: Simulation) -> Fen:
     tekun = s.population.has_category(Category.TEKUN)
     urban_standard = s.param("dibao.standard.urban", persons=tekun).fen
