@@ -19,18 +19,22 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from doudi.api import openapi, routers
-from doudi.api.errors import install_exception_handlers
+from doudi.api.errors import BodyTooDeep, install_exception_handlers
+from doudi.policy.contract import MAX_DEPTH, nesting_depth
 
 
 class DecimalParser(Parser):
     """JSON numbers with a fraction become Decimal, never binary floats (money stays exact).
 
+    A body nested deeper than the evaluation contract allows (MAX_DEPTH) is refused the same way.
     Text with an unpaired surrogate (a `\\ud800` escape alone) is valid JSON but not Unicode: no database
     can store it, so the body is refused here like malformed JSON rather than failing at the save.
     """
 
     def parse_body(self, request: HttpRequest) -> Any:
         data = json.loads(request.body, parse_float=Decimal)
+        if nesting_depth(data) > MAX_DEPTH:
+            raise BodyTooDeep  # before the recursive walk below, which it would overflow
         _check_text(data)
         return data
 

@@ -11,7 +11,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -36,7 +37,11 @@ class ErrorsOut(Schema):
 
 
 # The statuses every operation may answer with an error body; added to each operation's responses.
-ERROR_STATUSES = (400, 401, 403, 404, 409, 422, 429)
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)
+
+
+class BodyTooDeep(ValueError):
+    """A JSON body nested deeper than any request of the API needs."""
 
 
 def format_loc(parts: Iterable[Any]) -> str:
@@ -118,10 +123,29 @@ def install_exception_handlers(api: NinjaAPI) -> None:
     def _throttled(request, exc):
         return error_response(api, request, 429, [{"path": "", "message": _("请求过于频繁，请稍后再试。")}])
 
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request, exc):
+        return body_too_big(api, request)
+
     @api.exception_handler(HttpError)
     def _http_error(request, exc):
+        # ninja wraps whatever stopped it reading the body in a 400; the cause says what it was.
+        if isinstance(exc.__cause__, RequestDataTooBig):
+            return body_too_big(api, request)
+        if isinstance(exc.__cause__, BodyTooDeep):
+            from doudi.policy.contract import MAX_DEPTH
+
+            message = _("请求体的嵌套超过 %(n)s 层。") % {"n": MAX_DEPTH}
+            return error_response(api, request, 422, [{"path": "", "message": message}])
         if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
             # ninja's 400 for a body that is not JSON: answered like the evaluation contract does
             # for malformed JSON (422, the same error shape).
             return error_response(api, request, 422, [{"path": "", "message": _("请求体不是有效的 JSON。")}])
         return error_response(api, request, exc.status_code, [{"path": "", "message": str(exc)}])
+
+
+def body_too_big(api: NinjaAPI, request: HttpRequest) -> HttpResponse:
+    """413 in the API's shape, where Django would answer its own HTML 400 page."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = _("请求体超过 %(mb)s MB 的上限。") % {"mb": f"{limit / (1024 * 1024):g}"}
+    return error_response(api, request, 413, [{"path": "", "message": message}])

@@ -45,6 +45,7 @@ from doudi.policy.schema import (
 )
 
 CHILD_CATEGORIES = ("orphan", "de_facto_unsupported_child")
+MAX_DEPTH = 32  # a §4 request nests 6 levels (body → households → household → members → member → income)
 
 
 class InputError(ValueError):
@@ -196,10 +197,31 @@ def _decode(payload: Mapping[str, Any] | str | bytes) -> Any:
             )
         except (UnicodeDecodeError, ValueError) as error:
             raise InputError([{"path": "", "message": f"malformed JSON: {error}"}]) from None
+        except RecursionError:  # thousands of "[" — deeper than the decoder goes
+            document = None
+    if document is None or nesting_depth(document) > MAX_DEPTH:
+        # `[[[[…]]]]` 400 levels deep is 800 bytes; walking it recursively would overflow the stack.
+        raise InputError([{"path": "", "message": f"malformed JSON: nested deeper than {MAX_DEPTH} levels"}])
     if _has_lone_surrogate(document):
         # JSON may escape half a UTF-16 pair ("\ud800"); such text cannot be echoed back as UTF-8.
         raise InputError([{"path": "", "message": "malformed JSON: a string holds an unpaired surrogate"}])
     return document
+
+
+def nesting_depth(document: Any) -> int:
+    """How deep objects and arrays nest (a scalar is 0), found without recursion; the walk stops once
+    past MAX_DEPTH, since deeper is refused anyway."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list):
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return deepest
+            children = value.values() if isinstance(value, Mapping) else value
+            stack.extend((child, depth + 1) for child in children if isinstance(child, Mapping | list))
+    return deepest
 
 
 def _has_lone_surrogate(value: Any) -> bool:
