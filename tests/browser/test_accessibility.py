@@ -127,3 +127,36 @@ def test_console_passes_axe(browser, live_server, world, viewport):
         assert problems == []
     finally:
         context.close()
+
+
+def _submit(page, test_id):
+    with page.expect_navigation():
+        page.get_by_test_id(test_id).click()
+
+
+def _focused(page):
+    return page.evaluate("document.activeElement.id || document.activeElement.dataset.testid || ''")
+
+
+def test_focus_moves_to_the_first_error_after_a_failed_submission(page, live_server, world):
+    page.goto(live_server.url + reverse("portal:apply", args=["dibao"]))
+    _submit(page, "submit")
+    assert page.get_by_test_id("form-errors").is_visible()
+    assert _focused(page) == "id_applicant_name"  # the first field in error, not the top of the page
+    page.locator("#id_applicant_name").fill("张伟")
+    page.locator("#id_applicant_id_number").fill("500101198504020000")  # wrong check digit
+    _submit(page, "submit")
+    assert _focused(page) == "id_applicant_id_number"
+
+    page.goto(live_server.url + reverse("portal:status"))
+    _submit(page, "verify")
+    assert _focused(page) == "id_tracking_number"
+
+    page.goto(live_server.url + reverse("disclosure:public"))
+    with page.expect_navigation():
+        page.get_by_test_id("objection-link").first.click()
+    with page.expect_navigation():
+        page.locator("#objection-submit").click()
+    assert _focused(page) == "objection-phone"
+    # The script runs under the CSP; only the re-shown forms' 400 answers are logged.
+    assert [e for e in page.console_errors if "status of 400" not in e] == []

@@ -28,7 +28,7 @@
   // After a failed submission the page comes back with the errors: put the cursor on the first field
   // in error (Django marks it aria-invalid), else on the error summary, so nobody hunts for it.
   function focusFirstError() {
-    var first = document.querySelector("[aria-invalid='true'], .invalid-feedback.d-block");
+    var first = document.querySelector("[aria-invalid='true'], input.is-invalid, select.is-invalid, textarea.is-invalid, .invalid-feedback.d-block");
     if (first && first.classList.contains("invalid-feedback")) {
       var holder = first.closest("fieldset, .mb-3, .mb-2, .mb-1, .form-check, [data-field]");
       first = holder && holder.querySelector("input:not([type=hidden]), select, textarea");
