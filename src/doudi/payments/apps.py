@@ -17,5 +17,21 @@ class PaymentsConfig(AppConfig):
             Menu.PEOPLE,
             order=47,
             roles=("district_officer", "district_approver"),
-        )
+        ),
+        # The payroll: who prepares, approves, confirms it, and who supervises or audits it.
+        NavLink(
+            "payments:payroll_runs",
+            _("发放花名册"),
+            Menu.CASES,
+            order=60,
+            roles=(
+                "district_officer",
+                "district_approver",
+                "municipal_admin",
+                "municipal_finance",
+                "municipal_supervisor",
+                "auditor",
+            ),
+        ),
+        NavLink("payments:bank_list", _("代发银行"), Menu.SYSTEM, order=30, roles=("municipal_admin",)),
     ]

@@ -45,3 +45,62 @@ class DecisionForm(ServiceErrorsMixin, forms.Form):
     """复核: the checker's note (required to reject)."""
 
     note = forms.CharField(label=_("复核意见"), max_length=300, required=False)
+
+
+class BankForm(ServiceErrorsMixin, forms.Form):
+    """配置代发银行. The template is JSON text; the service validates what it says."""
+
+    code = forms.RegexField(label=_("银行代码"), regex=r"^[A-Za-z0-9_-]{1,16}$", max_length=16)
+    name = forms.CharField(label=_("银行名称"), max_length=64)
+    account_lengths = forms.CharField(
+        label=_("账号位数"), max_length=60, required=False, help_text=_("以逗号分隔，如 16,19；空白表示不限")
+    )
+    uses_luhn = forms.BooleanField(label=_("校验位（Luhn）"), required=False)
+    active = forms.BooleanField(label=_("启用"), required=False, initial=True)
+    file_template = forms.CharField(
+        label=_("代发文件模板（JSON）"),
+        widget=forms.Textarea(attrs={"rows": 14, "class": "font-monospace", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, bank=None, **kwargs):
+        import json
+
+        from doudi.payments.bankfiles import DEFAULT_TEMPLATE
+
+        if bank is not None and not args[0]:
+            kwargs["initial"] = {
+                "code": bank.code,
+                "name": bank.name,
+                "account_lengths": ",".join(str(n) for n in bank.account_lengths or []),
+                "uses_luhn": bank.uses_luhn,
+                "active": bank.active,
+                "file_template": json.dumps(
+                    bank.file_template or DEFAULT_TEMPLATE, ensure_ascii=False, indent=1
+                ),
+            }
+        elif bank is None and not args[0]:
+            kwargs["initial"] = {
+                "file_template": json.dumps(DEFAULT_TEMPLATE, ensure_ascii=False, indent=1),
+                "uses_luhn": True,
+                "active": True,
+            }
+        super().__init__(*args, **kwargs)
+        bootstrap_widgets(self)
+
+    def clean_account_lengths(self) -> list[int]:
+        text = self.cleaned_data["account_lengths"].replace("，", ",")
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not all(p.isdigit() and 6 <= int(p) <= 32 for p in parts):
+            raise forms.ValidationError(_("账号位数应为 6–32 之间的整数，以逗号分隔"))
+        return sorted({int(p) for p in parts})
+
+    def clean_file_template(self) -> dict:
+        import json
+
+        try:
+            value = json.loads(self.cleaned_data["file_template"])
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                _("不是有效的 JSON：第 %(line)s 行第 %(col)s 列") % {"line": exc.lineno, "col": exc.colno}
+            ) from None
+        return value

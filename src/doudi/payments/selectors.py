@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from doudi.payments.models import AccountStatus, Bank, PayeeAccount
+from doudi.payments.models import (
+    AccountStatus,
+    Bank,
+    BankFile,
+    PayeeAccount,
+    PaymentLine,
+    PayrollBatch,
+    PayrollRun,
+    PayrollTransition,
+    PayScheme,
+)
 
 if TYPE_CHECKING:
     from doudi.accounts.models import User
@@ -72,3 +82,141 @@ def person_accounts(user: User, person: Person, *, limit: int = 20) -> PersonAcc
         active = active_account(user, person)
     pending = next((a for a in rows if a.status == AccountStatus.PENDING), None)
     return PersonAccounts(active=active, pending=pending, history=rows)
+
+
+# --- the monthly payroll ---------------------------------------------------------------------------
+
+# The review's categories (发放审核): how a line is picked for each.
+LINE_KINDS = ("new", "changed", "held", "deferred", "decision")
+
+
+def payroll_runs() -> QuerySet[PayrollRun]:
+    """Every payroll run (a city-wide record without personal data); each user sees only the batches
+    and lines of their own subtree."""
+    return PayrollRun.objects.select_related("created_by").order_by("-month", "-round")
+
+
+def payroll_batches(user: User, run: PayrollRun) -> QuerySet[PayrollBatch]:
+    return PayrollBatch.objects.visible_to(user).filter(run=run).select_related("district", "prepared_by")
+
+
+def batch_ledger(user: User, run: PayrollRun) -> QuerySet[PayrollTransition]:
+    return (
+        PayrollTransition.objects.visible_to(user)
+        .filter(batch__run=run)
+        .select_related("batch__district")
+        .order_by("batch__district_id", "seq")
+    )
+
+
+@dataclass
+class ReviewRow:
+    district: str
+    district_name: str
+    scheme: str
+    scheme_label: str
+    count: int
+    total_fen: int
+    previous_total_fen: int
+    new: int
+    changed: int
+    held: int
+    deferred: int
+    needs_decision: int
+    stopped: int
+
+    @property
+    def difference_fen(self) -> int:
+        return self.total_fen - self.previous_total_fen
+
+
+def payroll_review(user: User, run: PayrollRun) -> dict:
+    """发放审核: per district and scheme of the user's subtree — lines, totals, what is new, changed,
+    held, deferred, waiting for a decision and stopped against last month — with totals per scheme and
+    the chart's series (this month against last month, per district). Read from the batches'
+    summaries, computed with the lines: no pass over the lines here."""
+    rows: list[ReviewRow] = []
+    labels = dict(PayScheme.choices)
+    for batch in payroll_batches(user, run):
+        for scheme in (s for s in PayScheme.values if s in batch.summary):
+            s = batch.summary[scheme]
+            rows.append(
+                ReviewRow(
+                    batch.district_id,
+                    batch.district.name,
+                    scheme,
+                    str(labels[scheme]),
+                    s["count"],
+                    s["total_fen"],
+                    s["previous_total_fen"],
+                    s["new"],
+                    s["changed"],
+                    s["held"],
+                    s["deferred"],
+                    s["needs_decision"],
+                    s["stopped"],
+                )
+            )
+    totals: dict[str, dict[str, int]] = {}
+    for r in rows:
+        t = totals.setdefault(
+            r.scheme_label,
+            dict.fromkeys(
+                (
+                    "count",
+                    "total_fen",
+                    "previous_total_fen",
+                    "new",
+                    "changed",
+                    "held",
+                    "deferred",
+                    "needs_decision",
+                    "stopped",
+                ),
+                0,
+            ),
+        )
+        for key in t:
+            t[key] += getattr(r, key)
+    districts: dict[str, list[int]] = {}
+    for r in rows:
+        d = districts.setdefault(r.district_name, [0, 0])
+        d[0] += r.total_fen
+        d[1] += r.previous_total_fen
+    chart = {
+        "labels": list(districts),
+        "current": [v[0] / 100 for v in districts.values()],
+        "previous": [v[1] / 100 for v in districts.values()],
+    }
+    return {"rows": rows, "totals": totals, "chart": chart}
+
+
+def payroll_lines(
+    user: User, run: PayrollRun, *, district: str = "", scheme: str = "", kind: str = ""
+) -> QuerySet[PaymentLine]:
+    """The lines of a run (those it issues, for a follow-up) in the user's subtree, by district and
+    household. `kind` picks one review category (LINE_KINDS)."""
+    qs = (
+        PaymentLine.objects.visible_to(user).filter(issue_run=run)
+        if run.round
+        else PaymentLine.objects.visible_to(user).filter(run=run)
+    )
+    if district:
+        qs = qs.filter(district=district)
+    if scheme:
+        qs = qs.filter(scheme=scheme)
+    if kind == "new":
+        qs = qs.filter(change="new")
+    elif kind == "changed":
+        qs = qs.filter(change="changed")
+    elif kind == "held":
+        qs = qs.filter(status="held")
+    elif kind == "deferred":
+        qs = qs.filter(flag__in=["deferred_hold", "deferred_exit"])
+    elif kind == "decision":
+        qs = qs.filter(flag__in=["reduce", "exit"])
+    return qs.select_related("person", "region").order_by("district", "household_id", "scheme", "person_id")
+
+
+def bank_files(run: PayrollRun) -> QuerySet[BankFile]:
+    return BankFile.objects.filter(run=run).select_related("bank").prefetch_related("returns")

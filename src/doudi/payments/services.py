@@ -396,6 +396,12 @@ def freeze_run(*, month: Period, officer: Any = None) -> PayrollRun:
 def request_compute(*, month: Period, officer: Any = None, enqueue: bool = True) -> PayrollRun:
     """生成花名册 from the console: freeze the month (if not yet) and queue its computation."""
     run = freeze_run(month=month, officer=officer)
+    return request_compute_run(run=run, officer=officer, enqueue=enqueue)
+
+
+def request_compute_run(*, run: PayrollRun, officer: Any = None, enqueue: bool = True) -> PayrollRun:
+    """Queue the computation of a frozen run (a month's or a follow-up) for `doudi worker`."""
+    _require_role(officer, RUNNERS, _("只有市民政管理员可以生成发放花名册"))
     if enqueue and run.status in (RunStatus.FROZEN, RunStatus.FAILED):
         from doudi.payments.tasks import compute_payroll_task
 
@@ -723,8 +729,9 @@ def issue_bank_files(*, run: PayrollRun, officer: Any = None) -> list[BankFile]:
     for code in codes:
         bank = banks[code]
         rows = bankfiles.line_rows(lines.filter(bank_code=code))
-        content = bankfiles.render(bank.file_template, rows, run=run, bank=bank)
-        name = bankfiles.file_name(bank.file_template, run=run, bank=bank)
+        template = bank.file_template or bankfiles.DEFAULT_TEMPLATE  # a bank that asked for nothing
+        content = bankfiles.render(template, rows, run=run, bank=bank)
+        name = bankfiles.file_name(template, run=run, bank=bank)
         path = bankfiles.write_atomically(out_dir / name, content)
         written.append(
             (bank, name, path, bankfiles.sha256(content), len(rows), sum(r["amount_fen"] for r in rows))
