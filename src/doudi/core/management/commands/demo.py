@@ -48,6 +48,7 @@ DEMO_NAMES = {
     Role.INSTITUTION_STAFF: "孙晓燕",
     Role.PATROL_REPORTER: "吴军",
     Role.AUDITOR: "郑红",
+    Role.MUNICIPAL_FINANCE: "冯静",
 }
 
 
