@@ -144,7 +144,13 @@ def act(case, action, by, reason="", **data):
 
 def figures(people, wages_yuan, *, deposits="0", vehicles="0", houses="1"):
     """The economic-data form for `people`: one wage per person (yuan), other kinds 0."""
-    data = {"source": "declared", "deposits": deposits, "vehicles": vehicles, "houses": houses}
+    data = {
+        "source": "declared",
+        "method": "visit",
+        "deposits": deposits,
+        "vehicles": vehicles,
+        "houses": houses,
+    }
     for p, wage in zip(people, wages_yuan, strict=True):
         data[f"income_{p.pk}_wage"] = str(wage)
         for kind in ("business", "agricultural", "property", "transfer", "exempt"):

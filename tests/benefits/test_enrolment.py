@@ -121,7 +121,13 @@ def test_absent_keys_keep_the_recorded_figures(officers, family, frozen_today):
     frozen_today(D(2020, 3, 2))
     Person.objects.filter(pk=people[1].pk).update(income_business_fen=12_345)
     case = act(file_dibao(officers, people[0]), "accept", officers.a_township)
-    case = act(case, "economic_data", officers.a_township, **{f"income_{people[0].pk}_wage": "800.50"})
+    case = act(
+        case,
+        "economic_data",
+        officers.a_township,
+        method="phone",
+        **{f"income_{people[0].pk}_wage": "800.50"},
+    )
     people[0].refresh_from_db()
     people[1].refresh_from_db()
     assert people[0].income_wage_fen == 80_050 and people[1].income_business_fen == 12_345

@@ -200,6 +200,7 @@ def test_whole_dibao_flow_from_the_portal_to_enrolment(
     officer.locator(f"#econ-{applicant.pk}-wage").fill("300")
     officer.locator(f"#econ-{spouse.pk}-wage").fill("0")
     officer.locator("#econ-houses").fill("1")
+    officer.locator("#economic-method").select_option("phone")
     officer.locator("#economic-reason").fill("电话核实，收入按申请人申报")
     officer.locator("#dibao-save-economic").click()
     officer.locator("#dibao-evaluate").click()

@@ -52,11 +52,42 @@ def test_whole_flow_through_the_console(officers, family, frozen_today, client):
     html = page(client, officers.a_township, case)
     for element in ('id="dibao-economic-form"', f'id="econ-{people[0].pk}-wage"', 'id="dibao-save-economic"'):
         assert element in html
+    assert 'id="economic-method"' in html and 'id="economic-date"' in html
     fields = {"data_source": "declared", "data_deposits": "0", "data_vehicles": "0", "data_houses": "1"}
     for p, wage in zip(people, ["1000", "300", ""], strict=True):
         fields |= {f"data_income_{p.pk}_wage": wage, f"data_work_{p.pk}": "none"}
-    case = post(client, officers.a_township, case, "economic_data", reason="入户调查", **fields)
+    # The method is required, and the day lies between the application and today.
+    for bad in (
+        {},
+        {"data_method": "letter"},
+        {"data_method": "phone", "data_investigated_on": "2020-03-03"},
+    ):
+        assert post(client, officers.a_township, case, "economic_data", **fields, **bad).state == "accepted"
+    refused = client.get(reverse("intake:case", args=[case.pk])).content.decode()
+    assert "调查日期不能晚于今天" in refused
+    post(
+        client,
+        officers.a_township,
+        case,
+        "economic_data",
+        data_method="phone",
+        data_investigated_on="2020-02-01",
+        **fields,
+    )
+    assert "调查日期不能早于申请日期" in client.get(reverse("intake:case", args=[case.pk])).content.decode()
+    case = post(
+        client,
+        officers.a_township,
+        case,
+        "economic_data",
+        reason="电话核实",
+        data_method="phone",
+        data_investigated_on="2020-03-02",
+        **fields,
+    )
     assert case.state == "investigated"
+    assert case.details["investigated"] == {"method": "phone", "on": "2020-03-02"}
+    assert "电话核实（2020-03-02）" in page(client, officers.a_township, case)
 
     assert 'id="dibao-evaluate"' in page(client, officers.a_township, case)
     case = post(client, officers.a_township, case, "evaluate")
@@ -110,6 +141,7 @@ def test_whole_flow_through_the_console(officers, family, frozen_today, client):
     assert "最低生活保障审批决定书" in notice and "data-print" in notice and "notice-sheet" in notice
     assert 'data-testid="decision-amount">338' in notice and "2020-03" in notice
     # Signed by the district's civil-affairs bureau; the household named by its head and address.
+    assert 'data-testid="notice-investigated">电话核实（2020年3月2日）' in notice
     assert "重庆市万州区民政局（盖章）" in notice and ">万州区（盖章）" not in notice
     assert "张小明" in notice and "万州区高笋塘街道高笋塘社区解放路1号3单元" in notice
     assert f"H{household.pk}" not in notice

@@ -25,6 +25,7 @@ D = datetime.date
 pytestmark = pytest.mark.django_db
 
 MET = {
+    "method": "visit",
     "no_work_ability": "met",
     "no_work_ability_note": "年满60周岁，患慢性病，经入户核实无劳动能力",
     "no_income": "met",
@@ -201,6 +202,7 @@ def test_whole_flow_in_the_emergency_window(officers, regions, elder, frozen_tod
     html = notice.content.decode()
     assert notice.status_code == 200 and "特困人员救助供养审批决定书" in html
     assert 'data-testid="decision-amount">710' in html and "2020-03" in html
+    assert 'data-testid="notice-investigated">入户调查（2020年3月' in html
     assert "社会救助暂行办法" in html and "行政复议" in html
 
 
@@ -241,6 +243,7 @@ def test_conditions_not_met_lead_to_a_written_refusal(officers, elder, frozen_to
     html = client.get(reverse("intake:notice", args=[case.pk, seq])).content.decode()
     assert "不予批准通知书" in html and "其子有赡养能力" in html and "特困人员救助供养申请" in html
     assert 'data-testid="refusal-basis"' in html and "不符合" in html
+    assert "调查核实方式：入户调查" in html
 
 
 def test_investigation_needs_a_registered_applicant(officers, regions, frozen_today):
@@ -341,3 +344,25 @@ def test_a_portal_application_runs_the_same_flow(officers, elder, frozen_today):
     assert (case.case_type, case.channel, case.applicant_id) == ("tekun", "portal", elder.pk)
     case = to_evaluated(case, officers)
     assert case.details["evaluation"]["amount"] == 710
+
+
+def test_the_investigation_records_how_and_when(officers, elder, frozen_today, client):
+    """Notice 四: by phone or video instead of a visit — the method and its day are on the record."""
+    frozen_today(D(2020, 3, 4))
+    case = act(file_tekun(officers, elder), "accept", officers.a_township)
+    without = {k: v for k, v in MET.items() if k != "method"}
+    with pytest.raises(ValidationError) as exc:
+        act(case, "investigate", officers.a_township, **without)
+    assert "method" in exc.value.message_dict
+    for day, field in (("2020-03-05", "investigated_on"), ("2020-03-03", "investigated_on")):
+        with pytest.raises(ValidationError) as exc:
+            act(case, "investigate", officers.a_township, **MET | {"method": "video", "investigated_on": day})
+        assert field in exc.value.message_dict
+    case = act(
+        case, "investigate", officers.a_township, **MET | {"method": "video", "investigated_on": "2020-03-04"}
+    )
+    assert case.details["investigated"] == {"method": "video", "on": "2020-03-04"}
+    assert case.transitions.get(action="investigate").data["investigated"]["method"] == "video"
+    client.force_login(officers.a_township)
+    page = client.get(reverse("intake:case", args=[case.pk])).content.decode()
+    assert "视频核实（微信等）（2020-03-04）" in page

@@ -36,6 +36,7 @@ from doudi.intake.forms import (
     TransferForm,
 )
 from doudi.intake.models import Case, CaseType, Channel
+from doudi.intake.workflows.common import investigation_display
 from doudi.regions.models import Region
 from doudi.registry.models import Person
 
@@ -534,6 +535,7 @@ def notice(request: HttpRequest, pk: int, seq: int) -> HttpResponse:
             "flow": flow,
             "state_label": flow.state_label(transition.to_state),
             "hotlines": hotlines,
+            "investigated": investigation_display(case),
             # The unit that took the step (the case may have moved since).
             "unit": (transition.by.region if transition.by and transition.by.region_id else case.region),
         },

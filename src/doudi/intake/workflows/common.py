@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from doudi.core.errors import Conflict
-from doudi.intake.flows import DISTRICT, TOWNSHIP, VILLAGE, WITHDRAWN, Action, Flow, intake_actions
+from doudi.intake.flows import DISTRICT, TOWNSHIP, VILLAGE, WITHDRAWN, Action, Field, Flow, intake_actions
 from doudi.intake.models import Case, CaseType
 
 # The 受理 steps the case page's generic block keeps (受理/补正/不予受理/撤回); a workflow's panel renders the rest.
@@ -113,4 +115,66 @@ def decision_rows(transitions) -> dict:
     return {
         "approval_row": next((t for t in reversed(transitions) if t.action == "approve"), None),
         "refusal_row": next((t for t in reversed(transitions) if t.action in ("refuse", "reject")), None),
+    }
+
+
+# --- how the household was investigated (调查方式) ----------------------------------------------------------
+# Notice 四: during the epidemic the home investigation may be done by phone or video (WeChat) instead
+# of a visit; the record says which, and on what day.
+
+INVESTIGATION_METHODS = (
+    ("visit", gettext_lazy("入户调查")),
+    ("phone", gettext_lazy("电话核实")),
+    ("video", gettext_lazy("视频核实（微信等）")),
+)
+
+
+def investigation_fields(*, required: bool = True) -> tuple[Field, ...]:
+    """The method and day of the investigation, declared on the investigating action."""
+    return (
+        Field(
+            "method",
+            gettext_lazy("调查方式"),
+            kind="choice",
+            choices=INVESTIGATION_METHODS,
+            required=required,
+        ),
+        Field(
+            "investigated_on",
+            gettext_lazy("调查日期"),
+            kind="date",
+            required=False,
+            help=gettext_lazy("留空为今天；不能晚于今天，也不能早于申请日期"),
+        ),
+    )
+
+
+def investigation_record(case: Case, cleaned: dict) -> dict | None:
+    """{"method", "on"} from the action's cleaned fields (None when no method was given); the day
+    defaults to today and must lie between the application and today (ValidationError names it)."""
+    method = cleaned.get("method")
+    if not method:
+        return None
+    today = local_today()
+    day = datetime.date.fromisoformat(cleaned["investigated_on"]) if cleaned.get("investigated_on") else today
+    filed = timezone.localdate(case.filed_at) if case.filed_at else None
+    if day > today:
+        raise ValidationError({"investigated_on": _("调查日期不能晚于今天。")})
+    if filed and day < filed:
+        raise ValidationError(
+            {"investigated_on": _("调查日期不能早于申请日期 %(d)s。") % {"d": filed.isoformat()}}
+        )
+    return {"method": method, "on": day.isoformat()}
+
+
+def investigation_display(case: Case) -> dict | None:
+    """The recorded method (as its label) and day, for the case page and the notices."""
+    record_ = (case.details or {}).get("investigated")
+    if not record_:
+        return None
+    labels = dict(INVESTIGATION_METHODS)
+    return {
+        "method": record_["method"],
+        "label": str(labels.get(record_["method"], record_["method"])),
+        "on": datetime.date.fromisoformat(record_["on"]),
     }

@@ -64,9 +64,13 @@ from doudi.intake.flows import (
 )
 from doudi.intake.models import Case, CaseType
 from doudi.intake.workflows.common import (
+    INVESTIGATION_METHODS,
     case_details,
     case_evaluation,
     decision_rows,
+    investigation_display,
+    investigation_fields,
+    investigation_record,
     local_today,
     panel_actions,
     publicity_context,
@@ -129,6 +133,8 @@ DIBAO_FLOW = register(
                 {ACCEPTED, REINVESTIGATION, INVESTIGATED, EVALUATED},
                 INVESTIGATED,
                 INVESTIGATORS,
+                # Required for entered figures; adopting a verification report needs no home visit.
+                fields=investigation_fields(required=False),
                 handler=H + "record_economic_data",
                 reason_label=gettext_lazy("调查说明（入户调查、信函索证、邻里走访等）"),
             ),
@@ -324,10 +330,13 @@ def record_economic_data(*, case, by, reason="", data=None, expected_version=Non
     `report=<id>`). They become the household's registry figures; a snapshot stays with the case. Any
     earlier evaluation is dropped: the figures changed, so the case must be evaluated again."""
     data = dict(data or {})
-    case, act, reason, _cleaned = services.begin_action(
+    case, act, reason, cleaned = services.begin_action(
         case, "economic_data", by, reason=reason, data=data, expected_version=expected_version
     )
     household = _household(case, by)
+    investigated = investigation_record(case, cleaned)
+    if investigated is None and str(data.get("source", "")) != "verified":
+        raise ValidationError({"method": _("请选择调查方式（入户、电话或视频）。")})
     members = evaluation.current_memberships(household)
     if not members:
         raise ValidationError({"household": _("该家庭没有在册成员。")})
@@ -342,6 +351,10 @@ def record_economic_data(*, case, by, reason="", data=None, expected_version=Non
     snapshot = benefits.apply_economic_data(household=household, figures=figures, by=by, case=case)
     details = case_details(case)
     details["economic"] = snapshot
+    if investigated:
+        details["investigated"] = investigated
+    else:
+        details.pop("investigated", None)  # the figures now come from the report, not a visit
     details.pop("evaluation", None)
     counted = sum(
         v["income"][k] for v in figures.members.values() for k in evaluation.INCOME_KINDS if k != "exempt"
@@ -352,7 +365,12 @@ def record_economic_data(*, case, by, reason="", data=None, expected_version=Non
         by=by,
         action=act.name,
         reason=reason,
-        data={"source": figures.source, "report": figures.report, "counted_income_fen": counted},
+        data={
+            "source": figures.source,
+            "report": figures.report,
+            "counted_income_fen": counted,
+            **({"investigated": investigated} if investigated else {}),
+        },
         changes={"details": details},
     )
 
@@ -820,6 +838,8 @@ def panel_context(request, detail, can_act: bool) -> dict:
         "work_choices": WorkStatus.choices,
         "report": report,
         "economic": details.get("economic"),
+        "investigated": investigation_display(case),
+        "investigation_methods": INVESTIGATION_METHODS,
         "ev": ev,
         "decision_label": evaluation.DECISION_LABELS.get(ev["dibao"]["decision"], "") if ev else "",
         "approvable": bool(ev) and ev["dibao"]["decision"] in evaluation.APPROVABLE,

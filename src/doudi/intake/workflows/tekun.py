@@ -61,9 +61,13 @@ from doudi.intake.flows import (
 )
 from doudi.intake.models import Case, CaseType
 from doudi.intake.workflows.common import (
+    INVESTIGATION_METHODS,
     case_details,
     case_evaluation,
     decision_rows,
+    investigation_display,
+    investigation_fields,
+    investigation_record,
     local_today,
     panel_actions,
     publicity_context,
@@ -189,7 +193,7 @@ TEKUN_FLOW = register(
                 {ACCEPTED, REINVESTIGATION, INVESTIGATED, EVALUATED},
                 INVESTIGATED,
                 INVESTIGATORS,
-                fields=_condition_fields(),
+                fields=(*investigation_fields(), *_condition_fields()),
                 handler=H + "record_investigation",
                 reason_label=gettext_lazy("调查说明（入户调查、邻里访问、信函索证等）"),
             ),
@@ -339,6 +343,7 @@ def record_investigation(*, case, by, reason="", data=None, expected_version=Non
         raise ValidationError(
             {"applicant": _("该人员没有登记家庭（分散供养的特困人员单人立户），请先在人员登记中登记。")}
         )
+    investigated = investigation_record(case, cleaned)
     conditions = {name: {"value": cleaned[name], "note": cleaned[f"{name}_note"]} for name in CONDITION_NAMES}
     record_ = {
         "conditions": conditions,
@@ -349,6 +354,7 @@ def record_investigation(*, case, by, reason="", data=None, expected_version=Non
     }
     details = case_details(case)
     details["investigation"] = record_
+    details["investigated"] = investigated
     details.pop("evaluation", None)
     met = conditions_met(record_)
     return services.record_transition(
@@ -357,7 +363,11 @@ def record_investigation(*, case, by, reason="", data=None, expected_version=Non
         by=by,
         action=act.name,
         reason=reason,
-        data={"conditions": {k: v["value"] for k, v in conditions.items()}, "met": met},
+        data={
+            "conditions": {k: v["value"] for k, v in conditions.items()},
+            "met": met,
+            "investigated": investigated,
+        },
         changes={"details": details},
     )
 
@@ -544,6 +554,8 @@ def panel_context(request, detail, can_act: bool) -> dict:
             for name, label, choices, hint in CONDITIONS
         ],
         "investigation": investigation,
+        "investigated": investigation_display(case),
+        "investigation_methods": INVESTIGATION_METHODS,
         "findings": findings,
         "ev": ev,
         "eligible": bool(ev and ev.get("eligible")),
