@@ -5,6 +5,8 @@ SECRET_KEY     default (dev only): generated once into var/secret_key
 DEBUG          "1"/"true" to enable; default off
 ALLOWED_HOSTS  comma-separated; default localhost names
 DOUDI_VAR_DIR  where the embedded database, secret and uploads live; default ./var
+DOUDI_AUDIT_KEY_FILE / DOUDI_AUDIT_KEY   the audit chain's key (see doudi.audit.keys)
+DOUDI_AUDIT_CHECKPOINT_DIR               where `doudi audit checkpoint` writes and verify reads checkpoints
 """
 
 import os
@@ -188,3 +190,8 @@ DOUDI_DATA_DIR = Path(os.environ.get("DOUDI_DATA_DIR", VAR_DIR / "data"))
 # kills the child, never a web worker.
 DOUDI_SPREADSHEET_MEMORY_MB = int(os.environ.get("DOUDI_SPREADSHEET_MEMORY_MB", "2048"))
 DOUDI_SPREADSHEET_CPU_SECONDS = int(os.environ.get("DOUDI_SPREADSHEET_CPU_SECONDS", "300"))
+
+# The audit chain's key and its signed checkpoints live outside the database (doudi.audit.keys).
+DOUDI_AUDIT_KEY = os.environ.get("DOUDI_AUDIT_KEY", "")
+DOUDI_AUDIT_KEY_FILE = Path(os.environ.get("DOUDI_AUDIT_KEY_FILE", VAR_DIR / "audit_key"))
+DOUDI_AUDIT_CHECKPOINT_DIR = Path(os.environ.get("DOUDI_AUDIT_CHECKPOINT_DIR", VAR_DIR / "audit-checkpoints"))

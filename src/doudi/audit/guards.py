@@ -1,23 +1,103 @@
-"""The database-level guard that makes audit entries append-only (UPDATE/DELETE refused)."""
+"""The database-level guards of the audit log, and the check that they are still in place.
 
-SQLITE_INSTALL = [
-    """CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_auditentry
+Entries (`audit_auditentry`) are append-only: UPDATE, DELETE and TRUNCATE are refused, and an INSERT must
+carry the next sequence number. The chain tip (`audit_audithead`) can be created once, never deleted, and
+only moves forward one entry at a time, to an entry that follows the previous tip — so a tip cannot be
+moved back over a deleted tail without first dropping a guard. `missing_guards` lets `doudi audit verify`
+notice a guard that was dropped, disabled or rewritten.
+"""
+
+import re
+
+from doudi.audit.chain import GENESIS
+
+_TIP_POINTS_AT_ENTRY = "SELECT 1 FROM audit_auditentry WHERE seq = NEW.count AND hash = NEW.last_hash"
+_TIP_FOLLOWS = _TIP_POINTS_AT_ENTRY + " AND prev_hash = OLD.last_hash"
+
+SQLITE_TRIGGERS = {
+    "audit_entry_no_update": """CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_auditentry
        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_auditentry
+    "audit_entry_no_delete": """CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_auditentry
        BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END""",
-]
-SQLITE_REMOVE = [
-    "DROP TRIGGER IF EXISTS audit_entry_no_update",
-    "DROP TRIGGER IF EXISTS audit_entry_no_delete",
-]
-POSTGRES_INSTALL = [
-    """CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN RAISE EXCEPTION 'audit entries are append-only'; END $$""",
-    "DROP TRIGGER IF EXISTS audit_entry_no_change ON audit_auditentry",
-    """CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_auditentry
-       FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()""",
-]
-POSTGRES_REMOVE = ["DROP TRIGGER IF EXISTS audit_entry_no_change ON audit_auditentry"]
+    "audit_entry_in_sequence": """CREATE TRIGGER audit_entry_in_sequence BEFORE INSERT ON audit_auditentry
+       WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_auditentry)
+       BEGIN SELECT RAISE(ABORT, 'audit entries are appended in sequence'); END""",
+    # INSERT OR REPLACE would delete the tip row without firing a DELETE trigger: refuse a second row.
+    "audit_head_insert": f"""CREATE TRIGGER audit_head_insert BEFORE INSERT ON audit_audithead
+       WHEN NEW.id != 1 OR EXISTS (SELECT 1 FROM audit_audithead)
+         OR NOT ((NEW.count = 0 AND NEW.last_hash = '{GENESIS}') OR EXISTS ({_TIP_POINTS_AT_ENTRY}))
+       BEGIN SELECT RAISE(ABORT, 'the audit chain tip must point at the last entry'); END""",
+    "audit_head_advance": f"""CREATE TRIGGER audit_head_advance BEFORE UPDATE ON audit_audithead
+       WHEN NEW.id != OLD.id OR NEW.count != OLD.count + 1 OR NOT EXISTS ({_TIP_FOLLOWS})
+       BEGIN SELECT RAISE(ABORT, 'the audit chain tip only moves forward, one entry at a time'); END""",
+    "audit_head_no_delete": """CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_audithead
+       BEGIN SELECT RAISE(ABORT, 'the audit chain tip cannot be deleted'); END""",
+}
+
+POSTGRES_FUNCTIONS = {
+    "audit_entry_append_only": """BEGIN RAISE EXCEPTION 'audit entries are append-only'; END""",
+    "audit_entry_in_sequence": """BEGIN
+         IF NEW.seq IS DISTINCT FROM (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_auditentry) THEN
+           RAISE EXCEPTION 'audit entries are appended in sequence';
+         END IF;
+         RETURN NEW;
+       END""",
+    "audit_head_guard": f"""BEGIN
+         IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
+           RAISE EXCEPTION 'the audit chain tip cannot be deleted';
+         ELSIF TG_OP = 'INSERT' THEN
+           IF NEW.id <> 1 OR NOT ((NEW.count = 0 AND NEW.last_hash = '{GENESIS}')
+                                  OR EXISTS ({_TIP_POINTS_AT_ENTRY})) THEN
+             RAISE EXCEPTION 'the audit chain tip must point at the last entry';
+           END IF;
+         ELSIF NEW.id <> OLD.id OR NEW.count <> OLD.count + 1 OR NOT EXISTS ({_TIP_FOLLOWS}) THEN
+           RAISE EXCEPTION 'the audit chain tip only moves forward, one entry at a time';
+         END IF;
+         RETURN NEW;
+       END""",
+}
+# name → (table, the trigger's definition as pg_get_triggerdef prints it, without the schema)
+POSTGRES_TRIGGERS = {
+    "audit_entry_no_change": (
+        "audit_auditentry",
+        "BEFORE DELETE OR UPDATE ON audit_auditentry FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()",
+    ),
+    "audit_entry_no_truncate": (
+        "audit_auditentry",
+        "BEFORE TRUNCATE ON audit_auditentry FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()",
+    ),
+    "audit_entry_in_sequence": (
+        "audit_auditentry",
+        "BEFORE INSERT ON audit_auditentry FOR EACH ROW EXECUTE FUNCTION audit_entry_in_sequence()",
+    ),
+    "audit_head_guard": (
+        "audit_audithead",
+        "BEFORE INSERT OR DELETE OR UPDATE ON audit_audithead FOR EACH ROW EXECUTE FUNCTION audit_head_guard()",
+    ),
+    "audit_head_no_truncate": (
+        "audit_audithead",
+        "BEFORE TRUNCATE ON audit_audithead FOR EACH STATEMENT EXECUTE FUNCTION audit_head_guard()",
+    ),
+}
+
+
+def _sqlite_install() -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS] + list(SQLITE_TRIGGERS.values())
+
+
+def _postgres_install() -> list[str]:
+    functions = [
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$"
+        for name, body in POSTGRES_FUNCTIONS.items()
+    ]
+    triggers = [f"CREATE TRIGGER {name} {definition}" for name, (_, definition) in POSTGRES_TRIGGERS.items()]
+    return functions + _remove("postgresql") + triggers
+
+
+def _remove(vendor: str) -> list[str]:
+    if vendor == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, (table, _) in POSTGRES_TRIGGERS.items()]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS]
 
 
 def _run(connection, statements):
@@ -27,9 +107,53 @@ def _run(connection, statements):
 
 
 def install_guard(connection) -> None:
-    _run(connection, POSTGRES_INSTALL if connection.vendor == "postgresql" else SQLITE_INSTALL)
+    _run(connection, _postgres_install() if connection.vendor == "postgresql" else _sqlite_install())
 
 
 def remove_guard(connection) -> None:
-    """Only for test teardown (a flush must empty every table) — never in the application."""
-    _run(connection, POSTGRES_REMOVE if connection.vendor == "postgresql" else SQLITE_REMOVE)
+    """Only for migrations that rewrite the log on purpose and for test teardown (a flush must empty every
+    table) — never in the application."""
+    _run(connection, _remove(connection.vendor))
+
+
+def _same(a: str, b: str) -> bool:
+    return re.sub(r"\s+", " ", a).strip() == re.sub(r"\s+", " ", b).strip()
+
+
+def missing_guards(connection) -> list[str]:
+    """What `doudi audit verify` reports about the guards: each one dropped, disabled or rewritten."""
+    if connection.vendor == "postgresql":
+        return _postgres_missing(connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        present = dict(cursor.fetchall())
+    problems = []
+    for name, sql in SQLITE_TRIGGERS.items():
+        if name not in present:
+            problems.append(f"database guard {name} is missing (dropped)")
+        elif not _same(present[name], sql):
+            problems.append(f"database guard {name} was altered")
+    return problems
+
+
+def _postgres_missing(connection) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid), p.proname, p.prosrc
+               FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+               WHERE c.relname IN ('audit_auditentry', 'audit_audithead') AND NOT t.tgisinternal"""
+        )
+        present = {row[0]: row[1:] for row in cursor.fetchall()}
+    problems = []
+    for name, (_table, definition) in POSTGRES_TRIGGERS.items():
+        if name not in present:
+            problems.append(f"database guard {name} is missing (dropped)")
+            continue
+        enabled, printed, function, source = present[name]
+        # 'O' fires in normal sessions, 'A' always; 'D' (disabled) and 'R' (replica only) do not guard.
+        if enabled not in ("O", "A"):
+            problems.append(f"database guard {name} is disabled")
+        printed = re.sub(r"^CREATE TRIGGER \S+ ", "", printed).replace("public.", "")
+        if not _same(printed, definition) or not _same(source, POSTGRES_FUNCTIONS.get(function, "")):
+            problems.append(f"database guard {name} was altered")
+    return problems

@@ -17,9 +17,10 @@ class AuditAction(models.TextChoices):
 
 
 class AuditEntry(models.Model):
-    """One entry; `hash` covers its content and the previous entry's hash, so an edit or a
-    deletion anywhere breaks the chain that `doudi audit verify` recomputes."""
+    """One entry; `hash` (keyed, see chain.py) covers all its content and the previous entry's hash, so an
+    edit or a deletion anywhere breaks the chain that `doudi audit verify` recomputes."""
 
+    seq = models.BigIntegerField(_("序号"), unique=True)
     at = models.DateTimeField(_("时间"), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -42,7 +43,7 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        return f"#{self.seq} {self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -55,7 +56,7 @@ class AuditEntry(models.Model):
 
 class AuditHead(models.Model):
     """The single row holding the chain's tip: serialises appends and lets verify notice a
-    truncated tail (the last entries deleted)."""
+    truncated tail. The database lets it move only forward, one entry at a time (guards.py)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     count = models.BigIntegerField(default=0)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from doudi.audit.chain import GENESIS, entry_hash
+from doudi.audit.checkpoints import checkpoint_files, compare, read_checkpoints, write_checkpoint
+from doudi.audit.guards import missing_guards
+from doudi.audit.keys import AuditKeyMissing, audit_key
 from doudi.audit.models import AuditAction, AuditEntry, AuditHead
 
 SYSTEM = "system"
@@ -49,9 +54,11 @@ def record(
         object_id = object_id or str(obj.pk)
         region_path = region_path or _region_path_of(obj)
     head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-    at = timezone.now()
-    fields = dict(
-        at=at.isoformat(),
+    key = audit_key(create=head.count == 0)
+    entry = AuditEntry(
+        seq=head.count + 1,
+        at=timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
         actor_label=_label(actor),
         action=str(action),
         object_type=object_type,
@@ -60,16 +67,11 @@ def record(
         before=_jsonable(before),
         after=_jsonable(after),
         reason=reason,
+        prev_hash=head.last_hash or GENESIS,
     )
-    digest = entry_hash(prev_hash=head.last_hash or GENESIS, **fields)
-    entry = AuditEntry.objects.create(
-        at=at,
-        actor=actor if getattr(actor, "pk", None) else None,
-        prev_hash=head.last_hash,
-        hash=digest,
-        **{k: v for k, v in fields.items() if k != "at"},
-    )
-    AuditHead.objects.filter(id=1).update(count=models.F("count") + 1, last_hash=digest)
+    entry.hash = entry_hash(key, entry)
+    entry.save()
+    AuditHead.objects.filter(id=1).update(count=models.F("count") + 1, last_hash=entry.hash)
     return entry
 
 
@@ -95,35 +97,40 @@ class VerifyResult:
     ok: bool
     checked: int
     problems: list[str]
+    checkpoints: int = 0
 
 
-def verify_chain() -> VerifyResult:
-    """Recompute every hash in order; report edits, deletions and a truncated tail."""
-    problems: list[str] = []
+def verify_chain(checkpoint_paths: list[Path] | None = None) -> VerifyResult:
+    """Recompute every keyed hash in order; report edits, deletions, a truncated tail, a guard that is no
+    longer in place, and any disagreement with the signed checkpoints (by default those in
+    DOUDI_AUDIT_CHECKPOINT_DIR)."""
+    problems = missing_guards(connection)
+    head = AuditHead.objects.filter(id=1).first()
+    try:
+        key = audit_key()
+    except AuditKeyMissing as exc:
+        if head is None or head.count == 0:
+            return VerifyResult(ok=not problems, checked=0, problems=problems)
+        return VerifyResult(ok=False, checked=0, problems=[*problems, str(exc)])
+    checkpoints, unreadable = read_checkpoints(key, checkpoint_files(checkpoint_paths))
+    problems += unreadable
+    wanted = {c.seq for c in checkpoints}
+    hashes = {0: GENESIS}
     prev = GENESIS
     checked = 0
-    for e in AuditEntry.objects.order_by("id").iterator(chunk_size=5000):
+    for e in AuditEntry.objects.order_by("seq").iterator(chunk_size=5000):
         checked += 1
+        if e.seq != checked:
+            problems.append(f"entry {e.seq}: expected entry {checked} here (entries missing before it)")
         if e.prev_hash != prev:
             problems.append(
-                f"entry {e.id}: previous hash does not match (an entry before it was deleted or altered)"
+                f"entry {e.seq}: previous hash does not match (an entry before it was deleted or altered)"
             )
-        expected = entry_hash(
-            prev_hash=e.prev_hash,
-            at=e.at.isoformat(),
-            actor_label=e.actor_label,
-            action=e.action,
-            object_type=e.object_type,
-            object_id=e.object_id,
-            region_path=e.region_path,
-            before=e.before,
-            after=e.after,
-            reason=e.reason,
-        )
-        if expected != e.hash:
-            problems.append(f"entry {e.id}: content does not match its hash (edited)")
+        if not hmac.compare_digest(entry_hash(key, e), e.hash):
+            problems.append(f"entry {e.seq}: content does not match its hash (edited)")
+        if e.seq in wanted:
+            hashes[e.seq] = e.hash
         prev = e.hash
-    head = AuditHead.objects.filter(id=1).first()
     if head is not None:
         if head.count != checked:
             problems.append(f"the log should hold {head.count} entries but holds {checked}")
@@ -131,4 +138,16 @@ def verify_chain() -> VerifyResult:
             problems.append("the last entry is not the recorded chain tip (entries removed from the end)")
     elif checked:
         problems.append("the chain tip record is missing")
-    return VerifyResult(ok=not problems, checked=checked, problems=problems)
+    problems += compare(checkpoints, hashes, checked)
+    return VerifyResult(ok=not problems, checked=checked, problems=problems, checkpoints=len(checkpoints))
+
+
+def checkpoint(directory: Path | None = None) -> tuple[VerifyResult, Path | None]:
+    """审计检查点: verify the chain, then sign its tip into a new file outside the database. A broken chain
+    gets no checkpoint (signing it would vouch for the damage)."""
+    result = verify_chain()
+    if not result.ok:
+        return result, None
+    head = AuditHead.objects.filter(id=1).first()
+    seq, tip = (head.count, head.last_hash) if head else (0, GENESIS)
+    return result, write_checkpoint(audit_key(create=seq == 0), seq=seq, hash=tip, directory=directory)

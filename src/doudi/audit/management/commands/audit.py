@@ -1,20 +1,46 @@
-"""`doudi audit verify`: recompute the hash chain and report any edited or deleted entry."""
+"""`doudi audit verify [--checkpoints PATH …]`: recompute the keyed hash chain, check the database guards and
+compare with the signed checkpoints; `doudi audit checkpoint [--out DIR]`: verify, then sign the chain's tip
+into a new checkpoint file outside the database."""
+
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from doudi.audit.services import verify_chain
+from doudi.audit.services import VerifyResult, checkpoint, verify_chain
 
 
 class Command(BaseCommand):
-    help = "Audit log tools. verify: recompute the hash chain (exit 1 when it is broken)."
+    help = (
+        "Audit log tools. verify: recompute the keyed hash chain, check the database guards and compare with "
+        "the checkpoints (exit 1 when anything is wrong). checkpoint: verify, then write a signed checkpoint "
+        "of the chain's tip to --out (default DOUDI_AUDIT_CHECKPOINT_DIR)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["verify"])
+        parser.add_argument("action", choices=["verify", "checkpoint"])
+        parser.add_argument(
+            "--checkpoints",
+            action="append",
+            type=Path,
+            metavar="PATH",
+            help="verify: a checkpoint file or a directory of them (repeatable; default DOUDI_AUDIT_CHECKPOINT_DIR)",
+        )
+        parser.add_argument("--out", type=Path, help="checkpoint: the directory to write to")
 
-    def handle(self, *args, **options):
-        result = verify_chain()
+    def handle(self, *args, action: str, checkpoints: list[Path] | None, out: Path | None, **options):
+        if action == "checkpoint":
+            result, path = checkpoint(out)
+            self._fail_if_broken(result)
+            self.stdout.write(f"checkpoint written: {path} ({result.checked} entries)")
+            return
+        result = verify_chain(checkpoints)
+        self._fail_if_broken(result)
+        self.stdout.write(
+            f"audit log intact: {result.checked} entries verified, {result.checkpoints} checkpoint(s) agree"
+        )
+
+    def _fail_if_broken(self, result: VerifyResult) -> None:
         if result.ok:
-            self.stdout.write(f"audit log intact: {result.checked} entries verified")
             return
         for problem in result.problems:
             self.stderr.write(problem)
