@@ -4,6 +4,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +59,10 @@ def test_sqlite_backup_is_a_consistent_copy(tmp_path):
     assert _doudi("migrate", "-v0", tmp_path=tmp_path, env_extra=env).returncode == 0
     result = _doudi("backup", "--out", str(tmp_path / "bk"), tmp_path=tmp_path, env_extra=env)
     assert result.returncode == 0, result.stderr
-    (backup,) = (tmp_path / "bk").glob("doudi-*.sqlite3")
-    with sqlite3.connect(backup) as con:
+    (archive,) = (tmp_path / "bk").glob("doudi-backup-*.tar.gz")
+    with tarfile.open(archive) as tar:
+        tar.extract("database.sqlite3", tmp_path, filter="data")
+    with sqlite3.connect(tmp_path / "database.sqlite3") as con:
         tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
         journal = con.execute("pragma journal_mode").fetchone()[0]
     assert {"registry_person", "audit_auditentry", "django_migrations"} <= tables
