@@ -62,6 +62,6 @@ class SimulationForm(ServiceErrorsMixin, forms.Form):
     )
     population = forms.ChoiceField(label=_("人口数据"), widget=forms.Select(attrs={"class": "form-select"}))
 
-    def __init__(self, *args, populations: list[str], **kwargs):
+    def __init__(self, *args, populations: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["population"].choices = [(p, p) for p in populations]
+        self.fields["population"].choices = populations

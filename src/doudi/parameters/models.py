@@ -94,6 +94,36 @@ class SimulationStatus(models.TextChoices):
     FAILED = "failed", _("失败")
 
 
+class RegistrySnapshot(models.Model):
+    """户籍库快照: the registry frozen into Parquet for a what-if — every household with a current member,
+    its members, incomes, categories and dibao status in force in `month` — so that a run says what it
+    ran on and a later edit of the registry does not change it. Files under DOUDI_DATA_DIR/<directory>."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    month = models.CharField(_("状态月份"), max_length=7)
+    directory = models.CharField(_("目录"), max_length=200)
+    households = models.PositiveIntegerField(_("户数"))
+    persons = models.PositiveIntegerField(_("人数"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    taken_at = models.DateTimeField(_("冻结时间"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("发起人"),
+    )
+
+    class Meta:
+        verbose_name = _("户籍库快照")
+        verbose_name_plural = _("户籍库快照")
+        ordering = ["-taken_at"]
+
+    def __str__(self) -> str:
+        return f"{self.taken_at:%Y-%m-%d %H:%M} ({self.households})"
+
+
 class SimulationRun(models.Model):
     """政策测算 (what-if): a period, parameter overrides and a population directory, run in the
     background; the result is the per-district table the console shows and charts."""
@@ -104,6 +134,14 @@ class SimulationRun(models.Model):
     population = models.CharField(_("人口数据"), max_length=100)
     status = models.CharField(
         _("状态"), max_length=8, choices=SimulationStatus.choices, default=SimulationStatus.QUEUED
+    )
+    snapshot = models.ForeignKey(
+        RegistrySnapshot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="runs",
+        verbose_name=_("户籍库快照"),
     )
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)

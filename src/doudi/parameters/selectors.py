@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone, translation
 
-from doudi.parameters.models import ParameterValue, SimulationRun, decode_value
+from doudi.parameters.models import ParameterValue, RegistrySnapshot, SimulationRun, decode_value
 from doudi.policy.parameters import Entry, Parameter, ParameterSet, StoredValue, json_value, load_defaults
 from doudi.regions.models import EmergencyWindowEvent
 from doudi.regions.selectors import city_policy_window
@@ -289,11 +290,53 @@ def population_root() -> Path:
 
 
 def population_dirs() -> list[str]:
-    """Names of the population directories a simulation may run on (never a free path)."""
+    """Names of the population directories a simulation may run on (never a free path): those holding
+    a population (`households.parquet`), not the payroll's or the registry snapshots' folders."""
     root = population_root()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / "households.parquet").is_file()
+    )
+
+
+REGISTRY = "registry"  # the what-if population "the registry as of now", frozen when the run starts
+SNAPSHOT_PREFIX = "snapshot:"
+
+
+def recent_snapshots(limit: int = 10) -> QuerySet[RegistrySnapshot]:
+    return RegistrySnapshot.objects.order_by("-taken_at")[:limit]
+
+
+def snapshot_of(population: str) -> RegistrySnapshot | None:
+    """The registry snapshot a `snapshot:<id>` population names (None for anything else)."""
+    if not population.startswith(SNAPSHOT_PREFIX):
+        return None
+    try:
+        return RegistrySnapshot.objects.filter(pk=population.removeprefix(SNAPSHOT_PREFIX)).first()
+    except ValidationError:  # not a UUID
+        return None
+
+
+def population_choices() -> list[tuple[str, str]]:
+    """What a what-if may run on, as the form lists it: the registry now (frozen when the run starts),
+    earlier registry snapshots, and the population directories (synthetic data)."""
+    from django.utils.formats import date_format
+    from django.utils.translation import gettext as _
+
+    choices = [(REGISTRY, _("户籍库现状（运行时冻结快照）"))]
+    for snap in recent_snapshots():
+        taken = date_format(timezone.localtime(snap.taken_at), "Y-m-d H:i")
+        label = _("户籍库快照 %(taken)s（%(households)s 户，%(persons)s 人）") % {
+            "taken": taken,
+            "households": snap.households,
+            "persons": snap.persons,
+        }
+        choices.append((f"{SNAPSHOT_PREFIX}{snap.pk}", label))
+    choices += [(name, _("模拟人口：%(name)s") % {"name": name}) for name in population_dirs()]
+    return choices
 
 
 def simulations_for(user: Any) -> QuerySet[SimulationRun]:
@@ -302,4 +345,4 @@ def simulations_for(user: Any) -> QuerySet[SimulationRun]:
 
     if not may_simulate(user):
         return SimulationRun.objects.none()
-    return SimulationRun.objects.select_related("created_by").order_by("-created_at")
+    return SimulationRun.objects.select_related("created_by", "snapshot").order_by("-created_at")

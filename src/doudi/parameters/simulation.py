@@ -55,14 +55,22 @@ def run_what_if(
         key: sum(row[key] for row in rows)
         for key in ("households", "baseline", "scenario", "difference", "gained", "lost")
     }
+    return {"rows": rows, "total": total, "chart": chart(rows)}
+
+
+def chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The chart's data: districts sorted by the change (largest increase first, then by name), and
+    every text it shows — title, axis titles with units, legend — in the user's language."""
+    ordered = sorted(rows, key=lambda row: (-row["difference"], row["name"], row["district"]))
     return {
-        "rows": rows,
-        "total": total,
-        "chart": {
-            "labels": [row["name"] for row in rows],
-            "values": [row["difference"] for row in rows],
-            "label": _("资金差额（元/月）"),
-        },
+        "labels": [row["name"] for row in ordered],
+        "values": [row["difference"] for row in ordered],
+        "title": _("各区县每月资金差额（调整后 − 现行，按差额从大到小排列）"),
+        "x_title": _("资金差额（元/月）"),
+        "y_title": _("区县"),
+        "increase": _("增加支出（元/月）"),
+        "decrease": _("减少支出（元/月）"),
+        "unit": _("元"),
     }
 
 

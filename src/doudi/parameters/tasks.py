@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from doudi.parameters.models import SimulationRun, SimulationStatus, decode_value
-from doudi.parameters.selectors import current_parameters, population_root
+from doudi.parameters.selectors import REGISTRY, current_parameters, population_root
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +21,17 @@ def run_simulation(run_id: str) -> str:
         return "skipped"  # a duplicate enqueue (or a deleted run) must not compute twice
     SimulationRun.objects.filter(pk=run.pk).update(status=SimulationStatus.RUNNING, started_at=timezone.now())
     try:
+        from doudi.parameters.services import freeze_registry
         from doudi.parameters.simulation import run_what_if
 
+        snapshot = run.snapshot
+        if run.population == REGISTRY and snapshot is None:
+            # the registry as it is now: frozen first, so the run says what it ran on
+            snapshot = freeze_registry(month=run.period, by=run.created_by)
+            SimulationRun.objects.filter(pk=run.pk).update(snapshot=snapshot)
+        directory = snapshot.directory if snapshot is not None else run.population
         overrides = {name: decode_value(text) for name, text in run.overrides.items()}
-        table = run_what_if(run.period, population_root() / run.population, current_parameters(), overrides)
+        table = run_what_if(run.period, population_root() / directory, current_parameters(), overrides)
     except Exception as error:  # the page must show a failure, not spin forever
         logger.exception("simulation %s failed", run.pk)
         SimulationRun.objects.filter(pk=run.pk).update(

@@ -125,9 +125,10 @@ def simulate(request: HttpRequest) -> HttpResponse:
     """政策测算: choose a period and overrides; the run is queued and this page polls it."""
     if not services.may_simulate(request.user):
         raise PermissionDenied(_("只有市级民政人员可以进行政策测算。"))
-    populations = selectors.population_dirs()
-    initial = {"population": "synth" if "synth" in populations else (populations[0] if populations else "")}
-    form = SimulationForm(request.POST or None, initial=initial, populations=populations)
+    populations = selectors.population_choices()
+    form = SimulationForm(
+        request.POST or None, initial={"population": selectors.REGISTRY}, populations=populations
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -146,8 +147,6 @@ def simulate(request: HttpRequest) -> HttpResponse:
         "parameters/simulate.html",
         {
             "form": form,
-            "populations": populations,
-            "root": selectors.population_root(),
             "recent": selectors.simulations_for(request.user)[:10],
         },
         status=400 if form.errors else 200,

@@ -90,9 +90,15 @@ def _enrolled_sql(month: Period) -> str:
     )
 
 
-def _queries(month: Period) -> dict[str, tuple[str, pa.Schema]]:
+def _queries(month: Period, *, whole_registry: bool = False) -> dict[str, tuple[str, pa.Schema]]:
+    """The payroll's reads; `whole_registry`: every household with a current member, not only those
+    with an enrolment in force (the what-if's population, `read_registry`)."""
     enrolled = _enrolled_sql(month)
     in_payroll = f"EXISTS (SELECT 1 FROM benefits_enrolment e WHERE e.household_id = h.id AND {enrolled})"
+    if whole_registry:
+        in_payroll = (
+            "EXISTS (SELECT 1 FROM registry_membership c WHERE c.household_id = h.id AND c.left_on IS NULL)"
+        )
     incomes = ", ".join(f"p.income_{k}_fen AS income_{k}_fen" for k in COUNTED_INCOME)
     first, last = month.first_day.isoformat(), month.last_day.isoformat()
     return {
@@ -228,6 +234,18 @@ def read_database(month: Period) -> dict[str, pa.Table]:
     return dataio.read_consistent(_queries(month))
 
 
+def read_registry(month: Period) -> dict[str, pa.Table]:
+    """Every registry household with its current members, read as `read_database` reads the payroll's
+    (dibao status and categories as in force in `month`), without payee accounts or payment lines:
+    the tables `freeze` writes for a what-if on the registry (parameters/snapshots.py)."""
+    from doudi.verification import dataio
+
+    queries = _queries(month, whole_registry=True)
+    del queries["accounts"], queries["previous"]
+    tables = dataio.read_consistent(queries)
+    return tables | {"accounts": ACCOUNT_SCHEMA.empty_table(), "previous": PREVIOUS_SCHEMA.empty_table()}
+
+
 # --- freezing ------------------------------------------------------------------------------------
 
 
@@ -258,7 +276,10 @@ def build_snapshot(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     h_ids = households.column("household_id")
     at = pc.index_in(h_ids, value_set=dibao.column("household_id"))
     enrolled = pc.is_valid(at)
-    last = pc.if_else(enrolled, pc.take(dibao.column("amount"), pc.fill_null(at, 0)), None)
+    if dibao.num_rows:
+        last = pc.if_else(enrolled, pc.take(dibao.column("amount"), pc.fill_null(at, 0)), None)
+    else:  # nobody enrolled in dibao (a registry snapshot may have no enrolment at all)
+        last = pa.nulls(households.num_rows, pa.int64())
     district = _district_of(tables["villages"], households.column("region_id"))
     households = pa.table(
         {
