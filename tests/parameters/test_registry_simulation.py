@@ -15,6 +15,9 @@ from doudi.parameters.models import RegistrySnapshot, SimulationRun
 from doudi.payments.payroll import snapshot_sha256
 from doudi.registry.models import Person
 
+# The freeze reads committed rows (ADBC on PostgreSQL, as the worker does after the run is committed).
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def registry(regions, settings, tmp_path, immediate_tasks):
