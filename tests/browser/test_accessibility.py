@@ -79,13 +79,90 @@ def _portal_pages(page, base, viewport, problems):
     _check(page, "apply with errors", viewport, problems)
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_portal_passes_axe(browser, live_server, world, viewport):
+def _turn_on_elder_mode(page, base):
+    page.goto(base + "/")
+    with page.expect_navigation():
+        page.get_by_test_id("elder-toggle").click()  # a plain link: the cookie is set by the server
+    assert "elder" in page.locator("body").get_attribute("class")
+
+
+@pytest.mark.parametrize(
+    "viewport, elder",
+    [(DESKTOP, False), (PHONE, False), (PHONE, True)],
+    ids=["desktop", "phone", "elder-phone"],
+)
+def test_portal_passes_axe(browser, live_server, world, viewport, elder):
     context = _context(browser, viewport)
     try:
+        page = context.new_page()
+        if elder:
+            _turn_on_elder_mode(page, live_server.url)
         problems = []
-        _portal_pages(context.new_page(), live_server.url, viewport, problems)
+        _portal_pages(page, live_server.url, viewport, problems)
         assert problems == []
+    finally:
+        context.close()
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary')].filter(el => {
+        const own = el.getBoundingClientRect();
+        if (!own.width || !own.height) return false;  // not shown
+        // A checkbox or radio is tapped through its row (box and label together).
+        const target = el.matches('[type=checkbox], [type=radio]') ? el.closest('.form-check') || el : el;
+        return target.getBoundingClientRect().height < 44;
+    }).map(el => el.outerHTML.slice(0, 120))"""
+
+
+def _font_size(page, selector="body"):
+    return page.evaluate(f"parseFloat(getComputedStyle(document.querySelector('{selector}')).fontSize)")
+
+
+def test_elder_mode_larger_type_and_tap_targets(browser, live_server, world, screenshot_dir):
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        assert _font_size(page) == 16
+        assert page.evaluate(SMALL_TARGETS) != []  # the standard pages have small links and buttons
+        _turn_on_elder_mode(page, live_server.url)
+        assert page.url == live_server.url + "/"  # back where the citizen was
+        pages = [
+            "/",
+            reverse("portal:apply_index"),
+            reverse("portal:apply", args=["dibao"]),
+            reverse("portal:status"),
+            reverse("disclosure:public"),
+            reverse("hotlines:directory"),
+        ]
+        for url in pages:  # the cookie keeps the mode on every public page
+            page.goto(live_server.url + url)
+            assert "elder" in page.locator("body").get_attribute("class"), url
+            assert _font_size(page) >= 20, url
+            assert _font_size(page, "h1, h2") >= 24, url
+            assert page.evaluate(SMALL_TARGETS) == [], url
+            assert overflow(page) == 0, url
+            page.screenshot(path=str(screenshot_dir / f"elder{url.replace('/', '-')}.png"), full_page=True)
+        page.goto(live_server.url + reverse("portal:status"))
+        assert _font_size(page, "p.small") >= 20  # no small print
+        # Switching back from any page returns there in the standard size.
+        with page.expect_navigation():
+            page.get_by_test_id("elder-toggle").click()
+        assert page.url.endswith(reverse("portal:status"))
+        assert _font_size(page) == 16
+    finally:
+        context.close()
+
+
+def test_elder_mode_switches_without_javascript(browser, live_server, world):
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + reverse("portal:status"))
+        page.get_by_test_id("elder-toggle").click()
+        page.wait_for_url(re.compile(r"/status/$"))
+        assert "elder" in page.locator("body").get_attribute("class")
+        assert _font_size(page) >= 20
     finally:
         context.close()
 

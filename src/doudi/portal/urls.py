@@ -1,6 +1,6 @@
 from django.urls import path
 
-from doudi.portal import views
+from doudi.portal import display, views
 
 app_name = "portal"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("status/case/", views.status_case, name="status_case"),
     path("status/case/upload/", views.status_upload, name="status_upload"),
     path("status/leave/", views.status_leave, name="status_leave"),
+    path("display/", display.switch, name="display"),
     # A console page served by the portal app (the root URLconf tries console/ first, then falls through).
     path("console/outbox/", views.outbox, name="outbox"),
 ]
