@@ -9,7 +9,9 @@ def _data_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def world(db):
+def world(transactional_db):
+    """Transactional: on PostgreSQL the payroll reads and writes through its own (ADBC) connection,
+    which sees only committed rows."""
     from payments.world import build_world
 
     return build_world()

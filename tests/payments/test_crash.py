@@ -55,13 +55,20 @@ def _lines(base: Path) -> list[tuple]:
         con.close()
 
 
+def _helper(base: Path, *args) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "payments" / "seed_world.py"), *args],
+        cwd=base,
+        env=_env(base),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def _approve_and_issue(base: Path) -> dict[str, bytes]:
-    for district, officer, approver in (
-        ("500101", "a_officer", "a_approver"),
-        ("500102", "b_officer", "b_approver"),
-    ):
-        for action, user in (("submit", officer), ("approve", approver), ("confirm", "finance")):
-            _doudi(base, "payroll", action, "--month", MONTH, "--district", district, "--user", user)
+    _helper(base, "approve", MONTH)  # the three tiers of both districts (tested in test_payroll.py)
     _doudi(base, "payroll", "files", "--month", MONTH, "--user", "finance")
     return {p.name: p.read_bytes() for p in sorted((base / "data" / "bankfiles").rglob("*")) if p.is_file()}
 
@@ -70,15 +77,7 @@ def test_a_killed_payroll_resumes_to_the_uninterrupted_result(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     _doudi(a, "migrate", "-v0")
-    seeded = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "payments" / "seed_world.py"), "40"],
-        cwd=a,
-        env=_env(a),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert seeded.returncode == 0, seeded.stderr
+    _helper(a, "seed", "40")
     _doudi(a, "payroll", "freeze", "--month", MONTH)
     shutil.copytree(a, b)
 

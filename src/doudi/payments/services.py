@@ -374,7 +374,11 @@ def freeze_run(*, month: Period, officer: Any = None) -> PayrollRun:
         [*window_overlay_records(), *stored_overlay_records()],
         policy_windows_by_district(None, on=month.last_day),
     )
-    frozen = payroll.freeze(snapshot_dir(run.month, run.round), tables, params)
+    return _record_frozen(run, payroll.freeze(snapshot_dir(run.month, run.round), tables, params), officer)
+
+
+def _record_frozen(run: PayrollRun, frozen: payroll.Frozen, officer: Any) -> PayrollRun:
+    """The snapshot on the run (where, its SHA-256, its row counts), audited."""
     with transaction.atomic():
         PayrollRun.objects.filter(pk=run.pk).update(
             snapshot=str(frozen.directory.relative_to(data_dir())),
@@ -387,7 +391,7 @@ def freeze_run(*, month: Period, officer: Any = None) -> PayrollRun:
             actor=officer,
             action=AuditAction.ACTION,
             obj=run,
-            after={"month": run.month, "frozen": frozen.sha256, "rows": frozen.rows},
+            after={"month": run.month, "round": run.round, "frozen": frozen.sha256, "rows": frozen.rows},
             reason="冻结发放数据",
         )
     return run
@@ -914,23 +918,7 @@ def create_follow_up(*, month: Period, officer: Any = None) -> PayrollRun:
             round=last.round + 1,
             created_by=officer if getattr(officer, "pk", None) else None,
         )
-    frozen = payroll.freeze_follow_up(snapshot_dir(run.month, run.round), table)
-    with transaction.atomic():
-        PayrollRun.objects.filter(pk=run.pk).update(
-            snapshot=str(frozen.directory.relative_to(data_dir())),
-            snapshot_sha256=frozen.sha256,
-            snapshot_rows=frozen.rows,
-            frozen_at=timezone.now(),
-        )
-        run.refresh_from_db()
-        record(
-            actor=officer,
-            action=AuditAction.ACTION,
-            obj=run,
-            after={"month": run.month, "round": run.round, "rows": frozen.rows},
-            reason="冻结补发数据",
-        )
-    return run
+    return _record_frozen(run, payroll.freeze_follow_up(snapshot_dir(run.month, run.round), table), officer)
 
 
 def _correctable_failures(month: Period) -> pa.Table:

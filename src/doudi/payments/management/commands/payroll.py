@@ -9,14 +9,13 @@ doudi payroll follow-up --month YYYY-MM
 doudi payroll status --month YYYY-MM
 """
 
-import sys
-import time
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from doudi.core.errors import Conflict
+from doudi.core.progress import TerminalProgress
 from doudi.policy.periods import Period
 
 
@@ -133,20 +132,10 @@ class Command(BaseCommand):
             run = PayrollRun.objects.filter(month=str(period), round=0).first() or freeze_run(month=period)
             if not run.snapshot_sha256:
                 run = freeze_run(month=period)
-        started = time.perf_counter()
-        tty = sys.stdout.isatty()
-        ran = []
-
-        def progress(stage: str, percent: int) -> None:
-            ran.append(stage)
-            bar = "#" * (percent // 5) + "." * (20 - percent // 5)
-            line = f"[{bar}] {percent:3d}%  {stage:<12} {time.perf_counter() - started:6.1f}s"
-            self.stdout.write(("\r" + line) if tty else line, ending="" if tty else "\n")
-            self.stdout.flush()
-
+        progress = TerminalProgress(self.stdout)
         run = compute_run(run, progress=progress)
-        if tty and ran:
-            self.stdout.write("")
+        progress.done()
+        ran = progress.ran
         if not ran:
             self.stdout.write(f"{run} was already computed: nothing added.")
         if run.status != RunStatus.COMPUTED:

@@ -1,11 +1,9 @@
 """doudi recheck --month YYYY-MM: the monthly re-check (动态复核) of every recipient household, with progress."""
 
-import sys
-import time
-
 from django.core.management.base import BaseCommand, CommandError
 
 from doudi.core.errors import Conflict
+from doudi.core.progress import TerminalProgress
 from doudi.policy.periods import Period
 from doudi.verification.models import RunStatus
 
@@ -30,23 +28,13 @@ class Command(BaseCommand):
             run = request_recheck(month=period)
             self.stdout.write(f"{run.month}: {run.get_status_display()} (task {run.task_id or '-'})")
             return
-        started = time.perf_counter()
-        tty = sys.stdout.isatty()
-        ran = []
-
-        def progress(stage: str, percent: int) -> None:
-            ran.append(stage)
-            bar = "#" * (percent // 5) + "." * (20 - percent // 5)
-            line = f"[{bar}] {percent:3d}%  {stage:<12} {time.perf_counter() - started:6.1f}s"
-            self.stdout.write(("\r" + line) if tty else line, ending="" if tty else "\n")
-            self.stdout.flush()
-
+        progress = TerminalProgress(self.stdout)
         try:
             run = execute_recheck(period, progress=progress)
         except Conflict as exc:
             raise CommandError(exc.message) from None
-        if tty and ran:
-            self.stdout.write("")
+        progress.done()
+        ran = progress.ran
         if not ran:
             self.stdout.write(
                 f"{run.month} was already re-checked on {run.finished_at:%Y-%m-%d %H:%M}: nothing added."
