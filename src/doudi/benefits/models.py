@@ -1,9 +1,10 @@
 """救助待遇: who receives which scheme, from which month, how much — and the ledger of every change.
 
 An `Enrolment` is the standing result of an approval (审批): the scheme, who receives it, the month the
-payment starts, the monthly amount and the decision case it comes from. Payroll (a later issue) reads
-active enrolments; it never writes them. Every change of an enrolment (enrolled, amount changed, ended)
-is a row of the insert-only `EnrolmentChange` ledger.
+payment starts, the monthly amount and the decision case it comes from. Payroll reads
+active enrolments; it never writes them. Every change of an enrolment (enrolled, amount raised or
+reduced, suspended (停发: paused, not paid, can be resumed), resumed, ended) is a row of the
+insert-only `EnrolmentChange` ledger.
 
 Two levels (`PERSON_LEVEL`): 低保 is granted to a household (the dibao unit; `person` is empty), 特困供养
 and 儿童基本生活保障 to one person (`person` set; `household` is the person's household when enrolled,
@@ -33,7 +34,12 @@ PERSON_LEVEL = frozenset({Scheme.TEKUN, Scheme.CHILDREN})
 
 class EnrolmentStatus(models.TextChoices):
     ACTIVE = "active", _("在保")
+    SUSPENDED = "suspended", _("停发中")  # still enrolled, payment paused until resumed
     ENDED = "ended", _("已停保")
+
+
+# Enrolled (for the one-enrolment-at-a-time rules): a suspended enrolment is paused, not ended.
+ENROLLED = (EnrolmentStatus.ACTIVE, EnrolmentStatus.SUSPENDED)
 
 
 class Enrolment(models.Model):
@@ -54,7 +60,7 @@ class Enrolment(models.Model):
     )
     scheme = models.CharField(_("救助项目"), max_length=16, choices=Scheme.choices)
     status = models.CharField(
-        _("状态"), max_length=8, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
+        _("状态"), max_length=10, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
     )
     from_month = models.DateField(_("起始月份"))
     monthly_amount = models.PositiveIntegerField(_("月救助金（元）"))
@@ -84,13 +90,13 @@ class Enrolment(models.Model):
             # Never enrolled twice in one scheme at once (no doubled payments): a household in dibao …
             models.UniqueConstraint(
                 fields=["household", "scheme"],
-                condition=models.Q(status="active", scheme="dibao"),
+                condition=models.Q(status__in=["active", "suspended"], scheme="dibao"),
                 name="one_active_dibao_enrolment_per_household",
             ),
             # … a person in a person-level scheme (two orphans of one household are two enrolments).
             models.UniqueConstraint(
                 fields=["person", "scheme"],
-                condition=models.Q(status="active", person__isnull=False),
+                condition=models.Q(status__in=["active", "suspended"], person__isnull=False),
                 name="one_active_enrolment_per_person_scheme",
             ),
             models.CheckConstraint(
@@ -113,7 +119,9 @@ class Enrolment(models.Model):
 
 class ChangeKind(models.TextChoices):
     ENROLLED = "enrolled", _("纳入")
-    AMOUNT = "amount", _("调整金额")
+    AMOUNT = "amount", _("调整金额")  # 增发 or 减发: before/after carry the amounts
+    SUSPENDED = "suspend", _("停发")
+    RESUMED = "resume", _("恢复发放")
     ENDED = "ended", _("停保")
 
 

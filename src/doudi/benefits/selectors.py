@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
-from doudi.benefits.models import Enrolment, EnrolmentChange, EnrolmentStatus, Scheme
+from doudi.benefits.models import ENROLLED, Enrolment, EnrolmentChange, EnrolmentStatus, Scheme
 
 if TYPE_CHECKING:
     from doudi.accounts.models import User
@@ -21,13 +22,16 @@ def enrolments(user: User, *, scheme: str = "", active_only: bool = True) -> Que
     if scheme:
         qs = qs.filter(scheme=scheme)
     if active_only:
-        qs = qs.filter(status=EnrolmentStatus.ACTIVE)
+        qs = qs.filter(status__in=ENROLLED)  # a suspended (停发) enrolment is still on the roster
     return qs.order_by("household__region_id", "household_id", "person_id", "-from_month", "-pk")
 
 
 def enrolment_summary(qs: QuerySet[Enrolment]) -> dict:
-    """How many enrolments a (scoped) list holds and their monthly total (yuan)."""
-    totals = qs.order_by().aggregate(count=Count("pk"), amount=Sum("monthly_amount"))
+    """How many enrolments a (scoped) list holds and their monthly total (yuan): what is paid, so a
+    suspended (停发) or ended enrolment counts but adds nothing."""
+    totals = qs.order_by().aggregate(
+        count=Count("pk"), amount=Sum("monthly_amount", filter=Q(status=EnrolmentStatus.ACTIVE))
+    )
     return {"count": totals["count"] or 0, "amount": totals["amount"] or 0}
 
 
@@ -55,3 +59,84 @@ def active_enrolment(user: User, person, scheme: str) -> Enrolment | None:
 
 def enrolment_changes(user: User, enrolment: Enrolment) -> QuerySet[EnrolmentChange]:
     return EnrolmentChange.objects.visible_to(user).filter(enrolment=enrolment).order_by("at", "pk")
+
+
+def enrolment_detail(user: User, pk: int) -> Enrolment:
+    """One enrolment with its beneficiary; a staff read of personal data, logged (查阅记录)."""
+    from doudi.audit.services import record_read
+    from doudi.core.scoping import get_visible_or_404
+
+    enrolment = get_visible_or_404(
+        Enrolment.objects.select_related(
+            "household__region", "household__head", "person", "decision_case", "approved_by"
+        ),
+        user,
+        pk=pk,
+    )
+    record_read(actor=user, obj=enrolment.household, reason="在保记录")
+    return enrolment
+
+
+def enrolment_change(user: User, enrolment: Enrolment, pk: int) -> EnrolmentChange:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(enrolment_changes(user, enrolment).select_related("by__region"), pk=pk)
+
+
+# --- the re-check's reductions and exits, once the window no longer holds them back ------------------
+
+
+def _proposal_outcomes(user: User, run):
+    from doudi.verification.models import Change, RecheckOutcome
+
+    qs = RecheckOutcome.objects.visible_to(user).filter(change__in=[Change.REDUCE, Change.EXIT])
+    return qs if run is None else qs.filter(run=run)
+
+
+def recheck_proposals(user: User, today: datetime.date) -> tuple[Any, list]:
+    """减发/退出待办: the reductions and exits the latest finished re-check found in the user's subtree,
+    for households whose district is no longer in the emergency window this month and whose dibao is
+    still paid at the amount checked (not yet acted on). Each outcome carries its `enrolment`."""
+    from doudi.benefits.window import first_of_month, in_emergency_window
+    from doudi.verification.selectors import latest_finished_run
+
+    run = latest_finished_run()
+    if run is None:
+        return None, []
+    outcomes = list(
+        _proposal_outcomes(user, run).select_related("region").order_by("region_id", "household_id")
+    )
+    enrolments = {
+        e.household_id: e
+        for e in Enrolment.objects.visible_to(user)
+        .filter(
+            household_id__in=[o.household_id for o in outcomes],
+            scheme=Scheme.DIBAO,
+            status=EnrolmentStatus.ACTIVE,
+        )
+        .select_related("household__head")
+    }
+    month = first_of_month(today)
+    held: dict[str, bool] = {}
+    found = []
+    for o in outcomes:
+        e = enrolments.get(o.household_id)
+        if e is None or e.monthly_amount != o.last_amount:
+            continue
+        district = o.region.district_code or o.region_id
+        if district not in held:
+            held[district] = in_emergency_window(o.region, month)
+        if not held[district]:
+            o.enrolment = e
+            found.append(o)
+    return run, found
+
+
+def recheck_proposal(user: User, enrolment: Enrolment, pk: int):
+    """One reduction or exit outcome of the enrolment's household (to prefill the change form)."""
+    return (
+        _proposal_outcomes(user, None)
+        .filter(pk=pk, household_id=enrolment.household_id)
+        .select_related("run")
+        .first()
+    )

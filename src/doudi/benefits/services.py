@@ -33,6 +33,7 @@ from doudi.audit.models import AuditAction
 from doudi.audit.services import record
 from doudi.benefits.evaluation import INCOME_KINDS
 from doudi.benefits.models import (
+    ENROLLED,
     PERSON_LEVEL,
     ChangeKind,
     Enrolment,
@@ -40,6 +41,7 @@ from doudi.benefits.models import (
     EnrolmentStatus,
     Scheme,
 )
+from doudi.benefits.window import emergency_window, first_of_month, in_emergency_window, month_last_day
 from doudi.core.errors import Conflict
 from doudi.core.scoping import region_in_scope
 from doudi.registry.models import Category, Household, Membership, Person, PersonCategory, WorkStatus
@@ -54,10 +56,6 @@ def _now() -> datetime.datetime:
 
 def _label(user: Any) -> str:
     return getattr(user, "username", None) or "system"
-
-
-def first_of_month(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
 
 
 # --- household economic data (家庭经济状况) -------------------------------------------------------------
@@ -403,7 +401,7 @@ def _amount(rule: SchemeRule, decision: dict, person: Person | None, from_month:
 
 
 def _active(rule: SchemeRule, household: Household, person: Person | None):
-    qs = Enrolment.objects.filter(scheme=rule.scheme, status=EnrolmentStatus.ACTIVE)
+    qs = Enrolment.objects.filter(scheme=rule.scheme, status__in=ENROLLED)
     return qs.filter(person=person) if rule.person_level else qs.filter(household=household)
 
 
@@ -521,8 +519,8 @@ def end_enrolment(
 ) -> Enrolment:
     """停保: the last month paid is `end_month`; reasons in writing (条例第28、29条). For dibao the
     household's registry fields and the members' 低保 categories follow; for 特困 the person's category.
-    (The exit workflows, with their deferral during the emergency window, are a later issue; this is
-    the write they will call.)"""
+    An active or a suspended (停发) enrolment can end. This write does not look at the emergency window:
+    officers' exits go through `exit_enrolment`, which refuses them while the window is open (一(一)b)."""
     enrolment = Enrolment.objects.select_for_update().select_related("household__region").get(pk=enrolment.pk)
     if (
         by is None
@@ -530,7 +528,7 @@ def end_enrolment(
         or not region_in_scope(by, enrolment.household.region)
     ):
         raise PermissionDenied(_("只有区县民政审批人可以停保。"))
-    if enrolment.status != EnrolmentStatus.ACTIVE:
+    if enrolment.status not in ENROLLED:
         raise Conflict(_("该在保记录已终止。"), path="status")
     reason = (reason or "").strip()
     if not reason:
@@ -594,3 +592,268 @@ def end_enrolment(
         reason=reason,
     )
     return enrolment
+
+
+# --- changes of an enrolment: 增发、减发、停发、恢复发放、退出 (条例第28、29条; 一(一)b) ---------------------
+
+
+def _window_guard(enrolment: Enrolment, month: datetime.date, what: str, field: str) -> None:
+    """一(一)b: no reduction, suspension or exit takes effect in a month of the emergency window."""
+    region = enrolment.household.region
+    if not in_emergency_window(region, month):
+        return
+    start, end = emergency_window(region, month)
+    until = end.isoformat() if end else _("尚未宣布结束")
+    raise ValidationError(
+        {
+            field: _(
+                "%(month)s 在疫情防控期间（%(start)s 至 %(end)s）：在保对象不%(what)s（渝肺炎组发〔2020〕14号 一(一)）。"
+                "请在疫情防控期间结束后的月份办理。"
+            )
+            % {"month": month.strftime("%Y-%m"), "start": start.isoformat(), "end": until, "what": what}
+        }
+    )
+
+
+def _changing(enrolment: Enrolment, by: Any, allowed: tuple[str, ...]) -> Enrolment:
+    """The enrolment locked for a change by a district approver of its region, in an allowed status."""
+    enrolment = (
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("household__region", "household__head", "person")
+        .get(pk=enrolment.pk)
+    )
+    if (
+        by is None
+        or not by.has_role(Role.DISTRICT_APPROVER)
+        or not region_in_scope(by, enrolment.household.region)
+    ):
+        raise PermissionDenied(_("只有区县民政审批人可以变更在保待遇。"))
+    if enrolment.status not in allowed:
+        raise Conflict(
+            _("该在保记录当前为“%(s)s”，不能进行此项变更。") % {"s": enrolment.get_status_display()},
+            path="status",
+        )
+    return enrolment
+
+
+def _written_reason(reason: Any, errors: dict[str, str]) -> str:
+    text = str(reason or "").strip()
+    if not text:
+        errors["reason"] = _("须书面说明理由（条例第二十九条）。")
+    return text[:2000]
+
+
+def _change_month(raw: Any, enrolment: Enrolment, errors: dict[str, str], key: str) -> datetime.date | None:
+    if not isinstance(raw, datetime.date):
+        errors[key] = _("请填写生效月份。")
+        return None
+    month = first_of_month(raw)
+    if month < enrolment.from_month:
+        errors[key] = _("生效月份不能早于起始月份（%(m)s）。") % {"m": enrolment.from_month.strftime("%Y-%m")}
+        return None
+    return month
+
+
+def _ledger(
+    enrolment: Enrolment,
+    kind: str,
+    month: datetime.date,
+    by: Any,
+    before: dict,
+    reason: str,
+    *,
+    case: Any = None,
+    extra: dict | None = None,
+) -> EnrolmentChange:
+    after = _enrolment_snapshot(enrolment)
+    change = EnrolmentChange.objects.create(
+        enrolment=enrolment,
+        kind=kind,
+        effective_month=month,
+        at=_now(),
+        by=by,
+        by_label=_label(by),
+        before=before,
+        after=after | (extra or {}),
+        reason=reason,
+        case=case,
+    )
+    record(actor=by, action=AuditAction.UPDATE, obj=enrolment, before=before, after=after, reason=reason)
+    return change
+
+
+@transaction.atomic
+def change_amount(
+    *,
+    enrolment: Enrolment,
+    by: Any,
+    amount: Any,
+    effective_month: Any,
+    reason: Any,
+    case: Any = None,
+    extra: dict | None = None,
+) -> EnrolmentChange:
+    """调整金额: 增发 (a raise) is always allowed; 减发 (a reduction) is refused when its first month lies in
+    the district's emergency window (一(一)b). The new monthly amount is paid from `effective_month`;
+    for dibao the household's last amount (what R1 reads) follows."""
+    enrolment = _changing(enrolment, by, (EnrolmentStatus.ACTIVE,))
+    errors: dict[str, str] = {}
+    try:
+        new = int(str(amount).strip())
+    except (TypeError, ValueError):
+        errors["amount"] = _("请填写月救助金（整数元）。")
+        new = None
+    if new is not None and not 0 < new <= MAX_MONTHLY_YUAN:
+        errors["amount"] = _("月救助金应大于0（停止发放请用停发或退出）。") if new <= 0 else _("金额过大。")
+    month = _change_month(effective_month, enrolment, errors, "effective_month")
+    reason = _written_reason(reason, errors)
+    if errors:
+        raise ValidationError(errors)
+    if new == enrolment.monthly_amount:
+        raise ValidationError({"amount": _("与现发金额相同，无需调整。")})
+    if new < enrolment.monthly_amount:
+        _window_guard(enrolment, month, _("减发"), "effective_month")
+    before = _enrolment_snapshot(enrolment)
+    enrolment.monthly_amount = new
+    enrolment.save(update_fields=["monthly_amount"])
+    if RULE_OF_SCHEME[enrolment.scheme].household_flags:
+        household = Household.objects.select_for_update(of=("self",)).get(pk=enrolment.household_id)
+        old = household.dibao_last_amount
+        household.dibao_last_amount = new
+        household.save(update_fields=["dibao_last_amount", "updated_at"])
+        record(
+            actor=by,
+            action=AuditAction.UPDATE,
+            obj=household,
+            before={"dibao_last_amount": old},
+            after={"dibao_last_amount": new},
+            reason=reason,
+        )
+    return _ledger(enrolment, ChangeKind.AMOUNT, month, by, before, reason, case=case, extra=extra)
+
+
+@transaction.atomic
+def suspend_enrolment(*, enrolment: Enrolment, by: Any, effective_month: Any, reason: Any) -> EnrolmentChange:
+    """停发: payment pauses from `effective_month` (the first month not paid) until resumed; the household
+    stays enrolled. Refused in the emergency window like a reduction (一(一)b)."""
+    enrolment = _changing(enrolment, by, (EnrolmentStatus.ACTIVE,))
+    errors: dict[str, str] = {}
+    month = _change_month(effective_month, enrolment, errors, "effective_month")
+    reason = _written_reason(reason, errors)
+    if errors:
+        raise ValidationError(errors)
+    _window_guard(enrolment, month, _("停发"), "effective_month")
+    before = _enrolment_snapshot(enrolment)
+    enrolment.status = EnrolmentStatus.SUSPENDED
+    enrolment.save(update_fields=["status"])
+    return _ledger(enrolment, ChangeKind.SUSPENDED, month, by, before, reason)
+
+
+@transaction.atomic
+def resume_enrolment(*, enrolment: Enrolment, by: Any, effective_month: Any, reason: Any) -> EnrolmentChange:
+    """恢复发放: a suspended enrolment is paid again from `effective_month` (always allowed: it pays more)."""
+    enrolment = _changing(enrolment, by, (EnrolmentStatus.SUSPENDED,))
+    errors: dict[str, str] = {}
+    month = _change_month(effective_month, enrolment, errors, "effective_month")
+    reason = _written_reason(reason, errors)
+    suspended = enrolment.changes.filter(kind=ChangeKind.SUSPENDED).order_by("-at", "-pk").first()
+    if month and suspended and month < suspended.effective_month:
+        errors["effective_month"] = _("恢复月份不能早于停发月份（%(m)s）。") % {
+            "m": suspended.effective_month.strftime("%Y-%m")
+        }
+    if errors:
+        raise ValidationError(errors)
+    before = _enrolment_snapshot(enrolment)
+    enrolment.status = EnrolmentStatus.ACTIVE
+    enrolment.save(update_fields=["status"])
+    return _ledger(enrolment, ChangeKind.RESUMED, month, by, before, reason)
+
+
+@transaction.atomic
+def exit_enrolment(
+    *, enrolment: Enrolment, by: Any, end_month: Any, reason: Any, case: Any = None
+) -> EnrolmentChange:
+    """退出: the last month paid is `end_month`; refused when the month after it (the first not paid)
+    lies in the emergency window (一(一)b). The write is `end_enrolment`."""
+    enrolment = _changing(enrolment, by, ENROLLED)
+    errors: dict[str, str] = {}
+    month = None
+    if not isinstance(end_month, datetime.date):
+        errors["end_month"] = _("请填写最后发放月份。")
+    else:
+        month = first_of_month(end_month)
+    reason = _written_reason(reason, errors)
+    if errors:
+        raise ValidationError(errors)
+    _window_guard(enrolment, month_last_day(month) + datetime.timedelta(days=1), _("退出"), "end_month")
+    end_enrolment(enrolment=enrolment, by=by, end_month=month, reason=reason, case=case)
+    return enrolment.changes.filter(kind=ChangeKind.ENDED).latest("at", "pk")
+
+
+@transaction.atomic
+def apply_recheck_outcomes(*, run: Any, by: Any) -> dict[str, int]:
+    """复核结果落实 (一(一)c): the raises a monthly re-check found in the approver's region are paid from
+    the run's month. Reductions and exits are never applied here: while the window is open they stay on
+    the deferred list (暂缓减发/退出清单), and after it each is an officer's decision with a written
+    reason and a notice (`change_amount`, `exit_enrolment`), offered by selectors.recheck_proposals.
+    Idempotent: an outcome already applied, or whose household's amount changed since the check, is
+    skipped."""
+    from doudi.verification.models import Change, RecheckOutcome, RunStatus
+
+    if by is None or not by.has_role(Role.DISTRICT_APPROVER):
+        raise PermissionDenied(_("只有区县民政审批人可以落实复核结果。"))
+    if run.status != RunStatus.FINISHED:
+        raise Conflict(_("该月度复核尚未完成。"), path="run")
+    month = datetime.date(int(run.month[:4]), int(run.month[5:7]), 1)
+    counts = {"applied": 0, "already": 0, "stale": 0}
+    outcomes = RecheckOutcome.objects.visible_to(by).filter(run=run, change=Change.RAISE, deferred=False)
+    enrolments = {
+        e.household_id: e
+        for e in Enrolment.objects.filter(
+            household_id__in=outcomes.values("household_id"),
+            scheme=Scheme.DIBAO,
+            status=EnrolmentStatus.ACTIVE,
+        )
+    }
+    done = set(
+        EnrolmentChange.objects.filter(
+            enrolment__in=list(enrolments.values()), after__recheck_run=run.month
+        ).values_list("after__recheck_outcome", flat=True)
+    )
+    for o in outcomes.order_by("pk"):
+        enrolment = enrolments.get(o.household_id)
+        if o.pk in done:
+            counts["already"] += 1
+            continue
+        if (
+            enrolment is None
+            or enrolment.monthly_amount != o.last_amount
+            or o.proposed_amount <= o.last_amount
+        ):
+            counts["stale"] += 1  # ended, or changed by hand since the check: an officer looks again
+            continue
+        try:
+            with transaction.atomic():
+                change_amount(
+                    enrolment=enrolment,
+                    by=by,
+                    amount=o.proposed_amount,
+                    effective_month=month,
+                    reason=_("%(m)s 月度动态复核：按核对的收入和财产增发，月低保金 %(l)s 元调整为 %(a)s 元。")
+                    % {"m": run.month, "l": o.last_amount, "a": o.proposed_amount},
+                    extra={"recheck_run": run.month, "recheck_outcome": o.pk},
+                )
+        except (ValidationError, Conflict):
+            counts["stale"] += 1
+            continue
+        counts["applied"] += 1
+    record(
+        actor=by,
+        action=AuditAction.UPDATE,
+        object_type="verification.recheckrun",
+        object_id=str(run.pk),
+        region_path=by.region.path,
+        after=counts,
+        reason=_("落实 %(m)s 月度复核的增发") % {"m": run.month},
+    )
+    return counts

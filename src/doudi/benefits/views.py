@@ -1,17 +1,25 @@
-"""Console screens of 救助待遇: the roster of enrolments (在保名册) in the user's region; thin views."""
+"""Console screens of 救助待遇: the roster of enrolments (在保名册) in the user's region, one enrolment
+with its changes (增发、减发、停发、恢复发放、退出) and their printed notices; thin views."""
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from doudi.benefits import selectors
-from doudi.benefits.models import Scheme
+from doudi.accounts.roles import Role
+from doudi.benefits import selectors, services
+from doudi.benefits.forms import AmountForm, ExitForm, SuspendForm
+from doudi.benefits.models import ChangeKind, Scheme
 from doudi.core.access import console_user_required
+from doudi.core.errors import Conflict
 from doudi.core.excel import INTEGER, MONTH, Column, excel_response
+from doudi.core.http import flash_refusal
 from doudi.core.masking import mask_id_number
 
 PAGE_SIZE = 50
@@ -95,3 +103,143 @@ def enrolment_export(request: HttpRequest) -> HttpResponse:
         sheet_title=_("在保名册"),
         object_type="benefits.enrolment",
     )
+
+
+# --- one enrolment: its ledger, its changes (增发、减发、停发、恢复发放、退出) and their notices ------------------
+
+ACTIONS = {
+    "amount": (AmountForm, services.change_amount),
+    "suspend": (SuspendForm, services.suspend_enrolment),
+    "resume": (SuspendForm, services.resume_enrolment),
+    "exit": (ExitForm, services.exit_enrolment),
+}
+
+
+def _enrolment_page(request: HttpRequest, enrolment, forms: dict, status: int = 200) -> HttpResponse:
+    month = services.first_of_month(timezone.localdate())
+    region = enrolment.household.region
+    return render(
+        request,
+        "benefits/enrolment.html",
+        {
+            "enrolment": enrolment,
+            "who": enrolment.beneficiary,
+            "changes": selectors.enrolment_changes(request.user, enrolment).select_related("case"),
+            "forms": forms,
+            "can_change": request.user.has_role(Role.DISTRICT_APPROVER),
+            "month": month,
+            "in_window": services.in_emergency_window(region, month),
+            "window": services.emergency_window(region, month),
+        },
+        status=status,
+    )
+
+
+def _blank_forms(initial: dict | None = None) -> dict:
+    return {
+        name: form_class(prefix=name, initial=(initial or {}).get(name))
+        for name, (form_class, _service) in ACTIONS.items()
+    }
+
+
+@console_user_required
+def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """在保记录: the enrolment, every change with its notice, and (district approvers) the change forms."""
+    enrolment = selectors.enrolment_detail(request.user, pk)
+    return _enrolment_page(request, enrolment, _blank_forms(_proposal_initial(request, enrolment)))
+
+
+@require_POST
+@console_user_required
+def enrolment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404
+    enrolment = selectors.enrolment_detail(request.user, pk)
+    form_class, service = ACTIONS[action]
+    forms = _blank_forms()
+    form = forms[action] = form_class(request.POST, prefix=action)
+    if form.is_valid():
+        try:
+            change = service(enrolment=enrolment, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except (PermissionDenied, Conflict) as exc:
+            flash_refusal(request, exc)
+            return redirect("benefits:enrolment", pk=pk)
+        else:
+            messages.success(request, _("已变更，请打印通知书送达家庭。"))
+            return redirect("benefits:change_notice", pk=pk, change=change.pk)
+    return _enrolment_page(request, enrolment, forms, status=400)
+
+
+@console_user_required
+def change_notice(request: HttpRequest, pk: int, change: int) -> HttpResponse:
+    """变更通知书, printable: what changed, from which month, why, and the household's appeal rights."""
+    enrolment = selectors.enrolment_detail(request.user, pk)
+    entry = selectors.enrolment_change(request.user, enrolment, change)
+    if entry.kind == ChangeKind.ENROLLED:
+        raise Http404  # the decision letter (审批决定书) is the intake case's notice
+    from doudi.regions.selectors import hotlines_for
+
+    district = enrolment.household.region.district_code
+    return render(
+        request,
+        "benefits/change_notice.html",
+        {
+            "enrolment": enrolment,
+            "t": entry,
+            "who": enrolment.beneficiary,
+            "hotlines": list(hotlines_for(district)[:3]) if district else [],
+            "unit": entry.by.region if entry.by and entry.by.region_id else enrolment.household.region,
+        },
+    )
+
+
+def _proposal_initial(request: HttpRequest, enrolment) -> dict | None:
+    """The forms prefilled from a re-check outcome (`?outcome=`): the reduction or exit it found."""
+    raw = request.GET.get("outcome", "")
+    outcome = selectors.recheck_proposal(request.user, enrolment, int(raw)) if raw.isdigit() else None
+    if outcome is None:
+        return None
+    month = timezone.localdate().strftime("%Y-%m")
+    reason = _("%(m)s 月度动态复核：按核对的收入和财产，月低保金测算为 %(a)s 元（现发 %(l)s 元）。") % {
+        "m": outcome.run.month,
+        "a": outcome.computed_amount,
+        "l": outcome.last_amount,
+    }
+    if outcome.change == "exit":
+        return {"exit": {"end_month": month, "reason": reason}}
+    return {"amount": {"amount": outcome.computed_amount, "effective_month": month, "reason": reason}}
+
+
+# --- the monthly re-check's outcomes -----------------------------------------------------------------------
+
+
+@require_POST
+@console_user_required
+def apply_recheck(request: HttpRequest, run: int) -> HttpResponse:
+    """落实复核增发: the button on the re-check page."""
+    from doudi.verification.selectors import run_detail
+
+    item = run_detail(run)
+    try:
+        counts = services.apply_recheck_outcomes(run=item, by=request.user)
+    except (PermissionDenied, Conflict) as exc:
+        flash_refusal(request, exc)
+    else:
+        messages.success(
+            request,
+            _(
+                "已落实增发 %(applied)d 户（自 %(m)s 起）；已落实过 %(already)d 户；情况已变化、需人工复查 %(stale)d 户。"
+            )
+            % {**counts, "m": item.month},
+        )
+    return redirect("verification:run", pk=item.pk)
+
+
+@console_user_required
+def recheck_proposals(request: HttpRequest) -> HttpResponse:
+    """减发/退出待办: what the re-check found to reduce or end, now that the window no longer holds it."""
+    run, found = selectors.recheck_proposals(request.user, timezone.localdate())
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "benefits/recheck_proposals.html", {"run": run, "page": page})

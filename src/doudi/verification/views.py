@@ -237,7 +237,12 @@ def run(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "verification/run.html",
-        {"run": item, "counts": [(SignalKind(k).label, k, n) for k, n in sorted(counts.items())]},
+        {
+            "run": item,
+            "counts": [(SignalKind(k).label, k, n) for k, n in sorted(counts.items())],
+            # 落实增发 is a district approver's (benefits.services.apply_recheck_outcomes).
+            "can_apply": request.user.has_role("district_approver"),
+        },
     )
 
 
