@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("DOUDI_VAR_DIR", Path.cwd() / "var")).resolve()
@@ -117,6 +118,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# Rate limits (portal, objections, the public API) count in the cache, so the cache must be shared by
+# every server process or each worker multiplies the limit. On PostgreSQL — production, several workers
+# — it is the database cache (table doudi_cache, created by `doudi migrate`); the embedded SQLite
+# default serves one process, where memory is enough. DOUDI_CACHE=database|locmem overrides.
+DOUDI_CACHE = os.environ.get("DOUDI_CACHE") or (
+    "database" if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql") else "locmem"
+)
+if DOUDI_CACHE == "database":
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "doudi_cache"}
+    }
+elif DOUDI_CACHE == "locmem":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"DOUDI_CACHE must be 'database' or 'locmem', not {DOUDI_CACHE!r}")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -142,6 +159,10 @@ AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
 AXES_VERBOSE = False
+# Failed logins are counted in the database (shared by every process); should the handler ever be the
+# cache one, it uses the shared cache above.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CACHE = "default"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

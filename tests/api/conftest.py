@@ -87,7 +87,7 @@ def token_for(db):
 
 
 @pytest.fixture(autouse=True)
-def _isolation(settings):
+def _isolation(settings, db):  # db: on PostgreSQL the cache is a table
     """No rate limit between tests unless a test sets one; no parameter set cached across tests
     (row ids restart after a rolled-back test on SQLite)."""
     from django.core.cache import cache

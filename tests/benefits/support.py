@@ -33,7 +33,8 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(db):
+    # On PostgreSQL the cache is a database table (settings.DOUDI_CACHE): clearing it needs the database.
     from django.core.cache import cache
 
     cache.clear()  # rate-limit counters live in the cache

@@ -10,7 +10,7 @@ from portal.helpers import id_number
 
 
 @pytest.fixture(autouse=True)
-def _portal_env(settings, tmp_path):
+def _portal_env(settings, tmp_path, db):  # db: on PostgreSQL the cache is a table
     cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -83,8 +83,8 @@ class AnonymousRateThrottle(SimpleRateThrottle):
 
     The rate is read on every request (settings `DOUDI_API_ANON_RATE`, else the environment variable
     of the same name, default 60 per minute) so an operator or a test can change it without a
-    restart. The count lives in Django's cache: per process with the default local-memory cache,
-    shared between workers once a shared cache (e.g. Redis, database) is configured.
+    restart. The count lives in Django's cache: the database cache on PostgreSQL, shared by every
+    worker; memory on the embedded SQLite (one process). See settings.DOUDI_CACHE.
     """
 
     scope = "anon"

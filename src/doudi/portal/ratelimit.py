@@ -9,8 +9,8 @@ neighbours sharing a village office's connection do not lock each other out. Sta
 requests count every attempt (`hit`): those are what a guesser repeats.
 
 Exceeding a limit answers 429 with a Chinese page. Limits can be changed with
-DOUDI_PORTAL_RATE_LIMITS = {"apply": {"ip": (30, 3600)}, …}. With several server processes, configure
-a shared cache (database or Redis): the default local-memory cache counts per process.
+DOUDI_PORTAL_RATE_LIMITS = {"apply": {"ip": (30, 3600)}, …}. The counters live in the cache shared by
+every server process: the database cache on PostgreSQL (settings.DOUDI_CACHE).
 """
 
 from __future__ import annotations
