@@ -50,9 +50,10 @@ def test_migrate_creates_the_cache_table_and_processes_share_counts(tmp_path):
 
 @pytest.mark.django_db
 def test_on_postgresql_the_limits_count_in_the_database_cache():
-    from django.core.cache import cache
+    from django.core.cache import caches
     from django.db import connection
 
+    cache = caches["default"]
     if connection.vendor != "postgresql":
         pytest.skip(reason="PostgreSQL not available (this run uses SQLite)")
     assert type(cache).__name__ == "DatabaseCache"
