@@ -237,3 +237,30 @@ def test_focus_moves_to_the_first_error_after_a_failed_submission(page, live_ser
     assert _focused(page) == "objection-phone"
     # The script runs under the CSP; only the re-shown forms' 400 answers are logged.
     assert [e for e in page.console_errors if "status of 400" not in e] == []
+
+
+def test_hotlines_on_a_phone_show_the_citizens_district(browser, live_server):
+    """The demo's 42 lines (12345 and one per district): the home page shows the city-wide line, then the
+    chosen district's, never all of them; 「全部区县」 still leads to the whole list."""
+    from doudi.regions.demo import load_demo_hotlines
+    from doudi.regions.loading import load_chongqing
+
+    load_chongqing()
+    assert load_demo_hotlines() == 42
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        lines = page.get_by_test_id("hotline-group").locator("li")
+        assert lines.count() == 1  # 12345 only, with the choice of district above it
+        page.get_by_label("选择区县").select_option(label="渝中区")
+        with page.expect_navigation():
+            page.get_by_role("button", name="查看").click()
+        groups = page.get_by_test_id("hotline-group")
+        assert groups.count() == 2 and "渝中区" in groups.nth(1).inner_text()
+        assert overflow(page) == 0
+        with page.expect_navigation():
+            page.get_by_test_id("all-hotlines").click()
+        assert page.get_by_test_id("hotline").count() == 42
+    finally:
+        context.close()

@@ -45,17 +45,56 @@ def test_landing_page_is_at_root_and_chinese(client):
     assert 'name="viewport"' in page
 
 
-def test_hotlines_grouped_by_district_with_city_first(client, hotlines):
-    response = client.get("/")
-    groups = response.context["hotline_groups"]
-    assert [(region.code, [h.name for h in lines]) for region, lines in groups] == [
-        ("500000", ["市民政局救助热线"]),
-        ("500101", ["万州区社会救助热线"]),
-        ("500102", ["涪陵区社会救助热线"]),
-    ]
+def _groups(response):
+    return [(region.code, [h.name for h in lines]) for region, lines in response.context["hotline_groups"]]
+
+
+def test_hotlines_city_wide_first_then_the_chosen_district(client, hotlines):
+    response = client.get("/", {"district": "500101"})
+    assert _groups(response) == [("500000", ["市民政局救助热线"]), ("500101", ["万州区社会救助热线"])]
     page = response.content.decode()
     assert 'href="tel:023-58000001"' in page and "8:30-17:30" in page
-    assert "停用热线" not in page
+    assert "停用热线" not in page and "涪陵区社会救助热线" not in page
+
+
+def test_without_a_district_only_the_city_wide_lines_and_a_choice(client, hotlines):
+    """Not every district's lines in one long list (42 districts: 7,000 px on a phone)."""
+    response = client.get("/")
+    assert _groups(response) == [("500000", ["市民政局救助热线"])]
+    page = response.content.decode()
+    assert 'data-testid="pick-district"' in page and '<option value="" selected' not in page
+    assert "万州区社会救助热线" not in page and "no-hotlines" not in page
+    # The full list stays one link away.
+    assert f'href="{reverse("hotlines:directory")}" data-testid="all-hotlines">全部区县<' in page
+
+
+def test_district_of_the_citizens_own_case(client, regions, hotlines):
+    """After applying (or opening their case's status), the home page shows the case's district."""
+    from doudi.intake.services import open_case
+    from doudi.portal.views import APPLIED_SESSION_KEY, STATUS_SESSION_KEY
+
+    case = open_case(by=None, case_type="dibao", channel="portal", region=regions.b_v, summary="申请低保",
+                     applicant_name="张伟", applicant_id_number="", applicant_phone="13800138000")  # fmt: skip
+    for key in (APPLIED_SESSION_KEY, STATUS_SESSION_KEY):
+        session = client.session
+        session.clear()
+        session[key] = {"case": case.pk}
+        session.save()
+        assert [code for code, _ in _groups(client.get("/"))] == ["500000", "500102"], key
+        # A district picked on the page wins.
+        assert [code for code, _ in _groups(client.get("/", {"district": "500101"}))] == ["500000", "500101"]
+    session = client.session
+    session[STATUS_SESSION_KEY] = {"case": 999999}  # a case that no longer exists: no district, no error
+    session.save()
+    assert [code for code, _ in _groups(client.get("/"))] == ["500000"]
+
+
+def test_no_city_wide_line_still_offers_the_districts(client, regions):
+    from doudi.regions.services import create_hotline
+
+    create_hotline(by=None, district=regions.a, name="万州区社会救助热线", phone="023-58000001")
+    page = client.get("/").content.decode()
+    assert 'data-testid="pick-district"' in page and "热线信息正在整理中" not in page
 
 
 def test_district_filter_keeps_city_lines(client, hotlines):
@@ -66,10 +105,10 @@ def test_district_filter_keeps_city_lines(client, hotlines):
     assert '<option value="500102" selected>' in response.content.decode()
 
 
-def test_unknown_district_shows_everything(client, hotlines):
+def test_unknown_district_shows_the_city_wide_lines(client, hotlines):
     response = client.get("/", {"district": "999999"})
     assert response.context["selected"] is None
-    assert len(response.context["hotline_groups"]) == 3
+    assert _groups(response) == [("500000", ["市民政局救助热线"])]
 
 
 def test_no_hotlines_yet_says_so(client, regions):

@@ -28,7 +28,7 @@ from doudi.intake.models import Case, CaseType
 from doudi.portal import forms, ratelimit, selectors, services
 from doudi.portal.messaging import backend_available
 from doudi.regions.models import RegionLevel
-from doudi.regions.selectors import hotline_districts, hotlines_for
+from doudi.regions.selectors import city_hotlines, hotline_districts, hotlines_for
 
 # The assistance a citizen can ask for, each with its online application.
 SERVICES = [
@@ -103,9 +103,11 @@ def _rate_limited_text(exc: ratelimit.RateLimited) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     """首页: what help there is, how to ask for it, whom to call."""
     districts = list(hotline_districts())
-    district = request.GET.get("district", "").strip()
+    district = request.GET.get("district", "").strip() or _own_case_district(request)
     selected = next((d for d in districts if d.code == district), None)
-    lines = hotlines_for(selected.code if selected else None)
+    # Never all 42 districts at once (7,000 px on a phone): the citizen's district with the city-wide
+    # lines, or the city-wide lines and a choice; the full list is one link away (hotlines_url).
+    lines = hotlines_for(selected.code) if selected else city_hotlines()
     groups = [(region, list(items)) for region, items in groupby(lines, key=lambda h: h.district)]
     return render(
         request,
@@ -119,6 +121,17 @@ def home(request: HttpRequest) -> HttpResponse:
             "disclosure_url": _first_url("disclosure:public", "disclosure:index", "portal:disclosure"),
         },
     )
+
+
+def _own_case_district(request: HttpRequest) -> str:
+    """The district of the citizen's own case in this session (the one just applied for, or the one whose
+    status they opened), so the home page shows that district's hotlines without being asked."""
+    for key in (STATUS_SESSION_KEY, APPLIED_SESSION_KEY):
+        pk = (request.session.get(key) or {}).get("case")
+        case = Case.objects.filter(pk=pk).select_related("region").first() if pk else None
+        if case and case.region:
+            return case.region.district_code or ""
+    return ""
 
 
 # --- 网上申请 -----------------------------------------------------------------------------------------------------

@@ -172,6 +172,11 @@ def hotlines_for(district_code: str | None = None, *, q: str = "") -> QuerySet[H
     return qs.order_by("district__level", "district__code", "sort_order", "name", "id")
 
 
+def city_hotlines() -> QuerySet[Hotline]:
+    """The city-wide lines alone (全市): what a citizen sees before choosing a district."""
+    return hotlines_for().filter(district__level=RegionLevel.MUNICIPALITY)
+
+
 def hotline_districts() -> QuerySet[Region]:
     """The districts that have an active hotline (the public page's filter)."""
     return (
