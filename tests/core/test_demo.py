@@ -5,6 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from doudi.accounts.models import User
 from doudi.accounts.roles import ROLE_LEVEL, Role
@@ -86,3 +87,48 @@ def test_running_the_demo_again_adds_nothing(demo):
     assert "demo_auditor" in out
     run(households=50)  # another size: the demo villages are already populated
     assert state() == before
+
+
+def test_a_newcomer_finds_a_lived_in_system(demo, client):
+    """Issue 9 (20): the dibao households are enrolled through their approvals, cases wait in every
+    state of the dibao flow, a 公示 has finished and another is running — all made by the services."""
+    from doudi.benefits.models import Enrolment
+    from doudi.disclosure.models import Publication
+    from doudi.intake.models import Case, CaseTransition
+    from doudi.intake.workflows.dibao import DIBAO_FLOW
+
+    flagged = Household.objects.filter(dibao_enrolled=True)
+    assert flagged.exists()
+    enrolled = Enrolment.objects.filter(scheme="dibao", status="active")
+    assert set(enrolled.values_list("household_id", flat=True)) == set(flagged.values_list("pk", flat=True))
+    # Each enrolment comes from an approved case with its whole ledger, not from a raw insert.
+    approval = enrolled.first().decision_case
+    assert approval.state == "approved"
+    assert {"accept", "economic_data", "evaluate", "township_review", "end_publicity", "approve"} <= set(
+        CaseTransition.objects.filter(case=approval).values_list("action", flat=True)
+    )
+    states = set(Case.objects.filter(case_type="dibao").values_list("state", flat=True))
+    # township_reviewed is left at once by the township's agreement: no case can rest there.
+    assert set(DIBAO_FLOW.states) - {"township_reviewed"} <= states, set(DIBAO_FLOW.states) - states
+    assert (
+        Case.objects.filter(case_type="tekun").exists()
+        and Case.objects.filter(case_type="temporary").exists()
+    )
+    assert Enrolment.objects.filter(scheme="tekun").exists()
+    today = timezone.localdate()
+    assert Publication.objects.filter(end_date__lt=today, withdrawn_at__isnull=True).exists()
+    assert Publication.objects.filter(
+        start_date__lte=today, end_date__gte=today, withdrawn_at__isnull=True
+    ).exists()
+
+    # The public pages and the roster are not empty; the demo township officer has work waiting.
+    recipients = client.get(reverse("disclosure:recipients")).content.decode()
+    assert "暂无记录" not in recipients and recipients.count("<tr><td>") >= 1
+    client.force_login(User.objects.get(username="demo_township_officer"))
+    assert 'data-testid="enrolment-row"' in client.get(reverse("benefits:list")).content.decode()
+    queue = client.get(reverse("intake:list")).content.decode()
+    assert queue.count('data-testid="case-row"') >= 5
+    # The history was written as it happened: the audit chain holds.
+    out = io.StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert "intact" in out.getvalue()

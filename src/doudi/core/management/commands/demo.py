@@ -146,6 +146,15 @@ class Command(BaseCommand):
         logins = demo_logins(villages[0])
         created = self._create_users(logins)
         self.stdout.write(_("演示用户：新增 %(n)d 个") % {"n": created})
+        from doudi.intake.demo import load_demo_cases
+
+        cases = load_demo_cases(home=villages[0])
+        if cases is None:
+            self.stdout.write(_("已有案件，跳过演示案件"))
+        else:
+            self.stdout.write(
+                _("演示案件：%(cases)d 件（其中 %(enrolled)d 户低保家庭按审批程序纳入在保名册）") % cases
+            )
         self.stdout.write(
             _("完成，用时 %(s).1f 秒。登录信息（仅供本机演示）：") % {"s": time.perf_counter() - t0}
         )
