@@ -187,11 +187,7 @@ def test_console_passes_axe(browser, live_server, world, viewport):
     try:
         page = context.new_page()
         problems = []
-        page.goto(live_server.url + reverse("console:login"))
-        page.get_by_label("用户名").fill("a_township")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(re.compile(r"/console/$"))
+        _log_in(page, live_server.url, "a_township")
         _check(page, "console home", viewport, problems)
         page.goto(live_server.url + reverse("intake:list") + "?all=1")
         _check(page, "queue", viewport, problems)
@@ -201,6 +197,31 @@ def test_console_passes_axe(browser, live_server, world, viewport):
         page.goto(live_server.url + reverse("console:household", args=[world.household.pk]))
         _check(page, "household", viewport, problems)
         assert _wrapped_cells(page, "[data-testid=current-members]") == []
+        assert problems == []
+    finally:
+        context.close()
+
+
+def _log_in(page, base, username):
+    page.goto(base + reverse("console:login"))
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/console/$"))
+
+
+def test_every_console_menu_page_on_a_phone(browser, live_server, world):
+    """Every page of the city administrator's menus (the most of them), at 390 px."""
+    context = _context(browser, PHONE)
+    try:
+        page = context.new_page()
+        _log_in(page, live_server.url, "city_admin")
+        links = page.evaluate("[...document.querySelectorAll('#console-nav a[href]')].map(a => a.pathname)")
+        assert len(links) > 10
+        problems = []
+        for url in dict.fromkeys(links):
+            page.goto(live_server.url + url)
+            _check(page, url, PHONE, problems)
         assert problems == []
     finally:
         context.close()
