@@ -90,12 +90,51 @@ def test_entries_leave_the_page_when_the_period_ends(published, client, frozen_t
     frozen_today(D(2020, 3, 9))
     html = html_of(client)
     assert "欧**明" not in html and 'data-testid="gongshi-empty"' in html
-    assert client.get(reverse("disclosure:objection", args=[published.pub.pk])).status_code == 404
+    # The objection link says the period is over (not a bare 404) and shows no one's name any more.
+    closed = client.get(reverse("disclosure:objection", args=[published.pub.pk]))
+    page = closed.content.decode()
+    assert closed.status_code == 410 and 'data-testid="objection-closed"' in page
+    assert "已经结束" in page and "2020-03-08" in page and "欧**明" not in page
     before = Case.objects.filter(case_type="objection").count()
     response = client.post(
-        reverse("disclosure:objection", args=[published.pub.pk]), {"phone": "13912345678", "reason": "x"}
+        reverse("disclosure:objection", args=[published.pub.pk]),
+        {"phone": "13912345678", "reason": "该户有车"},
     )
-    assert response.status_code == 404 and Case.objects.filter(case_type="objection").count() == before
+    assert response.status_code == 410 and "该户有车</textarea>" in response.content.decode()  # kept
+    assert Case.objects.filter(case_type="objection").count() == before
+    assert client.get(reverse("disclosure:objection", args=[published.pub.pk + 999])).status_code == 404
+
+
+def test_an_objector_follows_the_objection_with_its_tracking_number(published, client):
+    """With their ID number the objector checks progress on the portal like any applicant."""
+    import re
+
+    from doudi.portal.models import OutboxMessage
+    from portal.helpers import id_number
+
+    url = reverse("disclosure:objection", args=[published.pub.pk])
+    number = id_number(seq=77)
+    bad = client.post(url, {"phone": "13912345678", "reason": "该户有经营收入", "id_number": "123"})
+    assert bad.status_code == 400 and 'data-testid="error-id_number"' in bad.content.decode()
+    assert objection_of(published.case) is None
+    spelt = f"{number[:6]} {number[6:]}".lower()
+    done = client.post(url, {"phone": "139-1234-5678", "reason": "该户有经营收入", "id_number": spelt})
+    objection = objection_of(published.case)
+    assert objection.applicant_id_number == number
+    assert 'data-testid="objection-track"' in done.content.decode()
+    status = reverse("portal:status")
+    client.post(status, {"op": "send", "tracking_number": objection.tracking_number, "id_number": number})
+    code = re.search(r"验证码为 (\d{6})", OutboxMessage.objects.get(purpose="status_code").text).group(1)
+    verified = client.post(
+        status,
+        {"op": "verify", "tracking_number": objection.tracking_number, "id_number": number, "code": code},
+    )
+    assert verified.status_code == 302
+    page = client.get(verified["Location"]).content.decode()
+    assert objection.tracking_number in page
+    # Without an ID number the done page points to the hotline instead.
+    anonymous = client.post(url, {"phone": "13912345678", "reason": "另一条异议"}).content.decode()
+    assert "objection-track" not in anonymous and "求助热线" in anonymous
 
 
 def test_objection_opens_a_linked_case_in_the_responsible_unit(published, client):

@@ -382,3 +382,21 @@ def test_children_for_another_child_are_another_application(client, regions, app
     other["child_id_number"] = id_number(birth=D(2014, 2, 2), seq=9)
     assert _post(client, "children", other).status_code == 302
     assert Case.objects.count() == 2
+
+
+def test_names_typed_with_invisible_characters_are_stored_clean(client, regions, application, make_user):
+    """A zero-width space before the surname would otherwise show the given name on the public 公示."""
+    from doudi.intake import services as intake
+
+    data = application(applicant_name="\u200b张伟\u202c", **{"members-0-name": "李\u200d娜"})
+    assert _post(client, "dibao", data).status_code == 302
+    case = Case.objects.get()
+    assert case.applicant_name == "张伟" and case.details["portal"]["members"][0]["name"] == "李娜"
+    refused = _post(client, "tekun", application(applicant_name="\u200b\u200b"))
+    assert refused.status_code == 400 and 'data-testid="error-applicant_name"' in refused.content.decode()
+    officer = make_user("officer_t", regions.a_t, "township_officer")
+    counter = intake.open_case(
+        by=officer, case_type="temporary", subtype="urgent", channel="walk_in", region=regions.a_v,
+        summary="窗口求助", applicant_name="\ufeff王\u200b五",
+    )  # fmt: skip
+    assert counter.applicant_name == "王五"

@@ -312,3 +312,13 @@ def test_queries_do_not_grow_with_the_number_of_rows(district_a):
     with CaptureQueriesContext(connection) as large:
         assert run(district_a, to_csv(HEADERS, rows_for(200, 500)), "b.csv").ok
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_names_and_addresses_are_imported_without_invisible_characters(district_a):
+    rows = good_rows()
+    rows[0][6] = "\u200b张三"
+    rows[0][3] = "\ufeff高笋塘路1号\u202c"
+    rows[1][6] = "李\u200d四"
+    run(district_a, to_csv(HEADERS, rows), "roster.csv")
+    assert set(Person.objects.values_list("name", flat=True)) == {"张三", "李四", "张小", "赵六"}
+    assert Household.objects.get(address__startswith="高笋塘").address == "高笋塘路1号"

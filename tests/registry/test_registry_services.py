@@ -300,3 +300,23 @@ def test_moving_to_a_household_outside_scope_is_refused(household, district_a, r
                     moved_on=D(2020, 3, 1))  # fmt: skip
     child.refresh_from_db()
     assert child.region_id == regions.b_v.pk
+
+
+def test_registered_names_and_addresses_carry_no_invisible_characters(district_a, regions):
+    household = reg.register_household(
+        officer=district_a, region=regions.a_v, area_type="urban", address="\u200b高笋塘路\u3000 1号\ufeff"
+    )
+    person = reg.register_person(
+        officer=district_a,
+        id_number=make_id("500101", "19800101", 91),
+        name="\u200b\u202e欧阳小明\u200d",
+        household=household,
+        relation=Relation.HEAD,
+    )
+    assert (person.name, household.address) == ("欧阳小明", "高笋塘路 1号")
+    with pytest.raises(ValidationError) as exc:
+        reg.register_person(
+            officer=district_a, id_number=make_id("500101", "19800101", 92), name="\u200b\u200b", household=household,
+            relation=Relation.SPOUSE,
+        )  # fmt: skip
+    assert "name" in exc.value.message_dict

@@ -1,5 +1,7 @@
 """Masking of personal data for lists and anything public (脱敏)."""
 
+from doudi.core.text import clean_text
+
 
 def mask_id_number(id_number: str | None) -> str:
     """First 6 and last 4 digits kept: 500101********1234."""
@@ -20,7 +22,9 @@ def mask_phone(phone: str | None) -> str:
 
 
 def mask_name(name: str | None) -> str:
-    """张*明 for three characters, 张* for two, the surname kept and the last character kept when longer."""
+    """张*明 for three characters, 张* for two, the surname kept and the last character kept when longer.
+    Masked on the visible characters: an invisible one never stands in for the surname."""
+    name = clean_text(name)
     if not name:
         return ""
     if len(name) == 1:

@@ -38,12 +38,24 @@ def current_publications(
     )
 
 
+class PublicationClosed(Exception):
+    """The entry was published but its period is over (or it was withdrawn): objections online are closed."""
+
+    def __init__(self, publication: Publication):
+        self.publication = publication
+        super().__init__(publication.pk)
+
+
 def current_publication(pk: int, *, today: datetime.date) -> Publication:
-    """One entry on the page today (for its objection form), else 404."""
+    """One entry on the page today (for its objection form); PublicationClosed for one that was on the
+    page and no longer is; else 404 (never published, or not yet)."""
     p = current_publications(today=today).filter(pk=pk).first()
-    if p is None:
+    if p is not None:
+        return p
+    published = Publication.objects.filter(pk=pk, start_date__lte=today).first()
+    if published is None:
         raise Http404
-    return p
+    raise PublicationClosed(published)
 
 
 def filter_regions(district_code: str, village_code: str) -> tuple[Region | None, Region | None]:

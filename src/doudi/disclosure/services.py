@@ -21,6 +21,7 @@ from doudi.audit.models import AuditAction
 from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_id_number, mask_name, mask_phone
+from doudi.core.text import clean_text
 from doudi.disclosure.models import Publication, PublicationKind
 from doudi.regions.models import RegionLevel
 
@@ -111,18 +112,23 @@ def withdraw_publications(*, case: Any, by: Any, reason: str) -> int:
 
 
 @transaction.atomic
-def file_objection(*, publication: Publication, name: str, phone: str, reason: str) -> Any:
+def file_objection(
+    *, publication: Publication, name: str, phone: str, reason: str, id_number: str = ""
+) -> Any:
     """网上异议: open an objection case (channel web portal) linked to the published case, in its
-    responsible unit, and note it on that case's timeline. Only while the entry is on the page."""
+    responsible unit, and note it on that case's timeline. Only while the entry is on the page. With
+    the objector's ID number (optional) they follow it on the portal like any case: tracking number,
+    ID number and an SMS code to the phone they left."""
     from doudi.intake import services as intake
     from doudi.intake.models import CaseType, Channel, Comment
+    from doudi.registry import identity
     from doudi.registry.services import clean_phone
 
     publication = Publication.objects.select_related("case__region").get(pk=publication.pk)
     if not publication.running_on(_today()):
         raise Conflict(_("该公示已结束，不能再在网上提出异议；如有意见请拨打求助热线。"), path="publication")
     errors: dict[str, str] = {}
-    name = " ".join((name or "").split())[:64]
+    name = clean_text(name)[:64]
     reason = (reason or "").strip()
     if not reason:
         errors["reason"] = _("请写明异议的事实和理由。")
@@ -134,6 +140,11 @@ def file_objection(*, publication: Publication, name: str, phone: str, reason: s
             errors["phone"] = _("请留下联系电话，以便核实和答复。")
     except ValidationError as exc:
         errors["phone"] = "；".join(exc.messages)
+    if (id_number or "").strip():
+        try:
+            id_number = identity.validate(id_number)
+        except ValidationError as exc:
+            errors["id_number"] = "；".join(exc.messages)
     if errors:
         raise ValidationError(errors)
     dibao = publication.case
@@ -153,6 +164,7 @@ def file_objection(*, publication: Publication, name: str, phone: str, reason: s
         },
         applicant_name=name or _("（未署名）"),
         applicant_phone=phone,
+        applicant_id_number=(id_number or "").strip(),
         related_case=dibao,
         details={"publication": publication.pk, "source": "gongshi"},
     )

@@ -97,11 +97,21 @@ def _rate_limited(request: HttpRequest) -> bool:
 def objection(request: HttpRequest, pk: int) -> HttpResponse:
     """提出异议 on one entry under publicity: name optional, a contact phone, the reason. A hidden
     honeypot field must stay empty (bots fill it); submissions are rate limited per address."""
-    entry: Publication = selectors.current_publication(pk, today=_today())
-    errors: dict[str, str] = {}
-    values = {"name": "", "phone": "", "reason": ""}
+    values = {"name": "", "phone": "", "id_number": "", "reason": ""}
     if request.method == "POST":
         values = {k: request.POST.get(k, "")[:2000] for k in values}
+    try:
+        entry: Publication = selectors.current_publication(pk, today=_today())
+    except selectors.PublicationClosed as closed:
+        # Say the period is over (and keep what was typed, to phone it in) rather than a bare 404.
+        return render(
+            request,
+            "disclosure/objection_closed.html",
+            {"entry": closed.publication, "values": values},
+            status=410,
+        )
+    errors: dict[str, str] = {}
+    if request.method == "POST":
         if request.POST.get("website", ""):
             # A bot: answer as if accepted, open nothing.
             return render(request, "disclosure/objection_done.html", {"entry": entry, "number": None})
@@ -114,7 +124,11 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             )
         try:
             case = services.file_objection(
-                publication=entry, name=values["name"], phone=values["phone"], reason=values["reason"]
+                publication=entry,
+                name=values["name"],
+                phone=values["phone"],
+                reason=values["reason"],
+                id_number=values["id_number"],
             )
         except ValidationError as exc:
             errors = {k: "；".join(v) for k, v in exc.message_dict.items()}
@@ -122,7 +136,9 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             errors = {"form": exc.message}
         else:
             return render(
-                request, "disclosure/objection_done.html", {"entry": entry, "number": case.tracking_number}
+                request,
+                "disclosure/objection_done.html",
+                {"entry": entry, "number": case.tracking_number, "trackable": bool(case.applicant_id_number)},
             )
     return render(
         request,

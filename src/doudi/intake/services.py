@@ -31,6 +31,7 @@ from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_id_number, mask_phone
 from doudi.core.scoping import region_in_scope
+from doudi.core.text import clean_text
 from doudi.intake import covid_import, files, sla
 from doudi.intake.flows import ACCEPTED, AWAITING_DOCUMENTS, Action, Field, flow_for, require_transition
 from doudi.intake.models import (
@@ -57,6 +58,7 @@ from doudi.intake.signals import case_transitioned, covid_event_recorded
 from doudi.regions.models import Region, RegionLevel
 from doudi.registry import identity
 from doudi.registry.models import Household, Membership, Person
+from doudi.verification.services import record_application_consent
 
 TRANSFER_ACCEPT_DAYS = 3  # working days for the receiving unit to accept or return a transfer
 REFERRAL_ACK_DAYS = 2  # working days for a department to acknowledge a referral
@@ -554,7 +556,7 @@ def open_case(
         summary = _clean_text(summary, "summary", required=True)
     except ValidationError as exc:
         errors.update({k: v[0] for k, v in exc.message_dict.items()})
-    applicant_name = (applicant_name or "").strip()[:64]
+    applicant_name = clean_text(applicant_name)[:64]
     id_number = ""
     if applicant_id_number:
         try:
@@ -633,7 +635,22 @@ def open_case(
     record(
         actor=by, action=AuditAction.CREATE, obj=case, object_type="intake.case", after=case_snapshot(case)
     )
+    _record_application_consent(case)
     return case
+
+
+def _record_application_consent(case: Case) -> None:
+    """The verification consent ticked with an online application becomes the household's 授权 as soon
+    as the case knows the household (at filing, or when staff identify the applicant)."""
+    given = (case.details or {}).get("consent") or {}
+    if case.channel != Channel.PORTAL or case.household_id is None or not given.get("given_on"):
+        return
+    record_application_consent(
+        household=case.household,
+        signed_on=datetime.date.fromisoformat(given["given_on"]),
+        signatory=case.applicant_name,
+        reference=case.tracking_number,
+    )
 
 
 @transaction.atomic
@@ -668,6 +685,7 @@ def identify_applicant(*, case: Case, by: Any, person: Person, expected_version:
         after=case_snapshot(case),
         reason=_("确认申请人身份"),
     )
+    _record_application_consent(case)
     return case
 
 
@@ -899,6 +917,7 @@ def _complete_transfer(case: Case, transfer: Transfer, by: Any, note: str) -> No
             case.applicant, case.household = person, _current_household(person)
             fields.update(applicant=person, household=case.household)
     Case.objects.filter(pk=case.pk).update(**fields)
+    _record_application_consent(case)
     _save_sla(case)  # the limit may depend on the new district's emergency window
     _audit_transfer(by, transfer, AuditAction.UPDATE, transfer.to_region, note)
     record(

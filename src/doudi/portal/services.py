@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from doudi.core.text import clean_text
 from doudi.intake import files
 from doudi.intake import services as intake_services
 from doudi.intake.models import SUBTYPES, Attachment, Case, CaseType, Channel
@@ -159,7 +160,7 @@ def _validate(app: Application) -> tuple[dict[str, Any], Region | None, dict[str
         errors["subtype"] = _("请选择类别。")
     if not subtypes and app.subtype:
         errors["subtype"] = _("类别无效。")
-    name = (app.applicant_name or "").strip()
+    app.applicant_name = name = clean_text(app.applicant_name)
     if not name or len(name) > 64:
         errors["applicant_name"] = _("请填写申请人姓名。")
     try:
@@ -194,14 +195,16 @@ def _validate(app: Application) -> tuple[dict[str, Any], Region | None, dict[str
             if m.id_number in seen:
                 errors[f"members-{i}-id_number"] = _("身份证号重复。")
             seen.add(m.id_number)
-        if not m.name.strip():
+        m.name = clean_text(m.name)
+        if not m.name:
             errors[f"members-{i}-name"] = _("请填写姓名。")
         if m.relation not in Relation.values or m.relation == Relation.HEAD:
             errors[f"members-{i}-relation"] = _("请选择与申请人关系。")
         if m.income < 0:
             errors[f"members-{i}-income"] = _("收入不能为负数。")
     if app.scheme == CaseType.CHILDREN:
-        if not (app.child_name or "").strip():
+        app.child_name = clean_text(app.child_name)
+        if not app.child_name:
             errors["child_name"] = _("请填写儿童姓名。")
         try:
             app.child_id_number = identity.validate(app.child_id_number)
@@ -252,7 +255,7 @@ def _portal_details(app: Application, extra: dict[str, Any]) -> dict[str, Any]:
             "applicant_income_fen": yuan_to_fen(app.applicant_income),
             "members": [
                 {
-                    "name": m.name.strip(),
+                    "name": m.name,
                     "id_number": m.id_number,
                     "relation": m.relation,
                     "income_fen": yuan_to_fen(m.income),
@@ -265,7 +268,7 @@ def _portal_details(app: Application, extra: dict[str, Any]) -> dict[str, Any]:
         **extra,
     }
     if app.scheme == CaseType.CHILDREN:
-        details["child"] = {"name": app.child_name.strip(), "id_number": app.child_id_number}
+        details["child"] = {"name": app.child_name, "id_number": app.child_id_number}
     if app.poverty:
         details["poverty"] = app.poverty
     return details
@@ -364,7 +367,7 @@ def apply_online(app: Application) -> Applied:
                 region=village,
                 summary=app.reason.strip(),
                 applicant=_linked_applicant(app),
-                applicant_name=app.applicant_name.strip(),
+                applicant_name=app.applicant_name,
                 applicant_id_number=app.applicant_id_number,
                 applicant_phone=app.applicant_phone,
                 details=_portal_details(app, details),

@@ -42,6 +42,7 @@ from doudi.audit.models import AuditAction
 from doudi.audit.services import record
 from doudi.core import excel
 from doudi.core.excel import export_rows
+from doudi.core.text import clean_text
 from doudi.regions.models import Region, RegionLevel
 from doudi.registry import identity
 from doudi.registry.models import (
@@ -288,7 +289,7 @@ def _text(value: Any) -> str:
         value = int(value)
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return clean_text(unicodedata.normalize("NFKC", str(value)))
 
 
 def _parse_money(value: Any) -> int:

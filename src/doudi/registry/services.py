@@ -26,6 +26,7 @@ from doudi.audit.models import AuditAction
 from doudi.audit.services import record
 from doudi.core.masking import mask_id_number
 from doudi.core.scoping import region_in_scope
+from doudi.core.text import clean_text
 from doudi.regions.models import Region, RegionLevel
 from doudi.registry import identity
 from doudi.registry.models import (
@@ -162,7 +163,7 @@ def register_household(
     household = Household(
         region=region,
         area_type=area_type,
-        address=(address or "").strip(),
+        address=clean_text(address),
         deposits_fen=deposits_fen,
         vehicles=vehicles,
         houses=houses,
@@ -245,7 +246,7 @@ def register_person(
         parsed = identity.parse(id_number)
     except ValidationError as exc:
         errors["id_number"] = exc.messages
-    name = (name or "").strip()
+    name = clean_text(name)
     if not name:
         errors["name"] = _("请填写姓名")
     elif len(name) > Person._meta.get_field("name").max_length:

@@ -68,11 +68,18 @@ class Extract(models.Model):
         return f"{self.get_source_display()} {self.extract_date}"
 
 
+class ConsentChannel(models.TextChoices):
+    COUNTER = "counter", _("书面签署")
+    PORTAL = "portal", _("网上申请时授权")
+
+
 class Consent(models.Model):
     """核对授权书: the household's signed authorisation to query its members' records.
 
     Valid from `signed_on`, until `valid_until` (open: while the household is assisted) or until it
-    is revoked. A check needs a consent valid on the day it runs (第五十八条)."""
+    is revoked. A check needs a consent valid on the day it runs (第五十八条). One given with an online
+    application (channel `portal`) names the applicant as signer and the case's tracking number as its
+    number, and has no recording officer."""
 
     household = models.ForeignKey(
         "registry.Household", on_delete=models.PROTECT, related_name="consents", verbose_name=_("家庭")
@@ -81,7 +88,12 @@ class Consent(models.Model):
     signatories = models.CharField(_("签署人"), max_length=200)
     document_number = models.CharField(_("授权书编号"), max_length=64, blank=True)
     valid_until = models.DateField(_("有效期至"), null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(
+        _("授权渠道"), max_length=16, choices=ConsentChannel.choices, default=ConsentChannel.COUNTER
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     recorded_at = models.DateTimeField(_("登记时间"))
     revoked_on = models.DateField(_("撤回日期"), null=True, blank=True)
     revoked_by = models.ForeignKey(

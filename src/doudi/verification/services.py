@@ -36,6 +36,7 @@ from doudi.verification.evaluation import window_json
 from doudi.verification.models import (
     CheckReport,
     Consent,
+    ConsentChannel,
     Extract,
     ExtractStatus,
     RecheckOutcome,
@@ -205,6 +206,42 @@ def record_consent(
             "document_number": consent.document_number,
             "valid_until": valid_until,
         },
+    )
+    return consent
+
+
+@transaction.atomic
+def record_application_consent(
+    *, household: Household, signed_on: date, signatory: str, reference: str
+) -> Consent:
+    """网上申请时的核对授权: the consent the applicant ticked on the portal, as the household's
+    authorisation (the applicant signs, the portal is the channel, `reference` the tracking number).
+    Recording it again for the same application returns the first."""
+    existing = Consent.objects.filter(
+        household=household, channel=ConsentChannel.PORTAL, document_number=reference
+    ).first()
+    if existing is not None:
+        return existing
+    consent = Consent.objects.create(
+        household=household,
+        signed_on=signed_on,
+        signatories=signatory.strip()[:200],
+        document_number=reference[:64],
+        channel=ConsentChannel.PORTAL,
+        recorded_at=timezone.now(),
+    )
+    record(
+        actor=None,
+        action=AuditAction.CREATE,
+        obj=consent,
+        after={
+            "household": household.pk,
+            "signed_on": signed_on,
+            "signatories": consent.signatories,
+            "document_number": consent.document_number,
+            "channel": consent.channel,
+        },
+        reason=_("网上申请时勾选核对授权"),
     )
     return consent
 
