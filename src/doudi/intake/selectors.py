@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from doudi.audit.services import record_read
 from doudi.intake import sla
@@ -32,7 +33,7 @@ from doudi.intake.models import (
     Transfer,
     TransferStatus,
 )
-from doudi.registry.models import Category, Household, Membership, Person, PersonCategory
+from doudi.registry.models import Category, Household, Membership, Person, PersonCategory, Relation
 
 if TYPE_CHECKING:
     from doudi.accounts.models import User
@@ -212,6 +213,7 @@ class CaseDetail:
     in_scope: bool  # False: the receiving unit of a pending transfer, reading only
     can_receive: bool = False
     today: datetime.date = field(default_factory=_today)
+    declared: DeclaredFigures | None = None  # what the applicant declared online, beside the registry
 
     @property
     def state_label(self) -> str:
@@ -287,6 +289,7 @@ def case_detail(user: User, pk: int, *, log_read: bool = True) -> CaseDetail:
         pending_transfer=pending,
         in_scope=in_scope,
         can_receive=can_receive,
+        declared=declared_figures(case),
     )
     if log_read:
         record_read(actor=user, obj=case)
@@ -536,3 +539,126 @@ def registered_poor_uncovered(user: User, *, today: datetime.date | None = None)
     result = list(by_household.values())
     result.extend(UncoveredHousehold(None, [p], 1) for p in alone)
     return result
+
+
+# --- 申报与核对: what the applicant declared, beside the registry and the verification report -------------------
+
+
+@dataclass
+class DeclaredRow:
+    """One person's monthly income (fen) as declared on the application, as the registry holds it and as
+    the household's verification report found it; None where that source has no figure."""
+
+    name: str
+    id_number: str
+    relation: str
+    declared_fen: int | None
+    registry_fen: int | None
+    verified_fen: int | None
+
+    @property
+    def registry_difference_fen(self) -> int | None:
+        """Registry minus declared."""
+        if self.declared_fen is None or self.registry_fen is None:
+            return None
+        return self.registry_fen - self.declared_fen
+
+    @property
+    def verified_difference_fen(self) -> int | None:
+        """Verified minus declared."""
+        if self.declared_fen is None or self.verified_fen is None:
+            return None
+        return self.verified_fen - self.declared_fen
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.registry_difference_fen or self.verified_difference_fen) or self.declared_fen is None
+
+
+@dataclass
+class DeclaredFigures:
+    rows: list[DeclaredRow]
+    report: Any  # verification.CheckReport | None
+
+    def _total(self, attr: str) -> int | None:
+        values = [getattr(r, attr) for r in self.rows]
+        return None if all(v is None for v in values) else sum(v or 0 for v in values)
+
+    @property
+    def declared_total_fen(self) -> int | None:
+        return self._total("declared_fen")
+
+    @property
+    def registry_total_fen(self) -> int | None:
+        return self._total("registry_fen")
+
+    @property
+    def verified_total_fen(self) -> int | None:
+        return self._total("verified_fen")
+
+    @property
+    def difference_count(self) -> int:
+        return sum(r.differs for r in self.rows)
+
+
+def declared_figures(case: Case) -> DeclaredFigures | None:
+    """申报与核对对照: the incomes the applicant declared online (case.details["portal"]), each beside
+    the registry's counted income of the same person and the latest verification report of the case's
+    household; registry members the applicant did not declare are listed too. None for a case with no
+    declaration (counter cases record the figures directly in the registry)."""
+    from doudi.registry.selectors import COUNTED_INCOME_FIELDS
+    from doudi.verification.check import COUNTED_KINDS
+    from doudi.verification.models import CheckReport
+
+    portal = (case.details or {}).get("portal")
+    if not portal:
+        return None
+    declared = [
+        (case.applicant_name, case.applicant_id_number, _("申请人本人"), portal.get("applicant_income_fen"))
+    ] + [
+        (
+            m.get("name", ""),
+            m.get("id_number", ""),
+            _relation_label(m.get("relation", "")),
+            m.get("income_fen"),
+        )
+        for m in portal.get("members") or []
+    ]
+    numbers = [number for _name, number, _rel, _fen in declared if number]
+    members: dict[str, Person] = {}
+    if case.household_id:
+        current = Membership.objects.filter(household_id=case.household_id, left_on__isnull=True)
+        members = {m.person.id_number: m.person for m in current.select_related("person")}
+    registry = {p.id_number: p for p in Person.objects.filter(id_number__in=numbers)} | members
+    report = None
+    if case.household_id:
+        reports = CheckReport.objects.filter(household_id=case.household_id)
+        report = reports.filter(case_number=case.tracking_number).first() or reports.first()
+    by_person = {  # the report's members are the registry's, by person id
+        m.get("person_id"): sum(m["income"][k]["verified_fen"] for k in COUNTED_KINDS if k in m["income"])
+        for m in (report.data.get("members") or [] if report else [])
+    }
+
+    def counted(person: Person | None) -> int | None:
+        return None if person is None else sum(getattr(person, f) for f in COUNTED_INCOME_FIELDS)
+
+    def verified(person: Person | None) -> int | None:
+        return None if person is None else by_person.get(person.pk)
+
+    rows = [
+        DeclaredRow(
+            name, number, relation, fen, counted(registry.get(number)), verified(registry.get(number))
+        )
+        for name, number, relation, fen in declared
+    ]
+    for number, person in members.items():
+        if number not in numbers:  # in the registry household, not on the application
+            rows.append(DeclaredRow(person.name, number, "", None, counted(person), verified(person)))
+    return DeclaredFigures(rows=rows, report=report)
+
+
+def _relation_label(value: str) -> str:
+    try:
+        return str(Relation(value).label)
+    except ValueError:
+        return value
