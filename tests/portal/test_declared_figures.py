@@ -121,3 +121,13 @@ def test_a_counter_case_has_no_declaration(regions, family, make_user):
         applicant=family[1][0],
     )
     assert declared_figures(case) is None
+
+
+def test_registry_figures_only_of_people_the_officer_may_see(client, regions, application, family, make_user):
+    home, people = family
+    Person.objects.filter(pk=people[1].pk).update(region=regions.b_v)  # the spouse is registered elsewhere
+    Membership.objects.filter(person=people[1]).delete()
+    case = _apply(client, application, people)
+    officer = make_user("officer_t", regions.a_t, "township_officer")
+    figures = declared_figures(case, officer)
+    assert [(r.name, r.registry_fen) for r in figures.rows] == [("张伟", 120_000), ("李娜", None)]

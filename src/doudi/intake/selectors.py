@@ -289,7 +289,7 @@ def case_detail(user: User, pk: int, *, log_read: bool = True) -> CaseDetail:
         pending_transfer=pending,
         in_scope=in_scope,
         can_receive=can_receive,
-        declared=declared_figures(case),
+        declared=declared_figures(case, user),
     )
     if log_read:
         record_read(actor=user, obj=case)
@@ -601,11 +601,12 @@ class DeclaredFigures:
         return sum(r.differs for r in self.rows)
 
 
-def declared_figures(case: Case) -> DeclaredFigures | None:
+def declared_figures(case: Case, user: User | None = None) -> DeclaredFigures | None:
     """申报与核对对照: the incomes the applicant declared online (case.details["portal"]), each beside
     the registry's counted income of the same person and the latest verification report of the case's
-    household; registry members the applicant did not declare are listed too. None for a case with no
-    declaration (counter cases record the figures directly in the registry)."""
+    household; registry members the applicant did not declare are listed too. Registry figures only of
+    people the user may see. None for a case with no declaration (counter cases record the figures
+    directly in the registry)."""
     from doudi.registry.selectors import COUNTED_INCOME_FIELDS
     from doudi.verification.check import COUNTED_KINDS
     from doudi.verification.models import CheckReport
@@ -629,7 +630,8 @@ def declared_figures(case: Case) -> DeclaredFigures | None:
     if case.household_id:
         current = Membership.objects.filter(household_id=case.household_id, left_on__isnull=True)
         members = {m.person.id_number: m.person for m in current.select_related("person")}
-    registry = {p.id_number: p for p in Person.objects.filter(id_number__in=numbers)} | members
+    people = Person.objects.visible_to(user) if user is not None else Person.objects.all()
+    registry = {p.id_number: p for p in people.filter(id_number__in=numbers)} | members
     report = None
     if case.household_id:
         reports = CheckReport.objects.filter(household_id=case.household_id)
