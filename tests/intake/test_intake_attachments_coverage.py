@@ -76,6 +76,17 @@ def test_size_limit(officers, open_case, media, settings):
     assert "过大" in str(exc.value)
 
 
+def test_an_oversize_file_is_refused_naming_the_limit_not_a_wrong_size(settings):
+    """The portal reads at most limit + 1 bytes of a 25 MB upload: the message must not call that
+    "10.0 MB" while saying the limit is 10.0 MB."""
+    from doudi.intake import files
+
+    settings.DOUDI_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    with pytest.raises(ValidationError) as exc:
+        files.check_upload("scan.png", PNG + b"\x00" * (10 * 1024 * 1024))
+    assert exc.value.message_dict["file"] == ["文件过大，上限为 10.0\xa0MB。"]
+
+
 def test_attachment_scope(officers, regions, open_case, media):
     case = open_case("temporary")
     with pytest.raises(PermissionDenied):

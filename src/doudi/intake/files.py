@@ -63,12 +63,8 @@ def check_upload(name: str, data: bytes) -> FileKind:
     if not data:
         raise ValidationError({"file": _("文件为空。")})
     if len(data) > limit:
-        raise ValidationError(
-            {
-                "file": _("文件过大：%(size)s，上限为 %(limit)s。")
-                % {"size": filesizeformat(len(data)), "limit": filesizeformat(limit)}
-            }
-        )
+        # Only the limit: callers read at most limit + 1 bytes of an upload, so len(data) is not its size.
+        raise ValidationError({"file": _("文件过大，上限为 %(limit)s。") % {"limit": filesizeformat(limit)}})
     kind = sniff(data)
     if kind is None:
         raise ValidationError({"file": _("只接受 PDF、JPG、PNG 或 XLSX 文件（按文件内容识别）。")})

@@ -18,6 +18,7 @@ from ninja.responses import Status
 
 from doudi.api.auth import STAFF_AUTH
 from doudi.api.errors import ErrorsOut
+from doudi.api.schemas import REGION_CODE, one_of
 from doudi.core.masking import mask_id_number, mask_name, mask_phone
 from doudi.intake import flows, selectors, services
 from doudi.intake.models import Case, CaseType, Channel
@@ -29,15 +30,25 @@ router = Router(tags=["cases"], auth=STAFF_AUTH)
 ERRORS = frozenset({401, 403, 404, 409, 422, 429})
 MAX_ID = 2**63 - 1
 MAX_LIMIT = 200
+CASE_TYPE = one_of(CaseType)
+CHANNEL = one_of(Channel)
+STAFF_CHANNEL = one_of(Channel, exclude=[Channel.PORTAL])  # 网上申请 comes through the portal only
+# Every state of every flow (the flows are registered when the intake app is ready, before the URLs load).
+STATES = sorted({state for flow in flows.FLOWS.values() for state in flow.states})
+STATE = one_of(STATES)
+# Filters: "" is no filter.
+CASE_TYPE_FILTER, STATE_FILTER = one_of(CaseType, blank=True), one_of(STATES, blank=True)
+CHANNEL_FILTER = one_of(Channel, blank=True)
+FIELD_KIND = one_of(["text", "textarea", "lines", "date", "integer", "choice"])
 
 
 class CaseListOut(Schema):
     id: int
     tracking_number: str
-    case_type: str
+    case_type: CASE_TYPE
     subtype: str
-    channel: str
-    state: str
+    channel: CHANNEL
+    state: STATE
     state_label: str
     region: str
     applicant_name: str = Field(description="masked")
@@ -46,11 +57,19 @@ class CaseListOut(Schema):
     version: int
 
 
+class ChoiceOut(Schema):
+    value: str
+    label: str
+
+
 class FieldOut(Schema):
     name: str
     label: str
-    kind: str
+    kind: FIELD_KIND
     required: bool
+    choices: list[ChoiceOut] = Field(
+        description="the values a `choice` field accepts (empty for other kinds)"
+    )
 
 
 class ActionOut(Schema):
@@ -84,10 +103,10 @@ class SlaOut(Schema):
 class CaseOut(Schema):
     id: int
     tracking_number: str
-    case_type: str
+    case_type: CASE_TYPE
     subtype: str
-    channel: str
-    state: str
+    channel: CHANNEL
+    state: STATE
     state_label: str
     version: int
     region: str
@@ -109,10 +128,10 @@ class CaseOut(Schema):
 
 
 class OpenCaseIn(Schema):
-    case_type: str = Field(description="one of: " + ", ".join(CaseType.values))
-    channel: str = Field(description="one of: " + ", ".join(c for c in Channel.values if c != Channel.PORTAL))
+    case_type: CASE_TYPE
+    channel: STAFF_CHANNEL = Field(description="网上申请 (portal) comes through the citizen portal only")
     region: str = Field(
-        description="code of the responsible unit (district, township or village)", max_length=12
+        description="code of the responsible unit (district, township or village)", pattern=REGION_CODE
     )
     summary: str = Field(max_length=4000)
     subtype: str = Field("", max_length=32)
@@ -189,7 +208,13 @@ def _case_out(user, pk: int) -> dict:
                 "target": a.target,
                 "needs_reason": a.needs_reason,
                 "fields": [
-                    {"name": f.name, "label": str(f.label), "kind": f.kind, "required": f.required}
+                    {
+                        "name": f.name,
+                        "label": str(f.label),
+                        "kind": f.kind,
+                        "required": f.required,
+                        "choices": [{"value": v, "label": str(label)} for v, label in f.choices],
+                    }
                     for f in a.fields
                 ],
             }
@@ -205,9 +230,9 @@ def _case_out(user, pk: int) -> dict:
 @router.get("/cases", response={200: list[CaseListOut], ERRORS: ErrorsOut}, summary="Cases in scope (masked)")
 def list_cases(
     request,
-    case_type: str = Query("", max_length=16, description="filter by case type"),
-    state: str = Query("", max_length=32),
-    channel: str = Query("", max_length=24),
+    case_type: CASE_TYPE_FILTER = Query("", description="filter by case type"),
+    state: STATE_FILTER = Query(""),
+    channel: CHANNEL_FILTER = Query(""),
     q: str = Query("", max_length=64, description="tracking number or applicant name prefix"),
     overdue: bool = Query(False),
     actionable: bool = Query(False, description="only cases the caller's roles can act on (the work queue)"),
@@ -215,10 +240,6 @@ def list_cases(
     offset: int = Query(0, ge=0, le=10_000_000),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ):
-    if case_type and case_type not in CaseType.values:
-        raise ValidationError({"case_type": _("未知的案件类型。")})
-    if channel and channel not in Channel.values:
-        raise ValidationError({"channel": _("未知的来源渠道。")})
     filters = selectors.CaseFilters(
         case_type=case_type,
         state=state,

@@ -7,14 +7,15 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from django.http import Http404
-from ninja import Field, Router, Schema
+from ninja import Field, Path, Router, Schema
 from ninja.responses import Status
 from pydantic import BeforeValidator, WithJsonSchema
 
 from doudi.api.auth import STAFF_AUTH
 from doudi.api.errors import ErrorsOut
+from doudi.api.schemas import DISTRICT_CODE, PARAMETER_NAME, one_of
 from doudi.parameters import selectors, services
-from doudi.policy.parameters import load_defaults
+from doudi.policy.parameters import Kind, ValueType, load_defaults
 
 router = Router(tags=["parameters"], auth=STAFF_AUTH)
 
@@ -26,6 +27,7 @@ def _iso_date_only(value: Any) -> Any:
     raise ValueError("expected a date YYYY-MM-DD")
 
 
+VALUE_TYPE, KIND = one_of(ValueType), one_of(Kind)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 IsoDate = Annotated[
     date, BeforeValidator(_iso_date_only), WithJsonSchema({"type": "string", "format": "date"})
@@ -69,8 +71,8 @@ class ParameterOut(Schema):
     label: str = Field(description="名称: the parameter's Chinese name")
     description: str = Field(description="说明, in Chinese")
     unit: str = Field(description="单位, in Chinese (元/人/月 …)")
-    type: str
-    kind: str
+    type: VALUE_TYPE
+    kind: KIND
     nullable: bool
     region_indexed: bool
     unverified: bool = Field(description="a value in force is not verified against its source")
@@ -81,7 +83,9 @@ class ParameterOut(Schema):
 class ParameterValueIn(Schema):
     effective_from: IsoDate
     value: ParameterScalar = Field(description="number (yuan, ratio, percent, count), date text, or null")
-    region: str | None = Field(None, description="district code, required for region-indexed parameters")
+    region: str | None = Field(
+        None, description="district code, required for region-indexed parameters", pattern=DISTRICT_CODE
+    )
     reference: str = Field(description="the source: document number, statistics release…")
     reason: str
     verified: bool = False
@@ -129,7 +133,7 @@ def list_parameters(request, on: IsoDate | None = None):
     response={200: ParameterOut, ERRORS: ErrorsOut},
     summary="One parameter with its current value(s) and history",
 )
-def get_parameter(request, name: str, on: IsoDate | None = None):
+def get_parameter(request, name: str = Path(..., pattern=PARAMETER_NAME), on: IsoDate | None = None):
     if name not in load_defaults():
         raise Http404
     return _out(selectors.parameter_catalogue(on=on, name=name)[0])
@@ -140,7 +144,7 @@ def get_parameter(request, name: str, on: IsoDate | None = None):
     response={201: HistoryOut, ERRORS | {409}: ErrorsOut},
     summary="Add a dated value (municipal administrator)",
 )
-def add_value(request, name: str, payload: ParameterValueIn):
+def add_value(request, payload: ParameterValueIn, name: str = Path(..., pattern=PARAMETER_NAME)):
     """A correction of a stored value of the same date names it in `supersedes`; otherwise 409."""
     if name not in load_defaults():
         raise Http404

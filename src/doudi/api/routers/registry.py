@@ -10,14 +10,17 @@ from ninja import Path, Query, Router, Schema
 
 from doudi.api.auth import STAFF_AUTH
 from doudi.api.errors import ErrorsOut
+from doudi.api.schemas import one_of
 from doudi.audit.services import record_read
 from doudi.core.masking import mask_id_number, mask_name, mask_phone
 from doudi.registry import selectors
+from doudi.registry.models import AreaType, Category, Relation
 
 router = Router(tags=["registry"], auth=STAFF_AUTH)
 
 ERRORS = frozenset({401, 403, 404, 422, 429})
 MAX_ID = 2**63 - 1  # a larger number cannot be a row id (and would overflow the database driver)
+AREA_TYPE, CATEGORY, RELATION = one_of(AreaType), one_of(Category), one_of(Relation)
 
 
 class PersonListOut(Schema):
@@ -29,7 +32,7 @@ class PersonListOut(Schema):
 
 
 class CategoryOut(Schema):
-    category: str
+    category: CATEGORY
     valid_from: date
     valid_to: date | None
 
@@ -40,7 +43,7 @@ class MemberOut(Schema):
     id_number: str  # masked
     phone: str  # masked
     birth_date: date
-    relation: str
+    relation: RELATION
     joined_on: date
     left_on: date | None
     current: bool
@@ -51,7 +54,7 @@ class HouseholdOut(Schema):
     id: int
     region: str
     region_name: str
-    area_type: str
+    area_type: AREA_TYPE
     dibao_enrolled: bool
     dibao_last_amount: int | None
     deposits_fen: int
