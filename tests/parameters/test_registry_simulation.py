@@ -111,3 +111,15 @@ def test_the_form_offers_the_registry_and_earlier_snapshots_and_refuses_an_unkno
         )
         assert response.status_code == 400, bad
     assert SimulationRun.objects.count() == 1
+
+
+def test_the_command_runs_on_the_registry_and_names_the_snapshot(registry, capsys):
+    from django.core.management import call_command
+
+    call_command("simulate", "--period", "2020-03", "--set", "dibao.standard.urban=700", "--registry")
+    first, header, *rows = capsys.readouterr().out.strip().splitlines()
+    snap = RegistrySnapshot.objects.get()
+    assert (
+        first.startswith("registry snapshot") and snap.sha256 in first and "3 households, 6 persons" in first
+    )
+    assert header.split()[0] == "district" and rows[-1].split()[:2] == ["all", "3"]

@@ -157,6 +157,7 @@ def explanation_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {"text": line["text"], "words": _formula_in_words(line["expression"])}
                 for line in s.get("arithmetic", [])
             ],
+            "parameters": parameter_rows(s.get("parameters", [])),
         }
         for s in steps
     ]

@@ -41,6 +41,14 @@ _STAGES = {
 
 
 @register.filter
+def explanation_rows(steps: list) -> list:
+    """An evaluation's steps as people read them (benefits.evaluation: labels, arithmetic, articles)."""
+    from doudi.benefits.evaluation import explanation_rows as rows
+
+    return rows(steps or [])
+
+
+@register.filter
 def stage_label(stage: str) -> str:
     return _(_STAGES.get(stage, stage))
 

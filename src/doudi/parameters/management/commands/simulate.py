@@ -1,8 +1,9 @@
-"""`doudi simulate --period YYYY-MM --set dibao.standard.urban=700 [--set …] [--input DIR]`.
+"""`doudi simulate --period YYYY-MM --set dibao.standard.urban=700 [--set …] [--input DIR | --registry]`.
 
 政策测算: evaluates the population with the parameters in force and again with the overrides, and
 prints per district the monthly cost of each, the difference, and the households that start
-(gained) or stop (lost) being paid. Nothing is stored.
+(gained) or stop (lost) being paid. With `--registry` the registry is first frozen into a snapshot
+(recorded, as from the console) and the first line names it; otherwise nothing is stored.
 """
 
 from pathlib import Path
@@ -33,17 +34,24 @@ class Command(BaseCommand):
             "--input", default=None, help="population directory (default DOUDI_DATA_DIR/synth)"
         )
         parser.add_argument(
+            "--registry",
+            action="store_true",
+            help="run on the registry as of now (frozen into a recorded snapshot first)",
+        )
+        parser.add_argument(
             "--defaults-only",
             action="store_true",
             help="compare against the shipped defaults instead of the stored values",
         )
 
-    def handle(self, *args, period, assignments, input, defaults_only, **options):
+    def handle(self, *args, period, assignments, input, registry, defaults_only, **options):
         from doudi.policy.batch import BatchInputError
         from doudi.policy.parameters import ParameterError, load_defaults
 
+        if registry and input:
+            raise CommandError("--registry and --input exclude each other")
         input_dir = Path(input) if input else Path(settings.DOUDI_DATA_DIR) / "synth"
-        if not (input_dir / "households.parquet").is_file():
+        if not registry and not (input_dir / "households.parquet").is_file():
             raise CommandError(f"{input_dir}: no households.parquet (make one with doudi synth --out DIR)")
         params = load_defaults() if defaults_only else current_parameters()
         problems = []
@@ -57,6 +65,15 @@ class Command(BaseCommand):
             problems += error.messages
         if problems:
             raise CommandError("\n".join(problems))
+        if registry:
+            from doudi.parameters.services import freeze_registry
+
+            snapshot = freeze_registry(month=period)
+            input_dir = Path(settings.DOUDI_DATA_DIR) / snapshot.directory
+            self.stdout.write(
+                f"registry snapshot {snapshot.taken_at:%Y-%m-%d %H:%M:%S %Z}: {snapshot.households} households, "
+                f"{snapshot.persons} persons, sha256 {snapshot.sha256}"
+            )
         try:
             result = run_what_if(period, input_dir, params, overrides)
         except (BatchInputError, ParameterError, ValueError, OSError) as error:
