@@ -212,3 +212,20 @@ def test_download_is_audited_as_export(world):
     content = services.record_download(bank_file=f, officer=world.users.finance)
     assert bankfiles.sha256(content) == f.sha256
     assert AuditEntry.objects.filter(action="export", object_id=str(f.pk)).exists()
+
+
+def test_a_line_held_for_want_of_an_account_is_paid_by_a_follow_up_once_it_has_one(world):
+    from payments.world import account, luhn
+
+    u = world.users
+    run = confirmed_run(world)
+    services.issue_bank_files(run=run, officer=u.finance)
+    held = PaymentLine.objects.get(run=run, scheme="dibao", beneficiary_id=world.h_noacct.pk)
+    assert (held.status, held.flag) == ("held", "no_account")
+    with pytest.raises(Conflict):  # still no account
+        services.create_follow_up(month=M)
+    account(world.noacct_head, world.rcb, luhn("622202888888888888"))
+    follow = services.compute_run(services.create_follow_up(month=M))
+    held.refresh_from_db()
+    assert (held.issue_run_id, held.status, held.flag, held.bank_code) == (follow.pk, "pending", "", "CQRCB")
+    assert held.amount_fen == 44_600  # 546 − 100: the raise the rules find, enrolled at 436

@@ -46,6 +46,7 @@ from doudi.payments.models import (
     BankFile,
     BatchStatus,
     HolderRelation,
+    LineFlag,
     LineStatus,
     PayeeAccount,
     PaymentLine,
@@ -561,13 +562,14 @@ def _write_lines(run: PayrollRun, lines: pa.Table) -> None:
 
 
 def _reissue(run: PayrollRun, lines: pa.Table) -> None:
-    """A follow-up run takes the failed lines it froze (with their corrected accounts) in one
-    transaction; a line no longer failed (settled meanwhile) is left alone."""
+    """A follow-up run takes the lines it froze (failed, or held for want of an account) with their
+    corrected accounts in one transaction; a line settled meanwhile is left alone."""
     with transaction.atomic():
         for row in lines.to_pylist():  # failed lines of one month: a handful, not the population
-            PaymentLine.objects.filter(pk=row["line_id"], status=LineStatus.FAILED).update(
+            PaymentLine.objects.filter(REISSUABLE, pk=row["line_id"]).update(
                 issue_run=run,
                 status=LineStatus.PENDING,
+                flag=row["flag"],
                 account_id=row["account_id"],
                 bank_code=row["bank_code"],
                 account_number=row["account_number"],
@@ -896,7 +898,8 @@ def import_return(
 
 def create_follow_up(*, month: Period, officer: Any = None) -> PayrollRun:
     """补发: a follow-up run of the month that re-issues the failed lines whose payee has since got a
-    corrected (different, active) account. Paid lines are never taken. Frozen like any run."""
+    corrected (different, active) account, and the lines held only because the payee had no account
+    and now has one. Paid lines are never taken. Frozen like any run."""
     _require_role(officer, RUNNERS, _("只有市民政管理员可以生成补发批次"))
     open_run = (
         PayrollRun.objects.filter(month=str(month), round__gt=0).exclude(status=RunStatus.COMPUTED).first()
@@ -921,8 +924,12 @@ def create_follow_up(*, month: Period, officer: Any = None) -> PayrollRun:
     return _record_frozen(run, payroll.freeze_follow_up(snapshot_dir(run.month, run.round), table), officer)
 
 
+# Lines a follow-up run may take: returned as failed, or held only for want of an account.
+REISSUABLE = Q(status=LineStatus.FAILED) | Q(status=LineStatus.HELD, flag=LineFlag.NO_ACCOUNT)
+
+
 def _correctable_failures(month: Period) -> pa.Table:
-    failed = PaymentLine.objects.filter(month=str(month), status=LineStatus.FAILED).order_by("pk")
+    failed = PaymentLine.objects.filter(REISSUABLE, month=str(month)).order_by("pk")
     rows = []
     active = {
         a.person_id: a
@@ -952,7 +959,7 @@ def _correctable_failures(month: Period) -> pa.Table:
                 "district": line.district,
                 "amount_fen": line.amount_fen,
                 "status": "pending",
-                "flag": line.flag,
+                "flag": "" if line.flag == LineFlag.NO_ACCOUNT else line.flag,
                 "change": "same",
                 "previous_fen": None,
                 "account_id": account.pk,
