@@ -223,7 +223,9 @@ def main() -> None:
         "--repeat",
         str(args.repeat),
     ]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=os.environ.copy())
+    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if out.returncode:
+        raise SystemExit(f"the timed run failed:\n{out.stderr[-4000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     for k, v in result.items():
         print(f"{k}: {v}")
