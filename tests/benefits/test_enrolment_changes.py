@@ -274,3 +274,64 @@ def test_forms_are_for_approvers_and_other_regions_get_404(client, enrolment, of
     )
     assert client.get(reverse("benefits:enrolment_action", args=[enrolment.pk, "exit"])).status_code == 405
     assert not EnrolmentChange.objects.exists()
+
+
+# --- the household is told: an SMS, and the portal's status page ----------------------------------------
+
+
+def test_each_committed_change_sends_one_sms_to_the_beneficiary(
+    enrolment, officers, window, django_capture_on_commit_callbacks
+):
+    from doudi.portal.models import OutboxMessage
+
+    head = enrolment.household.head
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_amount(
+            enrolment=enrolment,
+            by=officers.a_approver,
+            amount=500,
+            effective_month=D(2020, 5, 1),
+            reason="失业",
+        )
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):  # refused: silent
+        services.suspend_enrolment(
+            enrolment=enrolment, by=officers.a_approver, effective_month=D(2020, 6, 1), reason="下落不明"
+        )
+    message = OutboxMessage.objects.get()
+    assert message.phone == head.phone
+    assert "自 2020-05 起调整为每月 500 元（原 338 元）" in message.text and "行政复议" in message.text
+    end_window(officers, window, D(2020, 5, 31))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.exit_enrolment(
+            enrolment=enrolment, by=officers.a_approver, end_month=D(2020, 6, 1), reason="迁出"
+        )
+    assert "发放至 2020-06，自次月起停止" in OutboxMessage.objects.order_by("-pk").first().text
+    assert OutboxMessage.objects.count() == 2
+
+
+def test_the_citizen_status_page_lists_every_change(client, enrolment, officers):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from benefits.support import file_dibao
+    from doudi.portal.views import STATUS_SESSION_KEY
+
+    case = file_dibao(officers, enrolment.household.head)
+    Enrolment.objects.filter(pk=enrolment.pk).update(decision_case=case)
+    services.change_amount(
+        enrolment=enrolment,
+        by=officers.a_approver,
+        amount=420,
+        effective_month=D(2020, 5, 1),
+        reason="家庭成员失业",
+    )
+    session = client.session
+    session[STATUS_SESSION_KEY] = {
+        "case": case.pk,
+        "until": (timezone.now() + dt.timedelta(minutes=5)).isoformat(),
+    }
+    session.save()
+    page = client.get(reverse("portal:status_case")).content.decode()
+    assert 'data-testid="enrolment-changes"' in page
+    assert "2020-05" in page and "338 元 → 420 元" in page and "家庭成员失业" in page

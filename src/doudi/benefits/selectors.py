@@ -140,3 +140,14 @@ def recheck_proposal(user: User, enrolment: Enrolment, pk: int):
         .select_related("run")
         .first()
     )
+
+
+def changes_for_citizen(case) -> list[EnrolmentChange]:
+    """The changes after enrolment of the enrolment(s) a decision case produced, oldest first, for the
+    citizen who proved to the portal that the case is theirs (tracking number, ID number, SMS code)."""
+    return list(
+        EnrolmentChange.objects.filter(enrolment__decision_case=case)
+        .exclude(kind="enrolled")
+        .select_related("enrolment")
+        .order_by("at", "pk")
+    )

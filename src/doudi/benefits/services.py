@@ -41,6 +41,7 @@ from doudi.benefits.models import (
     EnrolmentStatus,
     Scheme,
 )
+from doudi.benefits.signals import announce
 from doudi.benefits.window import emergency_window, first_of_month, in_emergency_window, month_last_day
 from doudi.core.errors import Conflict
 from doudi.core.scoping import region_in_scope
@@ -571,7 +572,7 @@ def end_enrolment(
             person_id__in=people, category=category, valid_to__isnull=True
         ):
             end_category(officer=by, grant=grant, valid_to=max(last_day, grant.valid_from), reason=reason)
-    EnrolmentChange.objects.create(
+    ended = EnrolmentChange.objects.create(
         enrolment=enrolment,
         kind=ChangeKind.ENDED,
         effective_month=end_month,
@@ -591,6 +592,7 @@ def end_enrolment(
         after=_enrolment_snapshot(enrolment),
         reason=reason,
     )
+    announce(ended)
     return enrolment
 
 
@@ -679,6 +681,7 @@ def _ledger(
         case=case,
     )
     record(actor=by, action=AuditAction.UPDATE, obj=enrolment, before=before, after=after, reason=reason)
+    announce(change)
     return change
 
 

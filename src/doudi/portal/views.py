@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from doudi.benefits import selectors as benefits_selectors
 from doudi.core.access import console_user_required, forbidden
 from doudi.intake.models import Case, CaseType
 from doudi.portal import forms, ratelimit, selectors, services
@@ -438,6 +439,8 @@ def status_case(request: HttpRequest) -> HttpResponse:
             "s": view,
             "case": case,
             "upload": forms.UploadForm(choices=view.upload_choices) if view.upload_choices else None,
+            # Every change of the enrolment the decision produced (增发、减发、停发、恢复、退出).
+            "changes": benefits_selectors.changes_for_citizen(case),
         },
     )
 
