@@ -19,7 +19,7 @@ from doudi.policy.parameters import (
     load_directory,
 )
 
-# A copy of ../shared/reference/price-index-2019-2020.tsv: the repository carries what its tests read.
+# A copy of the product owner's reference price-index-2019-2020.tsv: the repository carries what its tests read.
 PRICE_INDEX_TSV = Path(__file__).resolve().parent / "data" / "price-index-2019-2020.tsv"
 
 
