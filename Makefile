@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/synth.py --reset
 	$(BIN)/python bench/verification.py
 	$(BIN)/python bench/registry_import.py
+	$(BIN)/python bench/payroll.py
 
 clean:
 	rm -rf $(VENV) var/doudi.sqlite3*
