@@ -28,9 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchdocs import write_section  # bench/ is the script's directory, first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 HEADING = "## P5 — POST /api/v1/evaluate"
 
 # A 4-person urban household enrolled in dibao, March 2020: a migrant worker (work-cost deduction),
@@ -223,14 +224,7 @@ def write_docs(figures: dict[str, Any]) -> None:
             "",
         ]
     )
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    write_section(HEADING, section)
 
 
 def main() -> None:

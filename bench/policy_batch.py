@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from benchdocs import DOCS, write_section  # bench/ is the script's directory, first on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from doudi.policy import Period, Population, evaluate, load_defaults  # noqa: E402
@@ -33,7 +35,7 @@ DISTRICTS = np.array(
     + [500229, 500230, 500231, 500233, 500235, 500236, 500237, 500238, 500240, 500241, 500242, 500243],
     dtype=np.int64,
 )
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
 HEADING = "## P1 — policy engine, 1M households"
 
 
@@ -201,14 +203,7 @@ def write_docs(figures: dict[str, dict[str, Any]]) -> None:
             "",
         ]
     )  # fmt: skip
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("\n" + text[following + 1 :] if following != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    write_section(HEADING, section)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from benchdocs import DOCS, write_section  # bench/ is the script's directory, first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-DOCS = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Synthetic population (Foundation)"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/doudi_bench"
 
@@ -208,14 +209,7 @@ def write_docs(f: dict) -> None:
             "",
         ]
     )
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    write_section(HEADING, section)
 
 
 if __name__ == "__main__":

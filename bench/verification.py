@@ -29,8 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+from benchdocs import write_section  # bench/ is the script's directory, first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 HEADING = "## P3 — verification re-check"
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -383,14 +384,7 @@ def write_docs(setup: dict, result: dict, args) -> None:
             "",
         ]
     )
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    write_section(HEADING, section)
 
 
 if __name__ == "__main__":
