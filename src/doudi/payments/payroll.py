@@ -82,11 +82,51 @@ _D = {name: code for code, name in enumerate(DECISIONS)}
 
 
 def _enrolled_sql(month: Period) -> str:
-    """Enrolments in force in the month: begun by its first day, not ended before it."""
+    """Enrolments in force in the month: begun by its first day, not ended before it, and not 停发 in
+    it by the ledger — a suspension or resumption counts from its `effective_month`, not from the day
+    it was recorded (a suspension dated ahead still pays the months before it)."""
     m = month.first_day.isoformat()
+    latest = (
+        "(SELECT c.kind FROM benefits_enrolmentchange c WHERE c.enrolment_id = e.id "
+        f"AND c.kind IN ('suspend', 'resume') AND c.effective_month <= '{m}' ORDER BY c.at DESC, c.id DESC LIMIT 1)"
+    )
+    dated_ahead = (
+        "SELECT enrolment_id FROM benefits_enrolmentchange "
+        f"WHERE kind IN ('suspend', 'resume') AND effective_month > '{m}'"
+    )
+    # The first branch is the common case, decided without the correlated subquery.
     return (
-        f"e.from_month <= '{m}' AND ((e.status = 'active' AND (e.end_month IS NULL OR e.end_month >= '{m}')) "
-        f"OR (e.status = 'ended' AND e.end_month >= '{m}'))"
+        f"e.from_month <= '{m}' AND (e.end_month IS NULL OR e.end_month >= '{m}') "
+        f"AND ((e.status = 'active' AND e.id NOT IN ({dated_ahead})) OR COALESCE({latest}, 'resume') <> 'suspend')"
+    )
+
+
+def _amount_sql(month: Period) -> str:
+    """The monthly amount in force in the month by the enrolment ledger: the amount set by the change
+    recorded last among those effective by the month (a later decision overrides an earlier one from
+    its own month on). `monthly_amount` is the amount of the latest change, so only an enrolment with
+    an amount change dated after the month needs the ledger."""
+    from doudi.verification.dataio import is_postgres
+
+    m = month.first_day.isoformat()
+
+    def amount_of(column: str) -> str:
+        if is_postgres():
+            return f"CAST(c.{column} ->> 'monthly_amount' AS BIGINT)"
+        return f"CAST(json_extract(c.{column}, '$.monthly_amount') AS INTEGER)"
+
+    in_force = (
+        f"(SELECT {amount_of('after')} FROM benefits_enrolmentchange c WHERE c.enrolment_id = e.id "
+        f"AND c.kind IN ('enrolled', 'amount') AND c.effective_month <= '{m}' ORDER BY c.at DESC, c.id DESC LIMIT 1)"
+    )
+    first_before = (
+        f"(SELECT {amount_of('before')} FROM benefits_enrolmentchange c WHERE c.enrolment_id = e.id "
+        "AND c.kind = 'amount' ORDER BY c.at, c.id LIMIT 1)"
+    )
+    return (
+        "CASE WHEN e.id IN (SELECT enrolment_id FROM benefits_enrolmentchange "
+        f"WHERE kind = 'amount' AND effective_month > '{m}') "
+        f"THEN COALESCE({in_force}, {first_before}, e.monthly_amount) ELSE e.monthly_amount END"
     )
 
 
@@ -104,7 +144,7 @@ def _queries(month: Period, *, whole_registry: bool = False) -> dict[str, tuple[
     return {
         "enrolments": (
             "SELECT e.id AS enrolment_id, e.scheme AS scheme, e.household_id AS household_id, "
-            "COALESCE(e.person_id, 0) AS person_id, e.monthly_amount AS amount "
+            f"COALESCE(e.person_id, 0) AS person_id, {_amount_sql(month)} AS amount "
             f"FROM benefits_enrolment e WHERE {enrolled}",
             ENROLMENT_SCHEMA,
         ),
