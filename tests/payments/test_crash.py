@@ -48,7 +48,7 @@ def _lines(base: Path) -> list[tuple]:
     con = sqlite3.connect(base / "db.sqlite3")
     try:
         return con.execute(
-            "SELECT ref, scheme, beneficiary_id, person_id, amount_fen, status, flag, account_number, explanation "
+            "SELECT ref, scheme, beneficiary_id, person_id, amount_fen, status, flag, account_number, standard_fen, size, income_fen, computed_fen, enrolled_fen, explanation "
             "FROM payments_paymentline ORDER BY ref"
         ).fetchall()
     finally:

@@ -154,3 +154,29 @@ def test_tiers_cannot_be_skipped_and_the_preparer_never_approves(world):
     ]
     with pytest.raises(PermissionError):
         PayrollTransition.objects.filter(batch=batch).delete()
+
+
+def test_a_line_explains_its_arithmetic_in_words_and_figures_not_codes(world):
+    got = lines(compute())
+    same = got[("dibao", world.h_same.pk)]
+    assert (same.standard_fen, same.size, same.income_fen, same.computed_fen, same.enrolled_fen) == (
+        54_600,
+        3,
+        130_000,
+        33_800,
+        33_800,
+    )
+    assert same.explanation == ""  # the figures are stored, the sentence is written when shown
+    assert "低保标准 × 保障人口 − 计算收入 = 546 × 3 − 1300 = 338 元" in same.basis
+    assert "评估结论：继续保障" in same.basis and "continue" not in same.basis
+    lower = got[("dibao", world.h_lower.pk)]
+    assert "= 546 × 3 − 1300 = 338 元" in lower.basis
+    assert "核定金额 500 元；疫情防控期间暂缓减发；本月发放 500 元" in lower.basis
+    # No longer eligible: the income test that failed, in words and figures.
+    exit_ = got[("dibao", world.h_exit.pk)]
+    assert "收入条件不符（计算收入 < 低保标准 × 保障人口）：3000 < 546 (= 546 × 1) 不成立" in exit_.basis
+    assert "exit_deferred" not in exit_.basis
+    tekun = got[("tekun", world.tekun.pk)]
+    assert tekun.basis.endswith("测算 710 元；核定金额 710 元；本月发放 710 元")
+    # Held for want of an account: no "paid" in its basis.
+    assert "本月发放" not in got[("dibao", world.h_noacct.pk)].basis

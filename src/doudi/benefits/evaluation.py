@@ -112,7 +112,7 @@ def operand_label(name: str) -> str:
     return _UNIT.sub("", str(label)) if label else parameter_label(name)
 
 
-def _formula_in_words(expression: str) -> str:
+def formula_in_words(expression: str) -> str:
     return _NAME.sub(lambda m: operand_label(m.group(0)), expression)
 
 
@@ -154,7 +154,7 @@ def explanation_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "value": _display(s.get("value"), s["rule"]),
             "articles": [article_text(a) for a in s.get("articles", [])],
             "arithmetic": [
-                {"text": line["text"], "words": _formula_in_words(line["expression"])}
+                {"text": line["text"], "words": formula_in_words(line["expression"])}
                 for line in s.get("arithmetic", [])
             ],
             "parameters": parameter_rows(s.get("parameters", [])),

@@ -291,7 +291,9 @@ class PaymentLine(models.Model):
     # 流水号 in bank files and returns: month + the line's position in the month's payroll, so a run
     # killed and computed again gives the same references (database ids would not: sequences are not
     # rolled back).
-    ref = models.CharField(_("流水号"), max_length=20, unique=True)
+    # Unique by the constraint below, not `unique=True`: that would add a varchar_pattern_ops twin
+    # index on PostgreSQL that no query uses, maintained for every one of the month's lines.
+    ref = models.CharField(_("流水号"), max_length=20)
     issue_run = models.ForeignKey(
         PayrollRun, on_delete=models.CASCADE, related_name="issued_lines", **BULK_FK
     )
@@ -314,6 +316,14 @@ class PaymentLine(models.Model):
     bank_code = models.CharField(_("银行"), max_length=16, blank=True)
     account_number = models.CharField(_("账号"), max_length=32, blank=True)
     holder_name = models.CharField(_("户名"), max_length=64, blank=True)
+    # 计算依据 as figures (yuan amounts in fen), the sentence rendered on demand (`basis`,
+    # payments/explain.py): a million lines do not each carry the same words.
+    standard_fen = models.BigIntegerField(_("保障标准（分）"), null=True, blank=True)
+    size = models.PositiveSmallIntegerField(_("保障人数"), null=True, blank=True)
+    income_fen = models.BigIntegerField(_("计算收入（分）"), null=True, blank=True)
+    computed_fen = models.BigIntegerField(_("测算金额（分）"), null=True, blank=True)
+    enrolled_fen = models.BigIntegerField(_("核定金额（分）"), null=True, blank=True)
+    # A written basis for lines whose figures do not tell it (left blank by the monthly payroll).
     explanation = models.TextField(_("计算依据"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("发放次数"), default=0)
     failure_code = models.CharField(_("失败代码"), max_length=16, blank=True)
@@ -328,18 +338,33 @@ class PaymentLine(models.Model):
         verbose_name_plural = _("发放明细")
         constraints = [
             # No yuan twice: one line per beneficiary, scheme and month, whatever the run.
+            # Month first: last month's lines (the next payroll's `previous`) are read by it.
             models.UniqueConstraint(
-                fields=["beneficiary_id", "scheme", "month"], name="one_payment_per_month"
+                fields=["month", "scheme", "beneficiary_id"], name="one_payment_per_month"
             ),
+            models.UniqueConstraint(fields=["ref"], name="one_payment_line_per_ref"),
         ]
+        # Every index is maintained for each of a month's million lines: only those a query uses
+        # (the review's lines, the bank files and returns, the follow-up's failed and held lines).
         indexes = [
             models.Index(fields=["run", "district", "scheme"]),
             models.Index(fields=["issue_run", "bank_code"]),
-            models.Index(fields=["status", "month"]),
+            models.Index(
+                fields=["month"],
+                condition=models.Q(status__in=["failed", "held"]),
+                name="payment_line_reissuable",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.month} {self.scheme} {self.beneficiary_id}"
+
+    @property
+    def basis(self) -> str:
+        """计算依据 as a sentence: the arithmetic in words and figures."""
+        from doudi.payments.explain import line_basis
+
+        return line_basis(self)
 
 
 class BankFile(models.Model):

@@ -259,6 +259,11 @@ LINE_SCHEMA = pa.schema(
         ("bank_code", pa.string()),
         ("account_number", pa.string()),
         ("holder_name", pa.string()),
+        ("standard_fen", pa.int64()),
+        ("size", pa.int16()),
+        ("income_fen", pa.int64()),
+        ("computed_fen", pa.int64()),
+        ("enrolled_fen", pa.int64()),
         ("explanation", pa.string()),
         ("attempts", pa.int16()),
         ("failure_code", pa.string()),
@@ -502,6 +507,7 @@ def _evaluate(
         "dibao.computed_amount",
         "dibao.standard",
         "dibao.size",
+        "dibao.counted_income",
         "bereavement.amount",
     )
     names_p = ("tekun.amount", "child_allowance.amount", "price_subsidy.amount", "covid_assistance.amount")
@@ -546,12 +552,6 @@ def _evaluate(
 
 def _text(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(values), pa.string())
-
-
-def _join(*parts: Any) -> pa.Array:
-    """Element-wise concatenation of string arrays and plain strings."""
-    arrays = [p if isinstance(p, pa.Array | pa.ChunkedArray) else p for p in parts]
-    return pc.binary_join_element_wise(*arrays, "")
 
 
 def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage, percent: None) -> Computed:
@@ -624,26 +624,20 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
         FLAG[""],
     )
     decision_text = pc.take(pa.array(DECISIONS), pa.array(decision.astype(np.int64)))
-    explanation = _join(
-        "一(一) ",
-        decision_text,
-        "：标准",
-        _text(r["dibao.standard"][h] // FEN_PER_YUAN),
-        "元×",
-        _text(r["dibao.size"][h]),
-        "人，测算",
-        _text(computed // FEN_PER_YUAN),
-        "元，上月核定",
-        _text(last // FEN_PER_YUAN),
-        "元",
-    )
-    parts.append(_part("dibao", h, h_ids[h], None, paid, None, flag, decision_text, explanation))
+    basis = {
+        "standard": r["dibao.standard"][h],
+        "size": r["dibao.size"][h],
+        "income": r["dibao.counted_income"][h],
+        "computed": computed,
+        "enrolled": last,
+    }
+    parts.append(_part("dibao", h, h_ids[h], None, paid, None, flag, decision_text, basis))
 
     # 特困 (R2) and children (R3) per enrolled person: same rule — the computed amount, never below the
     # enrolled one without a written decision.
-    for scheme, enrolled, last_p, rule, clause in (
-        ("tekun", tekun_enrolled, tekun_last, "tekun.amount", "特困供养"),
-        ("children", child_enrolled, child_last, "child_allowance.amount", "一(四)"),
+    for scheme, enrolled, last_p, rule in (
+        ("tekun", tekun_enrolled, tekun_last, "tekun.amount"),
+        ("children", child_enrolled, child_last, "child_allowance.amount"),
     ):
         p = np.flatnonzero(enrolled)
         computed = r[rule][p]
@@ -652,10 +646,8 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
         reduce = ~exitish & (computed < last)
         paid = np.where(exitish | reduce, last, computed)
         flag = np.select([exitish, reduce], [FLAG["exit"], FLAG["reduce"]], FLAG[""])
-        explanation = _join(
-            f"{clause}：测算", _text(computed // FEN_PER_YUAN), "元，核定", _text(last // FEN_PER_YUAN), "元"
-        )
-        parts.append(_part(scheme, hidx[p], p_ids[p], p, paid, None, flag, None, explanation))
+        basis = {"computed": computed, "enrolled": last}
+        parts.append(_part(scheme, hidx[p], p_ids[p], p, paid, None, flag, None, basis))
 
     # Persons the payroll pays the other schemes to: members of an enrolled dibao household, enrolled
     # 特困/children, and (R5) the other categories the notice names.
@@ -668,8 +660,7 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     null = r["price_subsidy.amount:null"]
     p = np.flatnonzero(paid_persons & ((amount > 0) | null))
     flag = np.where(null[p], FLAG["index_missing"], FLAG[""])
-    explanation = _join("一(二) 价格临时补贴：", _text(amount[p] // FEN_PER_YUAN), "元")
-    parts.append(_part("price_subsidy", hidx[p], p_ids[p], p, amount[p], null[p], flag, None, explanation))
+    parts.append(_part("price_subsidy", hidx[p], p_ids[p], p, amount[p], null[p], flag, None, {}))
 
     # 新冠临时救助 (R5).
     other = np.uint8(
@@ -681,18 +672,14 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     covid_persons = paid_persons | ((categories & other) != 0)
     amount = r["covid_assistance.amount"]
     p = np.flatnonzero(covid_persons & (amount > 0))
-    explanation = _join("一(五) 新冠临时救助：", _text(amount[p] // FEN_PER_YUAN), "元")
-    parts.append(
-        _part("covid", hidx[p], p_ids[p], p, amount[p], None, np.zeros(len(p), np.int8), None, explanation)
-    )
+    parts.append(_part("covid", hidx[p], p_ids[p], p, amount[p], None, np.zeros(len(p), np.int8), None, {}))
 
     # 丧葬救助 (R6): null where the district has set no standard — held for the district to decide.
     amount = r["bereavement.amount"]
     null = r["bereavement.amount:null"]
     h = np.flatnonzero((amount > 0) | null)
     flag = np.where(null[h], FLAG["district_standard"], FLAG[""])
-    explanation = _join("一(五) 丧葬救助：", _text(amount[h] // FEN_PER_YUAN), "元")
-    parts.append(_part("bereavement", h, h_ids[h], None, amount[h], null[h], flag, None, explanation))
+    parts.append(_part("bereavement", h, h_ids[h], None, amount[h], null[h], flag, None, {}))
     del r
 
     lines = _assemble(parts, hh, population, accounts, previous, month)
@@ -709,18 +696,32 @@ def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.n
     return pos, found
 
 
-def _part(scheme, hrow, beneficiary, prow, amount, null, flag, decision, explanation) -> dict[str, Any]:
+# The figures a line's 计算依据 is rendered from (payments/explain.py); null where the scheme has none.
+BASIS = ("standard", "size", "income", "computed", "enrolled")
+
+
+def _part(scheme, hrow, beneficiary, prow, amount, null, flag, decision, basis) -> dict[str, Any]:
+    """One scheme's lines; `basis`: the figures of BASIS it has (the computed amount defaults to
+    what the rule gave, null where the rule has no value)."""
     n = len(hrow)
+    amount = np.asarray(amount, dtype=np.int64)
+    null = np.zeros(n, dtype=np.bool_) if null is None else np.asarray(null, dtype=np.bool_)
+    figures = {"computed": (amount, null)} | {
+        name: (np.asarray(values, dtype=np.int64), np.zeros(n, dtype=np.bool_))
+        for name, values in basis.items()
+    }
+    absent = (np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.bool_))
     return {
         "scheme": np.full(n, SCHEME[scheme], dtype=np.int8),
         "hrow": np.asarray(hrow, dtype=np.int64),
         "prow": np.full(n, -1, dtype=np.int64) if prow is None else np.asarray(prow, dtype=np.int64),
         "beneficiary": np.asarray(beneficiary, dtype=np.int64),
-        "amount": np.asarray(amount, dtype=np.int64),
-        "null": np.zeros(n, dtype=np.bool_) if null is None else np.asarray(null, dtype=np.bool_),
+        "amount": amount,
+        "null": null,
         "flag": np.asarray(flag, dtype=np.int8),
         "decision": pa.nulls(n, pa.string()) if decision is None else decision,
-        "explanation": explanation if n else pa.array([], pa.string()),
+        **{f"basis_{name}": figures.get(name, absent)[0] for name in BASIS},
+        **{f"basis_{name}_null": figures.get(name, absent)[1] for name in BASIS},
     }
 
 
@@ -733,7 +734,7 @@ def _assemble(
     scheme, hrow, prow = cat("scheme"), cat("hrow"), cat("prow")
     beneficiary, amount, null, flag = cat("beneficiary"), cat("amount"), cat("null"), cat("flag")
     decision = pa.concat_arrays([pa.array(p["decision"], pa.string()) for p in parts])
-    explanation = pa.concat_arrays([pa.array(p["explanation"], pa.string()) for p in parts])
+    basis = {name: (cat(f"basis_{name}"), cat(f"basis_{name}_null")) for name in BASIS}
 
     district = hh.column("district").combine_chunks()
     h_ids = population.household_id
@@ -745,8 +746,11 @@ def _assemble(
     scheme, hrow, payee, beneficiary, amount, null, flag = (
         a[order] for a in (scheme, hrow, payee, beneficiary, amount, null, flag)
     )
-    take = pa.array(order)
-    decision, explanation = pc.take(decision, take), pc.take(explanation, take)
+    decision = pc.take(decision, pa.array(order))
+    figures = {
+        f"{name}_fen" if name != "size" else name: pa.array(values[order], mask=nulls[order])
+        for name, (values, nulls) in basis.items()
+    }
 
     a_person = np.asarray(accounts.column("person_id").to_numpy(), dtype=np.int64)
     pos, has_account = _lookup(a_person, payee)
@@ -788,7 +792,8 @@ def _assemble(
             "bank_code": pc.fill_null(account("bank_code"), ""),
             "account_number": pc.fill_null(account("account_number"), ""),
             "holder_name": pc.fill_null(account("holder_name"), ""),
-            "explanation": explanation,
+            **figures,
+            "explanation": pa.array(np.full(n, "", dtype=object), pa.string()),
             "attempts": pa.array(np.zeros(n, np.int16)),
             "failure_code": pa.array(np.full(n, "", dtype=object), pa.string()),
             "failure_reason": pa.array(np.full(n, "", dtype=object), pa.string()),
