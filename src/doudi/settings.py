@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "doudi.intake",
     "doudi.benefits",
     "doudi.payments",
+    "doudi.care",
     "doudi.disclosure",
     "doudi.console",
     "doudi.portal",

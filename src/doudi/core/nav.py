@@ -40,6 +40,8 @@ class Menu:
     PEOPLE = NavGroup("people", pgettext_lazy("console menu", "人员与家庭"), 10)
     # Translators: console menu title; one short word in English: Cases
     CASES = NavGroup("cases", pgettext_lazy("console menu", "案件办理"), 20)
+    # Translators: console menu title; one short word in English: Care
+    CARE = NavGroup("care", pgettext_lazy("console menu", "关爱服务"), 25)
     # Translators: console menu title; one short word in English: Verification
     VERIFICATION = NavGroup("verification", pgettext_lazy("console menu", "核对"), 30)
     # Translators: console menu title; one short word in English: Policy

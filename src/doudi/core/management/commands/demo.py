@@ -155,6 +155,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("演示案件：%(cases)d 件（其中 %(enrolled)d 户低保家庭按审批程序纳入在保名册）") % cases
             )
+        from doudi.care.demo import load_demo_care
+
+        care = load_demo_care(home=villages[0])
+        if care is None:
+            self.stdout.write(_("已有服务机构，跳过关爱服务演示数据"))
+        else:
+            self.stdout.write(_("服务机构：%(institutions)d 家，入院筛查：%(screenings)d 条") % care)
         self.stdout.write(
             _("完成，用时 %(s).1f 秒。登录信息（仅供本机演示）：") % {"s": time.perf_counter() - t0}
         )

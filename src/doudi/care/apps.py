@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from doudi.core.nav import Menu, NavLink
+
+# Who works the institution pages (机构人员, and the officers above them) and the contact pages.
+INSTITUTION_READERS = (
+    "institution_staff",
+    "village_worker",
+    "township_officer",
+    "district_officer",
+    "district_approver",
+    "municipal_admin",
+    "municipal_supervisor",
+    "auditor",
+)
+
+
+class CareConfig(AppConfig):
+    name = "doudi.care"
+    verbose_name = _("关爱服务")
+    console_nav = [
+        NavLink("care:institution_list", _("服务机构"), Menu.CARE, order=10, roles=INSTITUTION_READERS),
+        NavLink("care:missing_reports", _("日报缺报"), Menu.CARE, order=20, roles=INSTITUTION_READERS),
+        NavLink("care:risk_areas", _("高风险地区"), Menu.CARE, order=30, roles=INSTITUTION_READERS),
+        NavLink("care:overdue_contacts", _("探访逾期"), Menu.CARE, order=40),
+    ]

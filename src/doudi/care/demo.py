@@ -1,0 +1,97 @@
+"""演示数据 for the care pages: institutions in the demo district with screenings, an outing and a
+daily report (one institution left without today's report, so the missing list has a row), and the
+city's high-risk list. Made by the real services as the demo logins; idempotent (nothing is added when
+an institution exists)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from doudi.accounts.models import User
+from doudi.accounts.roles import Role
+from doudi.care import services
+from doudi.care.models import Institution
+from doudi.regions.models import Region
+
+DEMO_INSTITUTIONS = [
+    ("{t}敬老院", "elderly_home", 3, 120),
+    ("{d}儿童福利院", "child_welfare", 2, 80),
+    ("{d}社会福利院", "elderly_home", 2, 300),
+]
+
+
+def _login(role: Role, region: Region) -> User | None:
+    return User.objects.filter(groups__name=role.value, region=region, is_active=True).order_by("pk").first()
+
+
+@transaction.atomic
+def load_demo_care(*, home: Region, today: datetime.date | None = None) -> dict[str, int] | None:
+    """None when institutions exist already or the demo logins are missing."""
+    if Institution.objects.exists():
+        return None
+    today = today or timezone.localdate()
+    chain = {r.level: r for r in Region.objects.filter(code__in=home.path.strip("/").split("/"))}
+    officer = _login(Role.DISTRICT_OFFICER, chain[2])
+    staff = _login(Role.INSTITUTION_STAFF, chain[2])
+    admin = _login(Role.MUNICIPAL_ADMIN, chain[1])
+    if officer is None or staff is None or admin is None:
+        return None
+    services.list_risk_area(
+        by=admin,
+        name="湖北省",
+        listed_on=datetime.date(2020, 1, 24),
+        reason="国家卫生健康委公布的疫情高风险地区",
+    )
+    homes = [
+        services.save_institution(
+            by=officer,
+            name=name.format(t=chain[3].name, d=chain[2].name),
+            kind=kind,
+            region=chain[level],
+            capacity=capacity,
+            contact_name="李建华",
+            contact_phone="02363001234",
+        )
+        for name, kind, level, capacity in DEMO_INSTITUTIONS
+    ]
+    people = [
+        ("王德明", "500103194503120014", "重庆市渝中区", "", "36.5", "green"),
+        ("刘桂芳", "500103195002280022", "湖北省武汉市武昌区", "湖北省武汉市", "36.7", "green"),
+        ("陈小军", "50010319881105001X", "重庆市江北区", "四川省成都市", "36.9", "yellow"),
+    ]
+    for name, id_number, origin, trajectory, temperature, code in people:
+        services.record_screening(
+            by=staff,
+            institution=homes[0],
+            person_kind="resident",
+            admission_kind="new",
+            name=name,
+            id_number=id_number,
+            origin=origin,
+            trajectory=trajectory,
+            temperature=temperature,
+            health_code=code,
+        )
+    services.record_outing(
+        by=staff,
+        institution=homes[0],
+        resident_name="王德明",
+        resident_id_number="500103194503120014",
+        destination="重庆医科大学附属第一医院",
+        purpose="定期透析",
+        green_channel=True,
+        escort="护理员 张芳",
+    )
+    for inst in homes[:2]:
+        services.submit_daily_report(
+            by=staff,
+            institution=inst,
+            day=today,
+            residents=inst.capacity - 12,
+            staff_on_site=18,
+            symptomatic=0,
+        )
+    return {"institutions": len(homes), "screenings": len(people)}

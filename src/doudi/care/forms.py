@@ -1,0 +1,102 @@
+"""Forms of the care pages. They only parse: the services clean (invisible characters, ranges,
+duplicates) and decide, and their ValidationError is put back on the fields it names."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from doudi.care.models import AdmissionKind, InstitutionKind, PersonKind
+from doudi.care.rules import HealthCode
+from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
+from doudi.regions.models import Region
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class CareForm(ServiceErrorsMixin, forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bootstrap_widgets(self)
+
+
+class InstitutionForm(CareForm):
+    name = forms.CharField(label=_("机构名称"), max_length=100)
+    kind = forms.ChoiceField(label=_("机构类型"), choices=InstitutionKind.choices)
+    region = forms.ModelChoiceField(label=_("所在区划"), queryset=Region.objects.none(), empty_label=None)
+    address = forms.CharField(label=_("地址"), max_length=200, required=False)
+    capacity = forms.CharField(label=_("床位数"), max_length=12)
+    contact_name = forms.CharField(label=_("联系人"), max_length=64)
+    contact_phone = forms.CharField(label=_("联系电话"), max_length=30)
+    active = forms.BooleanField(label=_("运营中"), required=False, initial=True)
+
+    def __init__(self, *args, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions if regions is not None else Region.objects.none()
+
+
+class ScreeningForm(CareForm):
+    person_kind = forms.ChoiceField(label=_("人员类别"), choices=PersonKind.choices, widget=forms.RadioSelect)
+    admission_kind = forms.ChoiceField(
+        label=_("筛查情形"), choices=AdmissionKind.choices, widget=forms.RadioSelect
+    )
+    name = forms.CharField(label=_("姓名"), max_length=64)
+    id_number = forms.CharField(label=_("身份证号"), max_length=30)
+    phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
+    origin = forms.CharField(
+        label=_("来源地"), max_length=100, help_text=_("从何地来（省、市、区县），如 湖北省武汉市江汉区")
+    )
+    trajectory = forms.CharField(
+        label=_("14天行程"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("近14天到过的地点，每行一个；一直在本地时留空"),
+    )
+    temperature = forms.CharField(label=_("体温（℃）"), max_length=10)
+    health_code = forms.ChoiceField(label=_("渝康码"), choices=HealthCode.choices, widget=forms.RadioSelect)
+
+
+class OutingForm(CareForm):
+    resident_name = forms.CharField(label=_("入住人员姓名"), max_length=64)
+    resident_id_number = forms.CharField(label=_("身份证号"), max_length=30)
+    destination = forms.CharField(label=_("就医机构"), max_length=100)
+    purpose = forms.CharField(label=_("就医事由"), max_length=200, help_text=_("只限就医外出（通知三(一)）"))
+    green_channel = forms.BooleanField(label=_("经绿色通道"), required=False)
+    escort = forms.CharField(label=_("陪同人员"), max_length=64, required=False)
+    left_at = forms.DateTimeField(label=_("外出时间"), required=False, widget=DateTimeInput())
+
+
+class ReturnForm(CareForm):
+    returned_at = forms.DateTimeField(label=_("返回时间"), required=False, widget=DateTimeInput())
+    return_note = forms.CharField(label=_("返回情况"), max_length=200, required=False)
+
+
+class DailyReportForm(CareForm):
+    day = forms.DateField(label=_("日期"), widget=DateInput())
+    residents = forms.CharField(label=_("在院人数"), max_length=12)
+    staff_on_site = forms.CharField(label=_("在岗工作人员"), max_length=12)
+    symptomatic = forms.CharField(label=_("有发热、咳嗽等症状人数"), max_length=12, initial="0")
+    note = forms.CharField(
+        label=_("情况说明"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("有症状人员时必填：症状和处置情况"),
+    )
+
+
+class RiskAreaForm(CareForm):
+    name = forms.CharField(label=_("地区名称"), max_length=64, help_text=_("如 湖北省、武汉市、某区县"))
+    listed_on = forms.DateField(label=_("列入日期"), widget=DateInput())
+    reason = forms.CharField(label=_("依据"), max_length=200)

@@ -1,0 +1,225 @@
+"""关爱服务 (notice 三): service institutions and their admission screening, outings and daily reports;
+the high-risk list they screen against; contact schedules for people living alone or left behind.
+
+Records of what happened — screenings, outings' departures, daily reports, contacts — are insert-only
+(`InsertOnly`): a correction is a new record, never an edit. See docs/care.md.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from doudi.care.rules import HealthCode, Outcome
+from doudi.core.scoping import RegionScopedManager
+
+
+class InsertOnly(models.Model):
+    """A record the model refuses to change or delete once written."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError(f"{type(self).__name__} rows are insert-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{type(self).__name__} rows are insert-only")
+
+
+class InstitutionKind(models.TextChoices):
+    ELDERLY_HOME = "elderly_home", _("养老机构")
+    CHILD_WELFARE = "child_welfare", _("儿童福利机构")
+    MINOR_PROTECTION = "minor_protection", _("未成年人救助保护机构")
+    MENTAL_HEALTH = "mental_health", _("精神卫生福利机构")
+    OTHER = "other", _("其他民政服务机构")
+
+
+class Institution(models.Model):
+    """服务机构: an elderly home, child-welfare institution or other civil-affairs institution, held by
+    the region node it stands in (its district's officers and institution staff see it)."""
+
+    name = models.CharField(_("机构名称"), max_length=100)
+    kind = models.CharField(_("机构类型"), max_length=20, choices=InstitutionKind.choices)
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("所在区划")
+    )
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    capacity = models.PositiveIntegerField(_("床位数"))
+    contact_name = models.CharField(_("联系人"), max_length=64)
+    contact_phone = models.CharField(_("联系电话"), max_length=20)
+    active = models.BooleanField(_("运营中"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("服务机构")
+        verbose_name_plural = _("服务机构")
+        ordering = ["region__path", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="care_institution_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RiskArea(models.Model):
+    """高风险地区: an area on the list the city (bound to the municipality) or a district keeps, in
+    force from `listed_on` until the day before `lifted_on` (open while None). Listing and lifting
+    are audited; a lifted row stays, so a past screening can be read against the list of its day."""
+
+    name = models.CharField(_("地区名称"), max_length=64)
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("发布单位")
+    )
+    listed_on = models.DateField(_("列入日期"))
+    lifted_on = models.DateField(_("移出日期"), null=True, blank=True)
+    reason = models.CharField(_("依据"), max_length=200)
+    listed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("列入人")
+    )
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("移出人"),
+    )
+
+    class Meta:
+        verbose_name = _("高风险地区")
+        verbose_name_plural = _("高风险地区")
+        ordering = ["-listed_on", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lifted_on__isnull=True) | models.Q(lifted_on__gt=models.F("listed_on")),
+                name="care_risk_area_lifted_after_listed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PersonKind(models.TextChoices):
+    RESIDENT = "resident", _("入住人员")
+    STAFF = "staff", _("工作人员")
+
+
+class AdmissionKind(models.TextChoices):
+    NEW = "new", _("新入住/新入职")
+    RETURNING = "returning", _("返回")
+
+
+class Screening(InsertOnly):
+    """入院（入岗）筛查: one check of a new or returning resident or staff member at an institution,
+    with the facts, the rule's outcome and reasons, the high-risk areas matched, and who screened."""
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="screenings", verbose_name=_("机构")
+    )
+    person_kind = models.CharField(_("人员类别"), max_length=10, choices=PersonKind.choices)
+    admission_kind = models.CharField(_("筛查情形"), max_length=10, choices=AdmissionKind.choices)
+    name = models.CharField(_("姓名"), max_length=64)
+    id_number = models.CharField(_("身份证号"), max_length=18)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    origin = models.CharField(_("来源地"), max_length=100)
+    trajectory = models.JSONField(_("14天行程"), default=list, blank=True)
+    temperature = models.DecimalField(_("体温（℃）"), max_digits=3, decimal_places=1)
+    health_code = models.CharField(_("渝康码"), max_length=8, choices=HealthCode.choices)
+    outcome = models.CharField(_("筛查结论"), max_length=8, choices=Outcome.choices)
+    reasons = models.JSONField(_("理由"), default=list)
+    matched_areas = models.JSONField(_("命中的高风险地区"), default=list, blank=True)
+    screened_on = models.DateField(_("筛查日期"))
+    screened_at = models.DateTimeField(_("录入时间"))
+    screened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("筛查人")
+    )
+    screened_by_label = models.CharField(_("筛查人"), max_length=150)
+
+    region_field = "institution__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("入院筛查")
+        verbose_name_plural = _("入院筛查")
+        ordering = ["-screened_at", "-id"]
+        indexes = [models.Index(fields=["institution", "screened_on"])]
+
+
+class OutingStatus(models.TextChoices):
+    OUT = "out", _("外出中")
+    RETURNED = "returned", _("已返回")
+
+
+class Outing(models.Model):
+    """外出就医: a resident's outing — for medical care only (三(一)) — through the green channel
+    (绿色通道) or not, with the destination, who accompanied, and the return."""
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="outings", verbose_name=_("机构")
+    )
+    resident_name = models.CharField(_("入住人员姓名"), max_length=64)
+    resident_id_number = models.CharField(_("身份证号"), max_length=18)
+    destination = models.CharField(_("就医机构"), max_length=100)
+    purpose = models.CharField(_("就医事由"), max_length=200)
+    green_channel = models.BooleanField(_("经绿色通道"), default=False)
+    escort = models.CharField(_("陪同人员"), max_length=64, blank=True)
+    left_at = models.DateTimeField(_("外出时间"))
+    returned_at = models.DateTimeField(_("返回时间"), null=True, blank=True)
+    return_note = models.CharField(_("返回情况"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("登记人")
+    )
+    returned_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    region_field = "institution__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("外出就医")
+        verbose_name_plural = _("外出就医")
+        ordering = ["-left_at", "-id"]
+
+    @property
+    def status(self) -> str:
+        return OutingStatus.OUT if self.returned_at is None else OutingStatus.RETURNED
+
+
+class DailyReport(InsertOnly):
+    """机构日报: one per institution and day — residents, staff on site, people with symptoms."""
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="daily_reports", verbose_name=_("机构")
+    )
+    day = models.DateField(_("日期"))
+    residents = models.PositiveIntegerField(_("在院人数"))
+    staff_on_site = models.PositiveIntegerField(_("在岗工作人员"))
+    symptomatic = models.PositiveIntegerField(_("有发热、咳嗽等症状人数"))
+    note = models.CharField(_("情况说明"), max_length=500, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("报告人")
+    )
+    reported_by_label = models.CharField(_("报告人"), max_length=150)
+    reported_at = models.DateTimeField(_("报告时间"))
+
+    region_field = "institution__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("机构日报")
+        verbose_name_plural = _("机构日报")
+        ordering = ["-day", "institution_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "day"], name="care_one_daily_report_per_day")
+        ]

@@ -1,0 +1,120 @@
+"""入院（入岗）筛查规则 (notice 三(一)): pass / hold for observation / refuse, with the reason in words.
+
+Pure: no database, no clock. The service matches the person's origin and 14-day trajectory against
+the high-risk list in force (`match_areas`), then asks `screen` for the outcome. Every rule that
+applies is named, so the record says everything that was found, not only the first problem.
+
+- refuse (不予接收): a red health code; coming from a listed high-risk area (三(一): "暂停接收来自疫情
+  高风险地区…人员"); a temperature at or above the fever line (37.3 ℃) — guided to a fever clinic.
+- hold for observation (暂缓，留观): a yellow health code; a 14-day trajectory through a listed
+  high-risk area (not the origin).
+- pass (准予接收): green code, normal temperature, no high-risk place — and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from doudi.core.text import clean_text
+
+# 37.3 ℃: the fever line of the national COVID-19 prevention and control protocols (发热: 腋温≥37.3℃).
+FEVER_LINE = Decimal("37.3")
+# A reading outside this range is a typing or thermometer error, never a person's temperature.
+TEMPERATURE_MIN = Decimal("34.0")
+TEMPERATURE_MAX = Decimal("43.0")
+# An area name shorter than this ("市", "区") would match almost every origin.
+AREA_NAME_MIN = 2
+
+
+class HealthCode(models.TextChoices):
+    """渝康码 colour."""
+
+    GREEN = "green", gettext_lazy("绿码")
+    YELLOW = "yellow", gettext_lazy("黄码")
+    RED = "red", gettext_lazy("红码")
+
+
+class Outcome(models.TextChoices):
+    PASS = "pass", gettext_lazy("准予接收")
+    HOLD = "hold", gettext_lazy("暂缓接收，留观")
+    REFUSE = "refuse", gettext_lazy("不予接收")
+
+
+@dataclass(frozen=True)
+class ScreeningFacts:
+    """What the screener found: the high-risk areas the origin and the trajectory matched (names),
+    the temperature (℃, within TEMPERATURE_MIN–MAX) and the health-code colour."""
+
+    origin_areas: tuple[str, ...]
+    trajectory_areas: tuple[str, ...]
+    temperature: Decimal
+    health_code: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    reasons: tuple[str, ...]
+
+
+def match_areas(place: str, areas: Iterable[str]) -> tuple[str, ...]:
+    """The listed areas a place lies in: an area matches when its name is part of the place's name
+    ("湖北省" matches "湖北省武汉市江汉区"); invisible characters and spacing are ignored."""
+    place = clean_text(place).replace(" ", "")
+    if not place:
+        return ()
+    found = []
+    for area in areas:
+        name = clean_text(area).replace(" ", "")
+        if len(name) >= AREA_NAME_MIN and name in place and name not in found:
+            found.append(name)
+    return tuple(found)
+
+
+def match_trajectory(places: Sequence[str], areas: Sequence[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for place in places:
+        for name in match_areas(place, areas):
+            if name not in found:
+                found.append(name)
+    return tuple(found)
+
+
+def screen(facts: ScreeningFacts) -> Decision:
+    """The outcome and every reason that led to it."""
+    refuse: list[str] = []
+    hold: list[str] = []
+    if facts.health_code == HealthCode.RED:
+        refuse.append(_("渝康码为红码"))
+    elif facts.health_code == HealthCode.YELLOW:
+        hold.append(_("渝康码为黄码，须留观并复核"))
+    elif facts.health_code != HealthCode.GREEN:
+        raise ValueError(f"unknown health code {facts.health_code!r}")
+    if facts.origin_areas:
+        refuse.append(
+            _("来自高风险地区（%(areas)s），按通知三(一)暂停接收") % {"areas": "、".join(facts.origin_areas)}
+        )
+    if facts.temperature >= FEVER_LINE:
+        refuse.append(
+            _("体温 %(t)s ℃，达到发热标准（≥%(line)s ℃），应引导至发热门诊")
+            % {"t": facts.temperature, "line": FEVER_LINE}
+        )
+    trajectory_only = tuple(a for a in facts.trajectory_areas if a not in facts.origin_areas)
+    if trajectory_only:
+        hold.append(
+            _("14天内到过高风险地区（%(areas)s），须隔离观察") % {"areas": "、".join(trajectory_only)}
+        )
+    if refuse:
+        return Decision(Outcome.REFUSE, tuple(refuse + hold))
+    if hold:
+        return Decision(Outcome.HOLD, tuple(hold))
+    return Decision(
+        Outcome.PASS,
+        (_("绿码，体温 %(t)s ℃ 正常，14天内未到过高风险地区") % {"t": facts.temperature},),
+    )

@@ -1,0 +1,609 @@
+"""Writes of the care app (关爱服务): one transaction per action, validation inside, every write audited.
+
+Bad input is a `ValidationError` naming the field; the same daily report twice is a `Conflict`; acting
+outside one's region or role is `PermissionDenied`. See docs/care.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from doudi.accounts.roles import Role, is_acting_staff
+from doudi.audit.models import AuditAction
+from doudi.audit.services import record
+from doudi.care import rules
+from doudi.care.models import (
+    AdmissionKind,
+    DailyReport,
+    Institution,
+    InstitutionKind,
+    Outing,
+    PersonKind,
+    RiskArea,
+    Screening,
+)
+from doudi.core.errors import Conflict
+from doudi.core.masking import mask_id_number, mask_phone
+from doudi.core.scoping import region_in_scope
+from doudi.core.text import clean_text
+from doudi.regions.models import Region, RegionLevel
+from doudi.registry import identity
+from doudi.registry.services import clean_phone
+
+# A head count above this is a typing error (the largest institutions hold a few thousand).
+MAX_COUNT = 100_000
+MAX_TRAJECTORY_PLACES = 50
+
+MANAGERS = (Role.DISTRICT_OFFICER, Role.DISTRICT_APPROVER, Role.MUNICIPAL_ADMIN)
+INSTITUTION_WORKERS = (Role.INSTITUTION_STAFF, Role.DISTRICT_OFFICER, Role.TOWNSHIP_OFFICER)
+RISK_LIST_KEEPERS = (Role.MUNICIPAL_ADMIN, Role.DISTRICT_OFFICER, Role.DISTRICT_APPROVER)
+
+
+def _now() -> datetime.datetime:
+    return timezone.now()
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+# --- who may act -----------------------------------------------------------------------------------------
+
+
+def can_manage_institutions(user: Any) -> bool:
+    """Register and edit institutions: district officers and approvers, the municipal admin."""
+    return is_acting_staff(user) and user.has_role(*MANAGERS)
+
+
+def can_work_institutions(user: Any) -> bool:
+    """Screen, log outings and send the daily report: institution staff and the officers above them."""
+    return is_acting_staff(user) and user.has_role(*INSTITUTION_WORKERS)
+
+
+def can_keep_risk_list(user: Any) -> bool:
+    """The high-risk list is kept by the city (municipal admin) and by each district's bureau."""
+    region = getattr(user, "region", None)
+    return (
+        is_acting_staff(user)
+        and user.has_role(*RISK_LIST_KEEPERS)
+        and region is not None
+        and region.level <= RegionLevel.DISTRICT
+    )
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied(_("您没有执行此操作的权限。"))
+
+
+def _require_institution(user: Any, institution: Institution) -> None:
+    _require(can_work_institutions(user))
+    if not region_in_scope(user, institution.region):
+        raise PermissionDenied(_("该机构不在您的管辖范围内。"))
+
+
+# --- field cleaning (errors collected by field name) -----------------------------------------------------
+
+
+def clean_field_text(errors: dict[str, str], field: str, raw: Any, *, required: bool, max_length: int) -> str:
+    """The text without invisible characters; a blank required field or one too long is an error."""
+    text = clean_text(raw)
+    if required and not text:
+        errors[field] = _("请填写此项。")
+    elif len(text) > max_length:
+        errors[field] = _("不能超过 %(n)s 个字。") % {"n": max_length}
+    return text
+
+
+def clean_count(errors: dict[str, str], field: str, raw: Any, *, maximum: int = MAX_COUNT) -> int:
+    """A whole number from 0 to `maximum` (text from a form or a number)."""
+    text = clean_text(raw)
+    if not text:
+        errors[field] = _("请填写此项。")
+        return 0
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        errors[field] = _("请填写整数。")
+        return 0
+    if not 0 <= value <= maximum:
+        errors[field] = _("应为 0 至 %(max)s 之间的整数。") % {"max": maximum}
+    return value
+
+
+def clean_day(errors: dict[str, str], field: str, raw: Any, *, today: datetime.date) -> datetime.date:
+    """A date (a date object or YYYY-MM-DD) that is not in the future."""
+    day = raw
+    if isinstance(raw, str):
+        try:
+            day = datetime.date.fromisoformat(clean_text(raw))
+        except ValueError:
+            day = None
+    if isinstance(day, datetime.datetime):
+        day = day.date()
+    if not isinstance(day, datetime.date):
+        errors[field] = _("请填写有效日期（YYYY-MM-DD）。")
+        return today
+    if day > today:
+        errors[field] = _("日期不能晚于今天。")
+    return day
+
+
+def _clean_id(errors: dict[str, str], field: str, raw: Any, *, required: bool) -> str:
+    if not clean_text(raw):
+        if required:
+            errors[field] = _("请填写此项。")
+        return ""
+    try:
+        return identity.validate(raw)
+    except ValidationError as exc:
+        errors[field] = "；".join(exc.messages)
+        return ""
+
+
+def _clean_phone(errors: dict[str, str], field: str, raw: Any, *, required: bool) -> str:
+    try:
+        phone = clean_phone(clean_text(raw))
+    except ValidationError as exc:
+        errors[field] = "；".join(exc.messages)
+        return ""
+    if required and not phone:
+        errors[field] = _("请填写此项。")
+    return phone
+
+
+def clean_temperature(errors: dict[str, str], field: str, raw: Any) -> Decimal:
+    """℃ with one decimal (rounded half up), within rules.TEMPERATURE_MIN–MAX."""
+    text = clean_text(raw)
+    if not text:
+        errors[field] = _("请填写此项。")
+        return Decimal(0)
+    try:
+        value = Decimal(text.replace("℃", "").strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        errors[field] = _("请填写体温数值（℃），如 36.5。")
+        return Decimal(0)
+    value = value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if not rules.TEMPERATURE_MIN <= value <= rules.TEMPERATURE_MAX:
+        errors[field] = _("体温应在 %(lo)s 至 %(hi)s ℃ 之间，请复测。") % {
+            "lo": rules.TEMPERATURE_MIN,
+            "hi": rules.TEMPERATURE_MAX,
+        }
+    return value
+
+
+def _choice(errors: dict[str, str], field: str, raw: Any, choices: Iterable[str]) -> str:
+    value = clean_text(raw)
+    if value not in set(choices):
+        errors[field] = _("请选择有效的选项。")
+    return value
+
+
+def _raise(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- institutions ---------------------------------------------------------------------------------------
+
+
+def institution_snapshot(i: Institution) -> dict:
+    return {
+        "name": i.name,
+        "kind": i.kind,
+        "region": i.region_id,
+        "address": i.address,
+        "capacity": i.capacity,
+        "contact_name": i.contact_name,
+        "contact_phone": mask_phone(i.contact_phone),
+        "active": i.active,
+    }
+
+
+@transaction.atomic
+def save_institution(
+    *,
+    by: Any,
+    institution: Institution | None = None,
+    name: Any,
+    kind: Any,
+    region: Region | None,
+    capacity: Any,
+    contact_name: Any,
+    contact_phone: Any,
+    address: Any = "",
+    active: bool = True,
+) -> Institution:
+    """登记/修改服务机构. The region must lie in the officer's subtree, at district level or below."""
+    _require(can_manage_institutions(by))
+    if institution is not None:
+        institution = Institution.objects.select_for_update().get(pk=institution.pk)
+        if not region_in_scope(by, institution.region):
+            raise PermissionDenied(_("该机构不在您的管辖范围内。"))
+    errors: dict[str, str] = {}
+    name = clean_field_text(errors, "name", name, required=True, max_length=100)
+    kind = _choice(errors, "kind", kind, InstitutionKind.values)
+    if region is None:
+        errors["region"] = _("请选择所在区划。")
+    elif region.level == RegionLevel.MUNICIPALITY:
+        errors["region"] = _("所在区划应为区县、乡镇街道或村社区。")
+    elif not region_in_scope(by, region):
+        errors["region"] = _("所在区划不在您的管辖范围内。")
+    capacity_n = clean_count(errors, "capacity", capacity)
+    if "capacity" not in errors and capacity_n == 0:
+        errors["capacity"] = _("床位数应大于 0。")
+    contact_name = clean_field_text(errors, "contact_name", contact_name, required=True, max_length=64)
+    phone = _clean_phone(errors, "contact_phone", contact_phone, required=True)
+    address = clean_field_text(errors, "address", address, required=False, max_length=200)
+    if name and region is not None and "region" not in errors:
+        same = Institution.objects.filter(region=region, name=name)
+        if institution is not None:
+            same = same.exclude(pk=institution.pk)
+        if same.exists():
+            errors["name"] = _("该区划已有同名机构。")
+    _raise(errors)
+    before = institution_snapshot(institution) if institution is not None else None
+    target = institution or Institution()
+    for attr, value in {
+        "name": name,
+        "kind": kind,
+        "region": region,
+        "capacity": capacity_n,
+        "contact_name": contact_name,
+        "contact_phone": phone,
+        "address": address,
+        "active": bool(active),
+    }.items():
+        setattr(target, attr, value)
+    target.save()
+    record(
+        actor=by,
+        action=AuditAction.UPDATE if before else AuditAction.CREATE,
+        obj=target,
+        before=before,
+        after=institution_snapshot(target),
+    )
+    return target
+
+
+# --- the high-risk list ---------------------------------------------------------------------------------
+
+
+def areas_in_force(region: Region, day: datetime.date) -> list[str]:
+    """The names on the high-risk list that apply in `region` on `day`: those listed by the city and
+    by every node above (or at) the region, listed on or before the day and not lifted by then."""
+    codes = region.path.strip("/").split("/")
+    return list(
+        RiskArea.objects.filter(region__code__in=codes, listed_on__lte=day)
+        .filter(Q(lifted_on__isnull=True) | Q(lifted_on__gt=day))
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()
+    )
+
+
+def _area_snapshot(a: RiskArea) -> dict:
+    return {"name": a.name, "region": a.region_id, "listed_on": a.listed_on, "lifted_on": a.lifted_on}
+
+
+@transaction.atomic
+def list_risk_area(*, by: Any, name: Any, listed_on: Any, reason: Any) -> RiskArea:
+    """列入高风险地区: on the list of the officer's own node (the city or their district)."""
+    _require(can_keep_risk_list(by))
+    errors: dict[str, str] = {}
+    name = clean_field_text(errors, "name", name, required=True, max_length=64).replace(" ", "")
+    if name and len(name) < rules.AREA_NAME_MIN:
+        errors["name"] = _("地区名称至少 %(n)s 个字。") % {"n": rules.AREA_NAME_MIN}
+    day = clean_day(errors, "listed_on", listed_on, today=_today() + datetime.timedelta(days=30))
+    reason = clean_field_text(errors, "reason", reason, required=True, max_length=200)
+    if name and "listed_on" not in errors:
+        open_same = RiskArea.objects.filter(region=by.region, name=name).filter(
+            Q(lifted_on__isnull=True) | Q(lifted_on__gt=day)
+        )
+        if open_same.exists():
+            errors["name"] = _("该地区已在本单位的高风险地区名单中。")
+    _raise(errors)
+    area = RiskArea.objects.create(name=name, region=by.region, listed_on=day, reason=reason, listed_by=by)
+    record(actor=by, action=AuditAction.CREATE, obj=area, after=_area_snapshot(area), reason=reason)
+    return area
+
+
+@transaction.atomic
+def lift_risk_area(*, by: Any, area: RiskArea, lifted_on: Any) -> RiskArea:
+    """移出名单: the area stays on record with the day it stopped counting."""
+    _require(can_keep_risk_list(by))
+    area = RiskArea.objects.select_for_update().select_related("region").get(pk=area.pk)
+    if not region_in_scope(by, area.region):
+        raise PermissionDenied(_("该名单条目不是本单位发布的。"))
+    if area.lifted_on is not None:
+        raise Conflict(_("该地区已于 %(d)s 移出名单。") % {"d": area.lifted_on}, path="lifted_on")
+    errors: dict[str, str] = {}
+    day = clean_day(errors, "lifted_on", lifted_on, today=_today() + datetime.timedelta(days=30))
+    if "lifted_on" not in errors and day <= area.listed_on:
+        errors["lifted_on"] = _("移出日期应晚于列入日期 %(d)s。") % {"d": area.listed_on}
+    _raise(errors)
+    before = _area_snapshot(area)
+    area.lifted_on, area.lifted_by = day, by
+    area.save(update_fields=["lifted_on", "lifted_by"])
+    record(actor=by, action=AuditAction.UPDATE, obj=area, before=before, after=_area_snapshot(area))
+    return area
+
+
+# --- admission screening --------------------------------------------------------------------------------
+
+
+def _trajectory(errors: dict[str, str], raw: Any) -> list[str]:
+    """Places of the last 14 days: a list, or text with one place per line (or separated by 、，;)."""
+    if isinstance(raw, str):
+        for sep in "、，,；;":
+            raw = raw.replace(sep, "\n")
+        raw = raw.splitlines()
+    places = [p for p in (clean_text(x) for x in (raw or [])) if p]
+    if len(places) > MAX_TRAJECTORY_PLACES:
+        errors["trajectory"] = _("行程地点不能超过 %(n)s 个。") % {"n": MAX_TRAJECTORY_PLACES}
+    elif any(len(p) > 100 for p in places):
+        errors["trajectory"] = _("每个地点不能超过 %(n)s 个字。") % {"n": 100}
+    return places
+
+
+def screening_snapshot(s: Screening) -> dict:
+    return {
+        "institution": s.institution_id,
+        "person_kind": s.person_kind,
+        "admission_kind": s.admission_kind,
+        "name": s.name,
+        "id_number": mask_id_number(s.id_number),
+        "origin": s.origin,
+        "temperature": str(s.temperature),
+        "health_code": s.health_code,
+        "outcome": s.outcome,
+        "reasons": s.reasons,
+        "matched_areas": s.matched_areas,
+        "screened_on": s.screened_on,
+    }
+
+
+@transaction.atomic
+def record_screening(
+    *,
+    by: Any,
+    institution: Institution,
+    person_kind: Any,
+    admission_kind: Any,
+    name: Any,
+    id_number: Any,
+    origin: Any,
+    temperature: Any,
+    health_code: Any,
+    trajectory: Any = (),
+    phone: Any = "",
+    screened_on: Any = None,
+) -> Screening:
+    """入院（入岗）筛查: the facts checked against the high-risk list of the screening day, the rule's
+    outcome (rules.screen) with its reasons, and who screened."""
+    _require_institution(by, institution)
+    today = _today()
+    errors: dict[str, str] = {}
+    person_kind = _choice(errors, "person_kind", person_kind, PersonKind.values)
+    admission_kind = _choice(errors, "admission_kind", admission_kind, AdmissionKind.values)
+    name = clean_field_text(errors, "name", name, required=True, max_length=64)
+    id_number = _clean_id(errors, "id_number", id_number, required=True)
+    phone = _clean_phone(errors, "phone", phone, required=False)
+    origin = clean_field_text(errors, "origin", origin, required=True, max_length=100)
+    places = _trajectory(errors, trajectory)
+    temp = clean_temperature(errors, "temperature", temperature)
+    code = _choice(errors, "health_code", health_code, rules.HealthCode.values)
+    day = clean_day(errors, "screened_on", screened_on or today, today=today)
+    _raise(errors)
+    if not institution.active:
+        raise ValidationError(_("该机构已停止运营，不能登记筛查。"))
+    areas = areas_in_force(institution.region, day)
+    origin_areas = rules.match_areas(origin, areas)
+    trajectory_areas = rules.match_trajectory(places, areas)
+    decision = rules.screen(rules.ScreeningFacts(origin_areas, trajectory_areas, temp, code))
+    screening = Screening.objects.create(
+        institution=institution,
+        person_kind=person_kind,
+        admission_kind=admission_kind,
+        name=name,
+        id_number=id_number,
+        phone=phone,
+        origin=origin,
+        trajectory=places,
+        temperature=temp,
+        health_code=code,
+        outcome=decision.outcome,
+        reasons=list(decision.reasons),
+        matched_areas=sorted(set(origin_areas) | set(trajectory_areas)),
+        screened_on=day,
+        screened_at=_now(),
+        screened_by=by,
+        screened_by_label=by.byline,
+    )
+    record(actor=by, action=AuditAction.CREATE, obj=screening, after=screening_snapshot(screening))
+    return screening
+
+
+# --- outings (外出就医) ---------------------------------------------------------------------------------
+
+
+def _moment(errors: dict[str, str], field: str, raw: Any, *, required: bool) -> datetime.datetime | None:
+    if raw in (None, ""):
+        if required:
+            errors[field] = _("请填写此项。")
+        return None
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = datetime.datetime.fromisoformat(clean_text(raw))
+        except ValueError:
+            errors[field] = _("请填写有效的日期时间。")
+            return None
+    if not isinstance(value, datetime.datetime):
+        errors[field] = _("请填写有效的日期时间。")
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value > _now() + datetime.timedelta(minutes=5):
+        errors[field] = _("时间不能晚于现在。")
+    return value
+
+
+def _outing_snapshot(o: Outing) -> dict:
+    return {
+        "institution": o.institution_id,
+        "resident_name": o.resident_name,
+        "resident_id_number": mask_id_number(o.resident_id_number),
+        "destination": o.destination,
+        "green_channel": o.green_channel,
+        "left_at": o.left_at,
+        "returned_at": o.returned_at,
+    }
+
+
+@transaction.atomic
+def record_outing(
+    *,
+    by: Any,
+    institution: Institution,
+    resident_name: Any,
+    resident_id_number: Any,
+    destination: Any,
+    purpose: Any,
+    green_channel: bool,
+    escort: Any = "",
+    left_at: Any = None,
+) -> Outing:
+    """外出就医登记: residents go out for medical care only (三(一)); the destination is a medical
+    institution and the purpose says what care."""
+    _require_institution(by, institution)
+    errors: dict[str, str] = {}
+    resident_name = clean_field_text(errors, "resident_name", resident_name, required=True, max_length=64)
+    id_number = _clean_id(errors, "resident_id_number", resident_id_number, required=True)
+    destination = clean_field_text(errors, "destination", destination, required=True, max_length=100)
+    purpose = clean_field_text(errors, "purpose", purpose, required=True, max_length=200)
+    escort = clean_field_text(errors, "escort", escort, required=False, max_length=64)
+    left = _moment(errors, "left_at", left_at or _now(), required=True)
+    if (
+        id_number
+        and Outing.objects.filter(
+            institution=institution, resident_id_number=id_number, returned_at__isnull=True
+        ).exists()
+    ):
+        errors["resident_id_number"] = _("该人员有一次外出尚未登记返回。")
+    _raise(errors)
+    outing = Outing.objects.create(
+        institution=institution,
+        resident_name=resident_name,
+        resident_id_number=id_number,
+        destination=destination,
+        purpose=purpose,
+        green_channel=bool(green_channel),
+        escort=escort,
+        left_at=left,
+        recorded_by=by,
+    )
+    record(actor=by, action=AuditAction.CREATE, obj=outing, after=_outing_snapshot(outing))
+    return outing
+
+
+@transaction.atomic
+def record_return(*, by: Any, outing: Outing, returned_at: Any = None, note: Any = "") -> Outing:
+    """返回登记; a return recorded twice is a conflict (the first one stands)."""
+    outing = Outing.objects.select_for_update().select_related("institution__region").get(pk=outing.pk)
+    _require_institution(by, outing.institution)
+    if outing.returned_at is not None:
+        raise Conflict(_("该次外出已登记返回。"), path="returned_at")
+    errors: dict[str, str] = {}
+    at = _moment(errors, "returned_at", returned_at or _now(), required=True)
+    note = clean_field_text(errors, "return_note", note, required=False, max_length=200)
+    if at is not None and "returned_at" not in errors and at < outing.left_at:
+        errors["returned_at"] = _("返回时间不能早于外出时间。")
+    _raise(errors)
+    before = _outing_snapshot(outing)
+    outing.returned_at, outing.return_note, outing.returned_recorded_by = at, note, by
+    outing.save(update_fields=["returned_at", "return_note", "returned_recorded_by"])
+    record(actor=by, action=AuditAction.UPDATE, obj=outing, before=before, after=_outing_snapshot(outing))
+    return outing
+
+
+# --- daily reports (机构日报) ---------------------------------------------------------------------------
+
+
+def _already_reported(institution: Institution, day: datetime.date) -> Conflict:
+    first = DailyReport.objects.filter(institution=institution, day=day).first()
+    who = first.reported_by_label if first else ""
+    return Conflict(
+        _("%(inst)s %(day)s 的日报已由 %(who)s 报送，每天只报一次。")
+        % {"inst": institution.name, "day": day, "who": who},
+        path="day",
+    )
+
+
+@transaction.atomic
+def submit_daily_report(
+    *,
+    by: Any,
+    institution: Institution,
+    residents: Any,
+    staff_on_site: Any,
+    symptomatic: Any,
+    note: Any = "",
+    day: Any = None,
+) -> DailyReport:
+    """机构日报: one per institution and day; a second one for the same day is a Conflict that names
+    who sent the first."""
+    _require_institution(by, institution)
+    today = _today()
+    errors: dict[str, str] = {}
+    day = clean_day(errors, "day", day or today, today=today)
+    residents_n = clean_count(errors, "residents", residents)
+    staff_n = clean_count(errors, "staff_on_site", staff_on_site)
+    symptomatic_n = clean_count(errors, "symptomatic", symptomatic)
+    note = clean_field_text(errors, "note", note, required=False, max_length=500)
+    if not errors and symptomatic_n > residents_n + staff_n:
+        errors["symptomatic"] = _("有症状人数不能超过在院人数与在岗工作人员之和。")
+    if not errors and symptomatic_n and not note:
+        errors["note"] = _("有症状人员时请说明症状和处置情况。")
+    _raise(errors)
+    if DailyReport.objects.filter(institution=institution, day=day).exists():
+        raise _already_reported(institution, day)
+    try:
+        with transaction.atomic():
+            report = DailyReport.objects.create(
+                institution=institution,
+                day=day,
+                residents=residents_n,
+                staff_on_site=staff_n,
+                symptomatic=symptomatic_n,
+                note=note,
+                reported_by=by,
+                reported_by_label=by.byline,
+                reported_at=_now(),
+            )
+    except IntegrityError:  # sent at the same moment from two screens: the first one stands
+        raise _already_reported(institution, day) from None
+    record(
+        actor=by,
+        action=AuditAction.CREATE,
+        obj=report,
+        after={
+            "institution": institution.pk,
+            "day": day,
+            "residents": residents_n,
+            "staff_on_site": staff_n,
+            "symptomatic": symptomatic_n,
+        },
+    )
+    return report

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from doudi.care import views
+
+app_name = "care"
+urlpatterns = [
+    path("institutions/", views.institution_list, name="institution_list"),
+    path("institutions/new/", views.institution_new, name="institution_new"),
+    path("institutions/<int:pk>/", views.institution_detail, name="institution_detail"),
+    path("institutions/<int:pk>/edit/", views.institution_edit, name="institution_edit"),
+    path("institutions/<int:pk>/screening/", views.screening_new, name="screening_new"),
+    path("institutions/<int:pk>/outing/", views.outing_new, name="outing_new"),
+    path("institutions/<int:pk>/report/", views.report_new, name="report_new"),
+    path("screenings/<int:pk>/", views.screening_detail, name="screening_detail"),
+    path("outings/<int:pk>/return/", views.outing_return, name="outing_return"),
+    path("missing-reports/", views.missing_reports, name="missing_reports"),
+    path("risk-areas/", views.risk_areas, name="risk_areas"),
+    path("risk-areas/<int:pk>/lift/", views.risk_area_lift, name="risk_area_lift"),
+]

@@ -1,0 +1,291 @@
+"""Console pages of the care app (关爱服务): thin views over services and selectors."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from doudi.care import selectors, services
+from doudi.care.forms import (
+    DailyReportForm,
+    InstitutionForm,
+    OutingForm,
+    ReturnForm,
+    RiskAreaForm,
+    ScreeningForm,
+)
+from doudi.care.models import InstitutionKind
+from doudi.care.rules import Outcome
+from doudi.core.access import console_user_required
+from doudi.core.errors import Conflict
+from doudi.core.excel import DATE, Column, excel_response
+from doudi.core.http import flash_refusal
+from doudi.core.masking import mask_phone
+from doudi.regions.models import RegionLevel
+from doudi.regions.selectors import regions_visible_to
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied(_("您没有执行此操作的权限。"))
+
+
+def submit(request: HttpRequest, form: Any, action: Callable[[dict], Any]) -> tuple[Any, int]:
+    """Run a service with a valid form's data: (result, 200), or (None, 400) with the service's field
+    errors on the form, or (None, 409) with a Conflict's message at the top of the form."""
+    if request.method != "POST":
+        return None, 200
+    if not form.is_valid():
+        return None, 400
+    try:
+        return action(form.cleaned_data), 200
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return None, 400
+    except Conflict as exc:
+        form.add_error(None, exc.message)
+        return None, 409
+
+
+def _day_param(request: HttpRequest) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(request.GET.get("day", "").strip()[:10])
+    except ValueError:
+        return timezone.localdate()
+
+
+# --- institutions -----------------------------------------------------------------------------------
+
+
+@console_user_required
+def institution_list(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in InstitutionKind.values else ""
+    q = request.GET.get("q", "").strip()[:100]
+    return render(
+        request,
+        "care/institution_list.html",
+        {
+            "institutions": selectors.institutions_for(request.user, kind=kind, q=q),
+            "kinds": InstitutionKind.choices,
+            "kind": kind,
+            "q": q,
+            "can_manage": services.can_manage_institutions(request.user),
+        },
+    )
+
+
+def _institution_form(request: HttpRequest, institution) -> HttpResponse:
+    _require(services.can_manage_institutions(request.user))
+    regions = regions_visible_to(request.user).filter(level__gte=RegionLevel.DISTRICT).order_by("path")
+    initial = None
+    if institution is not None:
+        initial = {
+            f: getattr(institution, f)
+            for f in ("name", "kind", "address", "capacity", "contact_name", "contact_phone", "active")
+        } | {"region": institution.region_id}
+    form = InstitutionForm(request.POST or None, initial=initial, regions=regions)
+    saved, status = submit(
+        request,
+        form,
+        lambda d: services.save_institution(by=request.user, institution=institution, **d),
+    )
+    if saved is not None:
+        messages.success(request, _("机构信息已保存。"))
+        return redirect("care:institution_detail", pk=saved.pk)
+    return render(
+        request, "care/institution_form.html", {"form": form, "institution": institution}, status=status
+    )
+
+
+@console_user_required
+def institution_new(request: HttpRequest) -> HttpResponse:
+    return _institution_form(request, None)
+
+
+@console_user_required
+def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _institution_form(request, selectors.institution_for(request.user, pk))
+
+
+@console_user_required
+def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    page = selectors.institution_page(request.user, pk, timezone.localdate())
+    return render(
+        request,
+        "care/institution_detail.html",
+        {
+            "page": page,
+            "inst": page.institution,
+            "can_work": services.can_work_institutions(request.user),
+            "can_manage": services.can_manage_institutions(request.user),
+            "return_form": ReturnForm(),
+        },
+    )
+
+
+# --- screening, outings, daily report ---------------------------------------------------------------------
+
+
+@console_user_required
+def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
+    inst = selectors.institution_for(request.user, pk)
+    _require(services.can_work_institutions(request.user))
+    form = ScreeningForm(request.POST or None, initial={"person_kind": "resident", "admission_kind": "new"})
+    screening, status = submit(
+        request, form, lambda d: services.record_screening(by=request.user, institution=inst, **d)
+    )
+    if screening is not None:
+        level = {Outcome.PASS: messages.SUCCESS, Outcome.HOLD: messages.WARNING}.get(
+            screening.outcome, messages.ERROR
+        )
+        messages.add_message(request, level, _("筛查结论：%(o)s。") % {"o": screening.get_outcome_display()})
+        return redirect("care:screening_detail", pk=screening.pk)
+    areas = services.areas_in_force(inst.region, timezone.localdate())
+    return render(
+        request, "care/screening_form.html", {"form": form, "inst": inst, "areas": areas}, status=status
+    )
+
+
+@console_user_required
+def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "care/screening_detail.html", {"s": selectors.screening_detail(request.user, pk)})
+
+
+@console_user_required
+def outing_new(request: HttpRequest, pk: int) -> HttpResponse:
+    inst = selectors.institution_for(request.user, pk)
+    _require(services.can_work_institutions(request.user))
+    form = OutingForm(request.POST or None)
+    outing, status = submit(
+        request, form, lambda d: services.record_outing(by=request.user, institution=inst, **d)
+    )
+    if outing is not None:
+        messages.success(request, _("外出就医已登记。"))
+        return redirect("care:institution_detail", pk=inst.pk)
+    return render(request, "care/outing_form.html", {"form": form, "inst": inst}, status=status)
+
+
+@console_user_required
+@require_POST
+def outing_return(request: HttpRequest, pk: int) -> HttpResponse:
+    outing = selectors.outing_for(request.user, pk)
+    form = ReturnForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("返回时间格式不正确。"))
+    else:
+        try:
+            services.record_return(
+                by=request.user,
+                outing=outing,
+                returned_at=form.cleaned_data.get("returned_at"),
+                note=form.cleaned_data.get("return_note", ""),
+            )
+        except (ValidationError, Conflict) as exc:
+            flash_refusal(request, exc)
+        else:
+            messages.success(request, _("已登记返回。"))
+    return redirect("care:institution_detail", pk=outing.institution_id)
+
+
+@console_user_required
+def report_new(request: HttpRequest, pk: int) -> HttpResponse:
+    inst = selectors.institution_for(request.user, pk)
+    _require(services.can_work_institutions(request.user))
+    form = DailyReportForm(request.POST or None, initial={"day": timezone.localdate(), "symptomatic": "0"})
+    report, status = submit(
+        request, form, lambda d: services.submit_daily_report(by=request.user, institution=inst, **d)
+    )
+    if report is not None:
+        messages.success(request, _("日报已报送。"))
+        return redirect("care:institution_detail", pk=inst.pk)
+    return render(request, "care/report_form.html", {"form": form, "inst": inst}, status=status)
+
+
+# --- missing daily reports ------------------------------------------------------------------------------
+
+
+@console_user_required
+def missing_reports(request: HttpRequest) -> HttpResponse:
+    """日报缺报: the institutions in the user's region without a daily report for the day."""
+    day = _day_param(request)
+    rows = selectors.missing_reports(day, user=request.user)
+    if request.GET.get("format") == "xlsx":
+        return excel_response(
+            f"care-missing-reports-{day:%Y%m%d}.xlsx",
+            [
+                _("区县"),
+                _("所在区划"),
+                _("机构名称"),
+                _("机构类型"),
+                _("联系人"),
+                _("联系电话"),
+                Column(_("日期"), DATE),
+            ],
+            (
+                [
+                    getattr(selectors.district_of(i.region), "name", ""),
+                    i.region.name,
+                    i.name,
+                    i.get_kind_display(),
+                    i.contact_name,
+                    mask_phone(i.contact_phone),
+                    day,
+                ]
+                for i in rows
+            ),
+            actor=request.user,
+            sheet_title=_("日报缺报"),
+            object_type="care.missing_reports",
+        )
+    return render(request, "care/missing_reports.html", {"rows": rows, "day": day})
+
+
+# --- the high-risk list ---------------------------------------------------------------------------------
+
+
+@console_user_required
+def risk_areas(request: HttpRequest) -> HttpResponse:
+    can_keep = services.can_keep_risk_list(request.user)
+    form = RiskAreaForm(request.POST or None, initial={"listed_on": timezone.localdate()})
+    if request.method == "POST":
+        _require(can_keep)
+    area, status = submit(request, form, lambda d: services.list_risk_area(by=request.user, **d))
+    if area is not None:
+        messages.success(request, _("已列入高风险地区名单：%(n)s。") % {"n": area.name})
+        return redirect("care:risk_areas")
+    show_lifted = request.GET.get("all") == "1"
+    return render(
+        request,
+        "care/risk_areas.html",
+        {
+            "areas": selectors.risk_areas_for(request.user, include_lifted=show_lifted),
+            "form": form,
+            "can_keep": can_keep,
+            "show_lifted": show_lifted,
+            "today": timezone.localdate(),
+        },
+        status=status,
+    )
+
+
+@console_user_required
+@require_POST
+def risk_area_lift(request: HttpRequest, pk: int) -> HttpResponse:
+    area = get_object_or_404(selectors.risk_areas_for(request.user, include_lifted=True), pk=pk)
+    try:
+        services.lift_risk_area(by=request.user, area=area, lifted_on=request.POST.get("lifted_on", ""))
+    except (ValidationError, Conflict, PermissionDenied) as exc:
+        flash_refusal(request, exc)
+    else:
+        messages.success(request, _("已移出名单：%(n)s。") % {"n": area.name})
+    return redirect("care:risk_areas")

@@ -1,0 +1,58 @@
+"""Fixtures for the care tests: officers in districts A and B, an institution in each."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def staff(regions, make_user):
+    r = regions
+    spec = {
+        "a_inst": (r.a, "institution_staff"),
+        "a_district": (r.a, "district_officer"),
+        "a_township": (r.a_t, "township_officer"),
+        "a_village": (r.a_v, "village_worker"),
+        "a_village2": (r.a_v2, "village_worker"),
+        "b_inst": (r.b, "institution_staff"),
+        "b_district": (r.b, "district_officer"),
+        "b_village": (r.b_v, "village_worker"),
+        "city_admin": (r.city, "municipal_admin"),
+        "auditor": (r.city, "auditor"),
+    }
+    users = {}
+    for name, (region, role) in spec.items():
+        user = make_user(name, region, role)
+        user.full_name = name
+        user.save(update_fields=["full_name"])
+        users[name] = user
+    return type("Staff", (), users)
+
+
+@pytest.fixture
+def homes(regions, staff):
+    from doudi.care.services import save_institution
+
+    def make(by, region, name):
+        return save_institution(
+            by=by,
+            name=name,
+            kind="elderly_home",
+            region=region,
+            capacity=120,
+            contact_name="李院长",
+            contact_phone="13900001111",
+        )
+
+    return type(
+        "Homes",
+        (),
+        {
+            "a": make(staff.a_district, regions.a_t, "高笋塘敬老院"),
+            "a2": make(staff.a_district, regions.a_v2, "太白养老院"),
+            "b": make(staff.b_district, regions.b_t, "敦仁敬老院"),
+        },
+    )

@@ -1,0 +1,17 @@
+"""The care part of `doudi demo`: made by the services, idempotent, one institution left missing."""
+
+from django.utils import timezone
+
+from doudi.care import selectors
+from doudi.care.demo import load_demo_care
+from doudi.care.models import Institution, Outing, Screening
+
+
+def test_demo_care_is_lived_in_and_idempotent(staff, regions):
+    counts = load_demo_care(home=regions.a_v)
+    assert counts == {"institutions": 3, "screenings": 3}
+    assert set(Screening.objects.values_list("outcome", flat=True)) == {"pass", "refuse", "hold"}
+    assert Outing.objects.filter(returned_at__isnull=True, green_channel=True).count() == 1
+    assert len(selectors.missing_reports(timezone.localdate(), user=staff.a_district)) == 1
+    assert load_demo_care(home=regions.a_v) is None
+    assert Institution.objects.count() == 3
