@@ -2,7 +2,7 @@
 the high-risk list they screen against; contact schedules for people living alone or left behind.
 
 Records of what happened — screenings, outings' departures, daily reports, contacts — are insert-only
-(`InsertOnly`): a correction is a new record, never an edit. See docs/care.md.
+(intake's `InsertOnlyModel`, bulk updates refused too): a correction is a new record, never an edit.
 """
 
 from __future__ import annotations
@@ -13,21 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudi.care.rules import HealthCode, Outcome
 from doudi.core.scoping import RegionScopedManager
-
-
-class InsertOnly(models.Model):
-    """A record the model refuses to change or delete once written."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError(f"{type(self).__name__} rows are insert-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError(f"{type(self).__name__} rows are insert-only")
+from doudi.intake.models import InsertOnlyManager, InsertOnlyModel
 
 
 class InstitutionKind(models.TextChoices):
@@ -119,7 +105,7 @@ class AdmissionKind(models.TextChoices):
     RETURNING = "returning", _("返回")
 
 
-class Screening(InsertOnly):
+class Screening(InsertOnlyModel):
     """入院（入岗）筛查: one check of a new or returning resident or staff member at an institution,
     with the facts, the rule's outcome and reasons, the high-risk areas matched, and who screened."""
 
@@ -146,7 +132,7 @@ class Screening(InsertOnly):
     screened_by_label = models.CharField(_("筛查人"), max_length=150)
 
     region_field = "institution__region"
-    objects = RegionScopedManager()
+    objects = InsertOnlyManager()
 
     class Meta:
         verbose_name = _("入院筛查")
@@ -196,7 +182,7 @@ class Outing(models.Model):
         return OutingStatus.OUT if self.returned_at is None else OutingStatus.RETURNED
 
 
-class DailyReport(InsertOnly):
+class DailyReport(InsertOnlyModel):
     """机构日报: one per institution and day — residents, staff on site, people with symptoms."""
 
     institution = models.ForeignKey(
@@ -214,7 +200,7 @@ class DailyReport(InsertOnly):
     reported_at = models.DateTimeField(_("报告时间"))
 
     region_field = "institution__region"
-    objects = RegionScopedManager()
+    objects = InsertOnlyManager()
 
     class Meta:
         verbose_name = _("机构日报")
