@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.core.cache import cache
 
+from benefits.support import frozen_today, officers  # noqa: F401  (the dibao-to-payment tests)
 from portal.helpers import id_number
 
 

@@ -151,3 +151,18 @@ def changes_for_citizen(case) -> list[EnrolmentChange]:
         .select_related("enrolment")
         .order_by("at", "pk")
     )
+
+
+def change_notice_context(enrolment: Enrolment, entry: EnrolmentChange) -> dict:
+    """What the printed 变更通知书 of one ledger entry needs — the console and the citizen's portal
+    print the same notice (benefits/change_notice.html)."""
+    from doudi.regions.selectors import hotlines_for
+
+    district = enrolment.household.region.district_code
+    return {
+        "enrolment": enrolment,
+        "t": entry,
+        "who": enrolment.beneficiary,
+        "hotlines": list(hotlines_for(district)[:3]) if district else [],
+        "unit": entry.by.region if entry.by and entry.by.region_id else enrolment.household.region,
+    }

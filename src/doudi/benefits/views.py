@@ -179,20 +179,7 @@ def change_notice(request: HttpRequest, pk: int, change: int) -> HttpResponse:
     entry = selectors.enrolment_change(request.user, enrolment, change)
     if entry.kind == ChangeKind.ENROLLED:
         raise Http404  # the decision letter (审批决定书) is the intake case's notice
-    from doudi.regions.selectors import hotlines_for
-
-    district = enrolment.household.region.district_code
-    return render(
-        request,
-        "benefits/change_notice.html",
-        {
-            "enrolment": enrolment,
-            "t": entry,
-            "who": enrolment.beneficiary,
-            "hotlines": list(hotlines_for(district)[:3]) if district else [],
-            "unit": entry.by.region if entry.by and entry.by.region_id else enrolment.household.region,
-        },
-    )
+    return render(request, "benefits/change_notice.html", selectors.change_notice_context(enrolment, entry))
 
 
 def _proposal_initial(request: HttpRequest, enrolment) -> dict | None:

@@ -26,7 +26,7 @@ from doudi.core.errors import Conflict
 from doudi.core.excel import DATE, Column, excel_response
 from doudi.core.http import flash_refusal, redirect_next, refusal_text
 from doudi.core.masking import mask_id_number, mask_phone
-from doudi.intake import flows, selectors, services
+from doudi.intake import flows, notices, selectors, services
 from doudi.intake.confirmations import confirmation
 from doudi.intake.forms import (
     CovidEventForm,
@@ -36,7 +36,6 @@ from doudi.intake.forms import (
     TransferForm,
 )
 from doudi.intake.models import Case, CaseType, Channel
-from doudi.intake.workflows.common import investigation_display
 from doudi.regions.models import Region
 from doudi.registry.models import Person
 
@@ -511,35 +510,11 @@ def case_refer(request: HttpRequest, pk: int) -> HttpResponse:
 def notice(request: HttpRequest, pk: int, seq: int) -> HttpResponse:
     """A printable notice (受理通知书, 补正告知书, 不予受理/不予批准通知书, 决定书) for one ledger entry."""
     case, transition = selectors.get_transition(request.user, pk, seq)
-    flow = flows.flow_for(case.case_type)
-    act = flow.action(transition.action)
-    if act is None or not act.notice:
+    if not notices.notice_kind(case, transition):
         raise Http404
     record_read(actor=request.user, obj=case, reason=_("打印通知书"))
-    hotlines = []
-    try:
-        from doudi.regions.selectors import hotlines_for
-
-        hotlines = list(hotlines_for(case.region.district_code)[:3]) if case.region.district_code else []
-    except ImportError:  # regions without hotlines
-        hotlines = []
-    return render(
-        request,
-        # A workflow may print its own notice of a kind (e.g. the dibao 审批决定书 with the amount).
-        [f"intake/{case.case_type}/notice_{act.notice}.html", "intake/notice.html"],
-        {
-            "case": case,
-            "t": transition,
-            "kind": act.notice,
-            "action": act,
-            "flow": flow,
-            "state_label": flow.state_label(transition.to_state),
-            "hotlines": hotlines,
-            "investigated": investigation_display(case),
-            # The unit that took the step (the case may have moved since).
-            "unit": (transition.by.region if transition.by and transition.by.region_id else case.region),
-        },
-    )
+    templates, context = notices.notice_page(case, transition)
+    return render(request, templates, context)
 
 
 # --- 转办 / 转介 lists ----------------------------------------------------------------------------------------------

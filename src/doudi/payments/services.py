@@ -57,6 +57,7 @@ from doudi.payments.models import (
     ReturnStatus,
     RunStatus,
 )
+from doudi.payments.signals import announce_return
 from doudi.policy.periods import Period
 from doudi.registry.models import Person
 
@@ -877,6 +878,8 @@ def import_return(
                 imported_by=officer if getattr(officer, "pk", None) else None,
                 imported_at=now,
             )
+            if failed:
+                announce_return(imported)  # the households are told (portal SMS), once committed
         record(
             actor=officer,
             action=AuditAction.IMPORT,

@@ -14,7 +14,12 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from doudi.benefits.signals import enrolment_changed
-        from doudi.portal.notifications import on_enrolment_changed
+        from doudi.intake.signals import case_transitioned
+        from doudi.payments.signals import return_imported
+        from doudi.portal import notifications
 
-        # An SMS to the household when its enrolment changes (the benefits stage does not import us).
-        enrolment_changed.connect(on_enrolment_changed, dispatch_uid="portal-enrolment-sms")
+        # An SMS to the household when its case is accepted or decided, its enrolment changes, or a
+        # payment comes back failed (those apps do not import us).
+        case_transitioned.connect(notifications.on_case_transitioned, dispatch_uid="portal-case-sms")
+        enrolment_changed.connect(notifications.on_enrolment_changed, dispatch_uid="portal-enrolment-sms")
+        return_imported.connect(notifications.on_return_imported, dispatch_uid="portal-payment-sms")

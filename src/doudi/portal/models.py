@@ -13,6 +13,10 @@ from django.utils.translation import gettext_lazy as _
 class MessagePurpose(models.TextChoices):
     APPLIED = "applied", _("申请已提交")
     STATUS_CODE = "status_code", _("查询验证码")
+    ACCEPTED = "accepted", _("已受理")
+    DECIDED = "decided", _("审批结果")
+    CHANGED = "changed", _("待遇变更")
+    PAYMENT_FAILED = "payment_failed", _("发放失败")
     OTHER = "other", _("其他")
 
 
@@ -69,3 +73,19 @@ class Submission(models.Model):
     key = models.CharField(max_length=64, unique=True)
     case = models.ForeignKey("intake.Case", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Notification(models.Model):
+    """已通知: one row per event the household was texted about (`key`, e.g. ``case:12:3`` for the third
+    step of case 12, ``change:40`` for an enrolment change, ``failed:7:2`` for payment line 7 returned
+    failed from run 2). The unique key makes the same event announced twice (a signal sent again, a
+    return file imported again) one message."""
+
+    key = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(_("用途"), max_length=16, choices=MessagePurpose.choices)
+    sent = models.BooleanField(_("已发送"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("已通知事件")
+        verbose_name_plural = _("已通知事件")

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from doudi.intake.flows import NOTICE_MISSING, NOTICE_REFUSAL, flow_for
+from doudi.intake.flows import NOTICE_ACCEPTANCE, NOTICE_DECISION, NOTICE_MISSING, NOTICE_REFUSAL, flow_for
 from doudi.intake.models import Case, CaseTransition, TransferStatus
 from doudi.portal.models import OutboxMessage
 from doudi.regions.models import Region, RegionLevel
@@ -65,6 +65,8 @@ class CitizenStatus:
     uploaded: list[str]
     upload_choices: list[tuple[str, str]]
     decision: dict | None = None
+    # The notices the case issued to the applicant, newest first: (ledger seq, title, kind).
+    notices: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 # Titles of the steps as the applicant reads them; other actions fall back to the flow's label.
@@ -116,9 +118,12 @@ def citizen_status(case: Case, *, today: datetime.date | None = None) -> Citizen
     today = today or timezone.localdate()
     flow = flow_for(case.case_type)
     steps: list[Step] = []
+    notices: list[tuple[int, str, str]] = []
     for t in case.transitions.order_by("seq"):
         act = flow.action(t.action)
         step = Step(timezone.localdate(t.at), _title(flow, t))
+        if act is not None and act.notice:
+            notices.insert(0, (t.seq, notice_title(act.notice, t.to_state), act.notice))
         if act is not None and act.notice in (NOTICE_REFUSAL,) and t.reason:
             step.detail = t.reason
         if act is not None and act.notice == NOTICE_MISSING:
@@ -158,7 +163,133 @@ def citizen_status(case: Case, *, today: datetime.date | None = None) -> Citizen
         deferred=deferred,
         uploaded=uploaded,
         upload_choices=choices if case.is_open else [],
+        notices=notices,
     )
+
+
+def notice_title(kind: str, to_state: str) -> str:
+    """The printed notice's name, as the citizen's list shows it."""
+    if kind == NOTICE_ACCEPTANCE:
+        return _("受理通知书")
+    if kind == NOTICE_MISSING:
+        return _("补正材料一次性告知书")
+    if kind == NOTICE_DECISION:
+        return _("审批决定书")
+    return _("不予受理通知书") if to_state == "rejected" else _("不予批准通知书")
+
+
+def citizen_transition(case: Case, seq: int) -> CaseTransition | None:
+    """One ledger entry of the citizen's own case that printed a notice (None for any other)."""
+    t = CaseTransition.objects.select_related("by__region").filter(case=case, seq=seq).first()
+    act = flow_for(case.case_type).action(t.action) if t is not None else None
+    return t if act is not None and act.notice else None
+
+
+def citizen_change(case: Case, pk: int) -> Any:
+    """One later change (减发、停发、恢复、退出、金额变化) of an enrolment the citizen's case decided."""
+    from doudi.benefits.selectors import changes_for_citizen
+
+    return next((c for c in changes_for_citizen(case) if c.pk == pk), None)
+
+
+# --- 发放记录: the household's payments ---------------------------------------------------------------------
+
+PAYMENT_MONTHS = 24  # two years of months on a phone page; older ones at the village
+
+
+@dataclass
+class CitizenPayment:
+    month: str
+    scheme: str
+    amount_fen: int
+    status: str
+    status_label: str
+    account: str  # masked (6222 **** **** 1234), with the bank's name
+    reason: str = ""  # why it failed or is held, in plain words
+    advice: str = ""  # what to do
+    settled_on: datetime.date | None = None
+
+
+# Why a line is held (暂缓发放), in the citizen's words, and what to do about it.
+HELD_REASONS = {
+    "no_account": (
+        gettext_lazy("尚未登记收款账户（一卡通或社保卡）"),
+        gettext_lazy("请带身份证和银行卡到村（社区）或乡镇（街道）登记收款账户，登记后补发。"),
+    ),
+    "district_standard": (
+        gettext_lazy("区县尚未确定发放标准"),
+        gettext_lazy("标准确定后发放，无需办理任何手续。"),
+    ),
+    "index_missing": (
+        gettext_lazy("当月价格指数尚未公布"),
+        gettext_lazy("价格指数公布后发放，无需办理任何手续。"),
+    ),
+}
+FAILED_ADVICE = gettext_lazy(
+    "账户问题，请带身份证和银行卡到村（社区）或乡镇（街道）更正收款账户，更正后补发。"
+)
+STATUS_ADVICE = {
+    "pending": gettext_lazy("已列入发放名册，审核后报送银行。"),
+    "issued": gettext_lazy("已报送银行，一般几个工作日内到账。"),
+}
+
+
+def _payment_lines(case: Case) -> Any:
+    """The lines of the enrolments this case decided (the household's 低保金, or the one person's 特困/
+    儿童 allowance, in the months enrolled) and of the applicant's own person payments — never another
+    member's. Only lines of a computed payroll (a run still computing may be redone)."""
+    from django.db.models import Q
+
+    from doudi.benefits.models import PERSON_LEVEL, Enrolment
+    from doudi.payments.models import PaymentLine, RunStatus
+
+    match = Q(pk__in=[])
+    for e in Enrolment.objects.filter(decision_case=case):
+        one = Q(scheme=e.scheme, beneficiary_id=e.person_id if e.scheme in PERSON_LEVEL else e.household_id)
+        one &= Q(month__gte=f"{e.from_month:%Y-%m}")
+        if e.end_month:
+            one &= Q(month__lte=f"{e.end_month:%Y-%m}")
+        match |= one
+    if case.applicant_id:
+        match |= Q(person_id=case.applicant_id)
+    return PaymentLine.objects.filter(match, run__status=RunStatus.COMPUTED).order_by(
+        "-month", "scheme", "pk"
+    )
+
+
+def citizen_payments(case: Case) -> list[CitizenPayment]:
+    """发放记录 for the citizen who proved the case is theirs: month, scheme, amount, where it stands
+    (待发放/已报送银行/已到账/发放失败/暂缓发放, with the reason and what to do), the account masked."""
+    from doudi.core.masking import mask_account_number
+    from doudi.payments.models import Bank, LineStatus, PayScheme
+
+    lines = list(_payment_lines(case)[: PAYMENT_MONTHS * 3])
+    banks = dict(Bank.objects.filter(code__in={x.bank_code for x in lines}).values_list("code", "name"))
+    rows = []
+    for line in lines:
+        row = CitizenPayment(
+            month=line.month,
+            scheme=str(PayScheme(line.scheme).label) if line.scheme in PayScheme.values else line.scheme,
+            amount_fen=line.amount_fen,
+            status=line.status,
+            status_label=str(LineStatus(line.status).label),
+            account=" ".join(
+                x for x in (banks.get(line.bank_code, ""), mask_account_number(line.account_number)) if x
+            ),
+            advice=str(STATUS_ADVICE.get(line.status, "")),
+        )
+        if line.status == LineStatus.PAID and line.settled_at:
+            row.settled_on = timezone.localdate(line.settled_at)
+        elif line.status == LineStatus.FAILED:
+            row.reason = line.failure_reason or _("银行退回")
+            row.advice = str(FAILED_ADVICE)
+        elif line.status == LineStatus.HELD:
+            reason, advice = HELD_REASONS.get(
+                line.flag, (gettext_lazy("待核实"), gettext_lazy("如有疑问请拨打求助热线。"))
+            )
+            row.reason, row.advice = str(reason), str(advice)
+        rows.append(row)
+    return rows
 
 
 def outbox(limit: int = 200) -> QuerySet[OutboxMessage]:

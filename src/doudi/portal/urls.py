@@ -14,6 +14,8 @@ urlpatterns = [
     path("status/", views.status, name="status"),
     path("status/case/", views.status_case, name="status_case"),
     path("status/case/upload/", views.status_upload, name="status_upload"),
+    path("status/case/notice/<int:seq>/", views.status_notice, name="status_notice"),
+    path("status/case/change/<int:pk>/", views.status_change_notice, name="status_change_notice"),
     path("status/leave/", views.status_leave, name="status_leave"),
     path("display/", display.switch, name="display"),
     # A console page served by the portal app (the root URLconf tries console/ first, then falls through).

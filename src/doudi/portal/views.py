@@ -441,7 +441,44 @@ def status_case(request: HttpRequest) -> HttpResponse:
             "upload": forms.UploadForm(choices=view.upload_choices) if view.upload_choices else None,
             # Every change of the enrolment the decision produced (增发、减发、停发、恢复、退出).
             "changes": benefits_selectors.changes_for_citizen(case),
+            "payments": selectors.citizen_payments(case),
         },
+    )
+
+
+NOTICE_FRAME = {"notice_base": "portal/_notice_base.html"}
+
+
+@require_safe
+def status_notice(request: HttpRequest, seq: int) -> HttpResponse:
+    """The printable notice of one step of the citizen's own case (受理通知书, 审批决定书, 不予批准通知书 …),
+    the very notice the console prints, in the portal's frame."""
+    from doudi.intake.notices import notice_page
+
+    case = _verified_case(request)
+    if case is None:
+        return redirect("portal:status")
+    transition = selectors.citizen_transition(case, seq)
+    if transition is None:
+        raise Http404
+    templates, context = notice_page(case, transition)
+    return render(request, templates, {**context, **NOTICE_FRAME, "back_url": reverse("portal:status_case")})
+
+
+@require_safe
+def status_change_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable 变更通知书 of one later change of the citizen's enrolment, as the console prints it."""
+    case = _verified_case(request)
+    if case is None:
+        return redirect("portal:status")
+    change = selectors.citizen_change(case, pk)
+    if change is None:
+        raise Http404
+    context = benefits_selectors.change_notice_context(change.enrolment, change)
+    return render(
+        request,
+        "benefits/change_notice.html",
+        {**context, **NOTICE_FRAME, "back_url": reverse("portal:status_case")},
     )
 
 
