@@ -14,7 +14,7 @@ from doudi.benefits.models import Enrolment
 from doudi.portal.models import Notification, OutboxMessage
 from doudi.portal.views import STATUS_SESSION_KEY
 from payments.world import luhn
-from portal.payflow import MONTH, awaiting_approval, household_with_account, pay, payroll_users
+from portal.payflow import MONTH, awaiting_approval, change_amount, household_with_account, pay, payroll_users
 
 D = datetime.date
 ACCOUNT = luhn("622202000000000123")
@@ -218,17 +218,10 @@ def test_notices_need_the_verified_session_of_that_case(client, regions, officer
 
 @pytest.mark.django_db
 def test_each_later_change_with_its_notice(client, officers, approved, frozen_today):
-    from doudi.benefits import services
 
     case, household, people = approved
     enrolment = Enrolment.objects.get(decision_case=case)
-    change = services.change_amount(
-        enrolment=enrolment,
-        by=officers.a_approver,
-        amount=420,
-        effective_month=D(2020, 4, 1),
-        reason="家庭成员失业",
-    )
+    change = change_amount(enrolment, officers, 420, "家庭成员失业")
     page = status_page(client, case)
     url = reverse("portal:status_change_notice", args=[change.pk])
     assert "338 元 → 420 元" in page and f'href="{url}"' in page
@@ -243,7 +236,6 @@ def test_each_later_change_with_its_notice(client, officers, approved, frozen_to
 @pytest.mark.django_db
 def test_another_households_change_is_not_reachable(client, regions, officers, approved):
     from benefits.support import file_dibao, make_household
-    from doudi.benefits import services
     from payments.world import enrol
 
     case, household, people = approved
@@ -251,13 +243,7 @@ def test_another_households_change_is_not_reachable(client, regions, officers, a
     other_case = file_dibao(officers, other_people[0])
     other_enrolment = enrol(other_household, "dibao", 500)
     Enrolment.objects.filter(pk=other_enrolment.pk).update(decision_case=other_case)
-    change = services.change_amount(
-        enrolment=other_enrolment,
-        by=officers.a_approver,
-        amount=600,
-        effective_month=D(2020, 4, 1),
-        reason="x",
-    )
+    change = change_amount(other_enrolment, officers, 600, "x")
     open_status(client, case)
     assert client.get(reverse("portal:status_change_notice", args=[change.pk])).status_code == 404
     assert "600" not in status_page(client, case)
@@ -342,20 +328,13 @@ def test_a_rolled_back_step_texts_nobody(regions, officers, django_capture_on_co
 
 @pytest.mark.django_db
 def test_an_enrolment_change_is_texted_once(approved, officers, django_capture_on_commit_callbacks):
-    from doudi.benefits import services
     from doudi.benefits.models import EnrolmentChange
     from doudi.benefits.signals import enrolment_changed
 
     case, household, people = approved
     enrolment = Enrolment.objects.get(decision_case=case)
     with django_capture_on_commit_callbacks(execute=True):
-        change = services.change_amount(
-            enrolment=enrolment,
-            by=officers.a_approver,
-            amount=420,
-            effective_month=D(2020, 4, 1),
-            reason="失业",
-        )
+        change = change_amount(enrolment, officers, 420, "失业")
     enrolment_changed.send(sender=EnrolmentChange, change=change)  # announced again
     sms = OutboxMessage.objects.filter(purpose="changed")
     assert sms.count() == 1 and "调整为每月 420 元（原 338 元）" in sms.get().text
