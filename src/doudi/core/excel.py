@@ -223,7 +223,30 @@ def excel_response(
     if not filename.lower().endswith(".xlsx"):
         filename += ".xlsx"
     data, count = _export(headers, rows, sheet_title or filename.rsplit(".", 1)[0])
-    if personal_data:
+    after = {"rows": count, "filename": filename, "columns": [_column(h).title for h in headers]}
+    return xlsx_download(
+        data,
+        filename,
+        actor=actor,
+        audit=after if personal_data else None,
+        object_type=object_type,
+        reason=reason,
+    )
+
+
+def xlsx_download(
+    data: bytes,
+    filename: str,
+    *,
+    actor: Any,
+    audit: dict[str, Any] | None,
+    object_type: str = "export",
+    reason: str = "",
+    region_path: str | None = None,
+) -> HttpResponse:
+    """An .xlsx file (however it was laid out) as a download; with `audit` (what was exported) an
+    EXPORT entry is appended to the audit log, one per download."""
+    if audit is not None:
         from doudi.audit.models import AuditAction
         from doudi.audit.services import record
 
@@ -233,8 +256,8 @@ def excel_response(
             action=AuditAction.EXPORT,
             object_type=object_type,
             object_id=filename[:64],
-            region_path=getattr(region, "path", ""),
-            after={"rows": count, "filename": filename, "columns": [_column(h).title for h in headers]},
+            region_path=getattr(region, "path", "") if region_path is None else region_path,
+            after=audit,
             reason=reason,
         )
     response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
