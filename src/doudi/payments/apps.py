@@ -3,6 +3,16 @@ from django.utils.translation import gettext_lazy as _
 
 from doudi.core.nav import Menu, NavLink
 
+# Who prepares, approves, confirms the payroll, and who supervises or audits it.
+PAYROLL_ROLES = (
+    "district_officer",
+    "district_approver",
+    "municipal_admin",
+    "municipal_finance",
+    "municipal_supervisor",
+    "auditor",
+)
+
 
 class PaymentsConfig(AppConfig):
     """资金发放: payee accounts, the monthly payroll (发放花名册), bank files and reconciliation."""
@@ -18,20 +28,12 @@ class PaymentsConfig(AppConfig):
             order=47,
             roles=("district_officer", "district_approver"),
         ),
-        # The payroll: who prepares, approves, confirms it, and who supervises or audits it.
         NavLink(
             "payments:payroll_runs",
             _("发放花名册"),
             Menu.CASES,
             order=60,
-            roles=(
-                "district_officer",
-                "district_approver",
-                "municipal_admin",
-                "municipal_finance",
-                "municipal_supervisor",
-                "auditor",
-            ),
+            roles=PAYROLL_ROLES,
         ),
         NavLink("payments:bank_list", _("代发银行"), Menu.SYSTEM, order=30, roles=("municipal_admin",)),
     ]

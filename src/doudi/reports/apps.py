@@ -2,18 +2,11 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from doudi.core.nav import Menu, NavLink
+from doudi.payments.apps import PAYROLL_ROLES
 
-# Who reads the monthly statistics (统计月报): the township and district officers who send it upward,
-# the district approvers, the city's roles, supervisors and auditors.
-REPORT_ROLES = (
-    "township_officer",
-    "district_officer",
-    "district_approver",
-    "municipal_admin",
-    "municipal_finance",
-    "municipal_supervisor",
-    "auditor",
-)
+# Who reads the monthly statistics (统计月报): everyone who reads the payroll, and the township officers
+# (their own township's figures).
+REPORT_ROLES = ("township_officer", *PAYROLL_ROLES)
 
 
 class ReportsConfig(AppConfig):

@@ -41,6 +41,16 @@ def _report(request: HttpRequest) -> selectors.MonthlyReport:
     return selectors.monthly_report_for(request.user, region_code=code, month=month)
 
 
+def _checked_report(request: HttpRequest) -> selectors.MonthlyReport | HttpResponse:
+    """The report, or the refusal: 403 without a report role, 400 for a bad month (404 out of scope)."""
+    if not request.user.has_role(*REPORT_ROLES):
+        return forbidden(request)
+    try:
+        return _report(request)
+    except BadMonth:
+        return _bad_month(request)
+
+
 def _bad_month(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -58,12 +68,9 @@ def _bad_month(request: HttpRequest) -> HttpResponse:
 @console_user_required
 def monthly(request: HttpRequest) -> HttpResponse:
     """统计月报: one row per district (township, village) of the chosen region, per scheme."""
-    if not request.user.has_role(*REPORT_ROLES):
-        return forbidden(request)
-    try:
-        report = _report(request)
-    except BadMonth:
-        return _bad_month(request)
+    report = _checked_report(request)
+    if isinstance(report, HttpResponse):
+        return report
     query = {"month": str(report.month), "region": report.region.code}
     return render(
         request,
@@ -87,12 +94,9 @@ def monthly(request: HttpRequest) -> HttpResponse:
 @console_user_required
 def monthly_xlsx(request: HttpRequest) -> HttpResponse:
     """The report as Excel, laid out like the paper one; every download is an audited EXPORT."""
-    if not request.user.has_role(*REPORT_ROLES):
-        return forbidden(request)
-    try:
-        report = _report(request)
-    except BadMonth:
-        return _bad_month(request)
+    report = _checked_report(request)
+    if isinstance(report, HttpResponse):
+        return report
     if not report.has_payroll:
         messages.error(request, empty_message(report))
         return redirect(
