@@ -85,6 +85,21 @@ def test_every_cell_equals_the_sum_over_the_lines(two_months):
         assert rep.total.due_fen == sum(due.values())
 
 
+def test_dibao_persons_are_the_size_computed_on_or_the_members_at_the_month_end(two_months):
+    from doudi.payments.models import PaymentLine
+    from doudi.registry.models import Membership
+
+    w = two_months
+    lines = PaymentLine.objects.filter(month="2020-04", scheme="dibao", beneficiary_id=w.h_same.pk)
+    assert lines.get().size == 3
+    # The size the payroll used wins over today's membership: a member who left in April is still counted.
+    Membership.objects.filter(person=w.poor_member).update(left_on="2020-04-15")
+    assert row(report("500000"), "500101").cells["dibao_urban"].persons == 7
+    # A line without a size (not written by the monthly payroll) counts the members at the month's end.
+    lines.update(size=None)
+    assert row(report("500000"), "500101").cells["dibao_urban"].persons == 6
+
+
 def test_march_against_a_month_without_payroll_is_all_new_and_counts_the_failed_line(two_months):
     rep = report("500000", MARCH)
     lines = 16

@@ -12,7 +12,8 @@ What is counted (docs/reports.md):
   totals also split what is not paid yet: issued and waiting for the return, not yet in a bank file
   (pending), held (暂缓发放) and failed.
 - **户数/人数**: a recipient is a beneficiary with a line in the month. 低保 is split 城市/农村 by the
-  household's area type; its persons are the household's members at the month's end. A person-level
+  household's area type; its persons are the household size the payroll computed on (the members at
+  the month's end for a line without one). A person-level
   scheme's persons are its lines and its households the distinct households of those persons.
   Other household schemes (丧葬救助, one-off payments to a household) count households only.
 - **新增/停发** (new, stopped; households for a household scheme, persons otherwise) against the previous
@@ -209,28 +210,28 @@ def _area(alias: str) -> str:
     )
 
 
-def _line_figures(keys: str, params: list[Any], month: Period) -> list[tuple]:
-    status_sums = ", ".join(f"SUM(CASE WHEN l.status = '{s}' THEN l.amount_fen ELSE 0 END)" for s in STATUSES)
-    return _fetch(
-        f"SELECT k.row_code, l.scheme, {_area('l')} AS area, COUNT(*), COUNT(DISTINCT l.household_id), "
-        f"SUM(l.amount_fen), {status_sums}, SUM(CASE WHEN l.change = 'new' THEN 1 ELSE 0 END) "
-        f"FROM payments_paymentline l JOIN ({keys}) k ON k.place = l.region_id "
-        "WHERE l.month = %s GROUP BY k.row_code, l.scheme, area",
-        [*params, str(month)],
+def _members_sql(alias: str) -> str:
+    """The household's members at the month's end (two %s: the last day, twice)."""
+    return (
+        f"(SELECT COUNT(*) FROM registry_membership m WHERE m.household_id = {alias}.household_id "
+        "AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s))"
     )
 
 
-def _member_counts(keys: str, params: list[Any], month: Period) -> list[tuple]:
-    """Persons of the member schemes (低保): the households' members at the month's end."""
+def _line_figures(keys: str, params: list[Any], month: Period) -> list[tuple]:
+    """Per row, scheme and area: lines, distinct households, persons of the member schemes (the
+    household size the payroll computed on, `size`; the members at the month's end for a line
+    without one), 应发, the amounts by status, new lines."""
+    status_sums = ", ".join(f"SUM(CASE WHEN l.status = '{s}' THEN l.amount_fen ELSE 0 END)" for s in STATUSES)
     last = month.last_day.isoformat()
     return _fetch(
-        f"SELECT k.row_code, l.scheme, h.area_type, COUNT(*) FROM payments_paymentline l "
-        f"JOIN ({keys}) k ON k.place = l.region_id "
-        "JOIN registry_household h ON h.id = l.household_id "
-        "JOIN registry_membership m ON m.household_id = l.household_id "
-        "AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s) "
-        f"WHERE l.month = %s AND l.scheme IN ({_in(MEMBER_SCHEMES)}) GROUP BY k.row_code, l.scheme, h.area_type",
-        [*params, last, last, str(month)],
+        f"SELECT k.row_code, l.scheme, {_area('l')} AS area, COUNT(*), COUNT(DISTINCT l.household_id), "
+        f"SUM(CASE WHEN l.scheme IN ({_in(MEMBER_SCHEMES)}) THEN COALESCE(l.size, {_members_sql('l')}) "
+        "ELSE 0 END), "
+        f"SUM(l.amount_fen), {status_sums}, SUM(CASE WHEN l.change = 'new' THEN 1 ELSE 0 END) "
+        f"FROM payments_paymentline l JOIN ({keys}) k ON k.place = l.region_id "
+        "WHERE l.month = %s GROUP BY k.row_code, l.scheme, area",
+        [last, last, *params, str(month)],
     )
 
 
@@ -319,7 +320,7 @@ def monthly_report(region: Region, month: Period) -> MonthlyReport:
     cols = columns(seen)
     by_key = {c.key: c for c in cols}
     rows = {r.code: _empty_row(r, cols) for r in rows_regions}
-    for code, scheme, area, count, households, due, *rest in figures:
+    for code, scheme, area, count, households, members, due, *rest in figures:
         row, column = rows[code], by_key[_column_key(scheme, area)]
         status_fen, new = rest[: len(STATUSES)], rest[len(STATUSES)]
         cell = row.cells[column.key]
@@ -328,6 +329,8 @@ def monthly_report(region: Region, month: Period) -> MonthlyReport:
         cell.households += count if column.household_scheme else households
         if not column.household_scheme:
             cell.persons = (cell.persons or 0) + count
+        elif column.counts_persons:
+            cell.persons = (cell.persons or 0) + members
         cell.due_fen += due
         cell.paid_fen += status_fen[0]
         row.amounts["due"] += due
@@ -336,9 +339,6 @@ def monthly_report(region: Region, month: Period) -> MonthlyReport:
         if column.monthly:
             cell.new = (cell.new or 0) + new
             row.new += new
-    for code, scheme, area, persons in _member_counts(keys, params, month):
-        cell = rows[code].cells[_column_key(scheme, area)]
-        cell.persons = (cell.persons or 0) + persons
     for code, scheme, area, stopped in _stopped(keys, params, month):
         cell = rows[code].cells[_column_key(scheme, area)]
         cell.stopped = (cell.stopped or 0) + stopped
