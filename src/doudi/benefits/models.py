@@ -148,3 +148,134 @@ class EnrolmentChange(InsertOnlyModel):
         ordering = ["enrolment", "at", "id"]
         verbose_name = _("在保变更记录")
         verbose_name_plural = _("在保变更记录")
+
+
+# --- the end of the emergency window (疫情防控期结束): preview, approval, changes ---------------------------
+
+
+class ReviewStatus(models.TextChoices):
+    COMPUTING = "computing", _("计算中")
+    READY = "ready", _("待审批")
+    FAILED = "failed", _("计算失败")
+    SUPERSEDED = "superseded", _("已由新预览替代")
+    APPLIED = "applied", _("已审批落实")
+
+
+class WindowEndReview(models.Model):
+    """疫情防控期结束：影响预览 — for a district (or the city), what the first month after the declared end
+    of the emergency window changes: the deferred reductions and exits (R1), the children's age-outs
+    (R3), the COVID assistance that stops and the children's deferred documents now due. Its items are
+    written once, when computed; approval applies exactly them (benefits.services.approve_window_end)."""
+
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("范围")
+    )
+    window_start = models.DateField(_("疫情防控期间开始"))
+    window_end = models.DateField(_("疫情防控期间结束"))
+    month = models.DateField(_("结束后首月"))
+    status = models.CharField(
+        _("状态"), max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.COMPUTING
+    )
+    stage = models.CharField(max_length=32, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("编制人")
+    )
+    prepared_at = models.DateTimeField(_("编制时间"))
+    computed_at = models.DateTimeField(null=True, blank=True)
+    # Totals by scheme (households, persons, fen per month in the window's last month and after) and
+    # the count of each kind of item, as computed; the districts left out (their window still open).
+    summary = models.JSONField(default=dict, blank=True)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["-prepared_at", "-id"]
+        verbose_name = _("疫情防控期结束影响预览")
+        verbose_name_plural = _("疫情防控期结束影响预览")
+
+
+class ItemKind(models.TextChoices):
+    REDUCE = "reduce", _("减发")
+    EXIT = "exit", _("退出")
+    AGE_OUT = "age_out", _("年满18周岁停发")
+    COVID_STOP = "covid_stop", _("新冠临时救助停发")
+    DOCUMENTS = "documents", _("补交材料到期")
+
+
+class ItemOutcome(models.TextChoices):
+    PENDING = "", _("待审批")
+    APPLIED = "applied", _("已落实")
+    STALE = "stale", _("情况已变化，未落实")
+
+
+class WindowEndItem(models.Model):
+    """One change of the preview: an enrolment reduced or ended, a COVID assistance that stops, or a
+    children's case whose deferred proofs fall due — the amounts as previewed (yuan per month)."""
+
+    review = models.ForeignKey(WindowEndReview, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(_("类别"), max_length=12, choices=ItemKind.choices)
+    scheme = models.CharField(_("救助项目"), max_length=16)
+    district = models.CharField(_("区县"), max_length=12)
+    household = models.ForeignKey(
+        "registry.Household", on_delete=models.PROTECT, related_name="+", verbose_name=_("家庭")
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    case = models.ForeignKey("intake.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    persons = models.PositiveIntegerField(_("人数"), default=1)
+    before_amount = models.PositiveIntegerField(_("原月发放（元）"), default=0)
+    after_amount = models.PositiveIntegerField(_("结束后月发放（元）"), default=0)
+    reason = models.TextField(_("理由"))
+    detail = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(
+        _("落实情况"), max_length=8, choices=ItemOutcome.choices, default=ItemOutcome.PENDING, blank=True
+    )
+    change = models.ForeignKey(
+        EnrolmentChange, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    region_field = "household__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["review", "district", "kind", "household", "id"]
+        verbose_name = _("疫情防控期结束变更")
+        verbose_name_plural = _("疫情防控期结束变更")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "enrolment"],
+                condition=models.Q(enrolment__isnull=False),
+                name="one_window_end_item_per_enrolment",
+            ),
+        ]
+
+
+class WindowEndApproval(models.Model):
+    """审批: one district's part of a preview approved — once (the second is a conflict), never by
+    the preview's preparer. Applying its items runs after, with progress."""
+
+    review = models.ForeignKey(WindowEndReview, on_delete=models.PROTECT, related_name="approvals")
+    district = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    note = models.CharField(max_length=500, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+
+    region_field = "district"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["review", "district"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "district"], name="one_approval_per_review_district")
+        ]

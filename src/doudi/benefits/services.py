@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -858,5 +859,373 @@ def apply_recheck_outcomes(*, run: Any, by: Any) -> dict[str, int]:
         region_path=by.region.path,
         after=counts,
         reason=_("落实 %(m)s 月度复核的增发") % {"m": run.month},
+    )
+    return counts
+
+
+# --- the end of the emergency window (疫情防控期结束): preview, maker-checker approval, the changes ------------
+
+WINDOW_END_PREPARERS = (Role.DISTRICT_OFFICER, Role.DISTRICT_APPROVER, Role.MUNICIPAL_ADMIN)
+
+
+def _next_month(day: datetime.date) -> datetime.date:
+    return month_last_day(day) + datetime.timedelta(days=1)
+
+
+def declared_window_end(region: Any) -> tuple[datetime.date, datetime.date]:
+    """The declared window (start, end) a preview of a district or the city follows; refused while its
+    end is not declared (the deferrals still hold)."""
+    from doudi.regions.selectors import city_policy_window, policy_window_for
+
+    window = city_policy_window() if region.level == 1 else policy_window_for(region.code)
+    if window is None or window[1] is None:
+        raise ValidationError(
+            {
+                "region": _(
+                    "%(r)s的疫情防控期间尚未宣布结束：暂缓的减发、退出和年满18周岁停发仍须继续发放（渝肺炎组发〔2020〕14号 一(一)、一(四)）。"
+                )
+                % {"r": region.name}
+            }
+        )
+    return window[0], window[1]
+
+
+@transaction.atomic
+def prepare_window_end(*, region: Any, by: Any) -> Any:
+    """编制影响预览: a preview of what the first month after the declared end of the window changes in a
+    district (or the city); computed after (`compute_window_end`, a task from the console). A newer
+    preview replaces an unapproved one of the same scope; once approved, the scope's preview is final."""
+    from doudi.benefits.models import ReviewStatus, WindowEndReview
+
+    if (
+        by is None
+        or not by.has_role(*WINDOW_END_PREPARERS)
+        or region is None
+        or not region_in_scope(by, region)
+    ):
+        raise PermissionDenied(_("只有本区县民政经办人、审批人或市民政管理员可以编制影响预览。"))
+    if region.level not in (1, 2):
+        raise ValidationError({"region": _("请选择全市或一个区县。")})
+    start, end = declared_window_end(region)
+    month = _next_month(end)
+    earlier = WindowEndReview.objects.select_for_update().filter(region=region, month=month)
+    if earlier.filter(approvals__isnull=False).exists():
+        raise Conflict(
+            _("该范围 %(m)s 的影响预览已审批，不能重新编制。") % {"m": month.strftime("%Y-%m")}, path="region"
+        )
+    earlier.exclude(status=ReviewStatus.SUPERSEDED).update(status=ReviewStatus.SUPERSEDED)
+    review = WindowEndReview.objects.create(
+        region=region, window_start=start, window_end=end, month=month, prepared_by=by, prepared_at=_now()
+    )
+    record(
+        actor=by,
+        action=AuditAction.CREATE,
+        obj=review,
+        region_path=region.path,
+        after={"region": region.code, "window_end": end.isoformat(), "month": month.strftime("%Y-%m")},
+        reason=_("编制疫情防控期结束影响预览"),
+    )
+    return review
+
+
+def _window_end_reason(kind: str, scheme: str, c: Any, review: Any, names: dict[int, str]) -> str:
+    """The written reason of a change (条例第二十九条), from the rule that makes it."""
+    last = (review.month - datetime.timedelta(days=1)).strftime("%Y-%m")
+    window = _("疫情防控期间（%(s)s 至 %(e)s）已宣布结束。") % {
+        "s": review.window_start.isoformat(),
+        "e": review.window_end.isoformat(),
+    }
+    values = {
+        "before": c.before,
+        "after": c.after,
+        "month": review.month.strftime("%Y-%m"),
+        "last": last,
+        "scheme": Scheme(scheme).label if scheme in Scheme.values else scheme,
+    }
+    if kind == "reduce" and scheme == Scheme.DIBAO:
+        text = _(
+            "经核算，您家的低保金应为每月 %(after)s 元，疫情防控期间按规定暂缓减发，仍按每月 %(before)s 元发放"
+            "（渝肺炎组发〔2020〕14号 一(一)）。自 %(month)s 起调整为每月 %(after)s 元。"
+        )
+    elif kind == "reduce":
+        text = _("经核算，%(scheme)s月救助金应为 %(after)s 元（现发 %(before)s 元），自 %(month)s 起调整。")
+    elif kind == "exit" and scheme == Scheme.DIBAO:
+        text = _(
+            "经核算，您家的收入或财产已不符合最低生活保障条件，疫情防控期间按规定暂缓退出（渝肺炎组发〔2020〕14号 一(一)）。"
+            "按规定退出最低生活保障，发放至 %(last)s，自 %(month)s 起停止。"
+        )
+    elif kind == "exit":
+        text = _("经核算，已不符合%(scheme)s条件，按规定退出，发放至 %(last)s，自 %(month)s 起停止。")
+    elif kind == "age_out":
+        values |= {"name": names.get(c.person, ""), "adult": c.detail.get("adult_on", "")}
+        text = _(
+            "%(name)s已于 %(adult)s 年满18周岁，疫情防控期间按规定延续发放儿童基本生活保障金（渝肺炎组发〔2020〕14号 一(四)）。"
+            "按规定发放至 %(last)s，自 %(month)s 起停止。"
+        )
+    elif kind == "covid_stop" and (c.detail.get("discharged_on") or c.detail.get("died_on")):
+        values |= {"d": c.detail.get("died_on") or c.detail.get("discharged_on")}
+        text = (
+            _("已于 %(d)s 病故")
+            if c.detail.get("died_on") and not c.detail.get("discharged_on")
+            else _("已于 %(d)s 出院")
+        ) + _(
+            "，新冠肺炎确诊患者临时救助按规定发放至 %(last)s（不足一个月按一个月，渝肺炎组发〔2020〕14号 一(五)），"
+            "自 %(month)s 起停止。"
+        )
+    elif kind == "covid_stop":
+        text = _(
+            "自 %(month)s 起不再属于低保对象、特困人员等救助对象，新冠肺炎确诊患者临时救助发放至 %(last)s"
+            "（渝肺炎组发〔2020〕14号 一(五)）。"
+        )
+    else:  # documents
+        values |= {"items": "、".join(c.detail.get("items", [])), "due": c.detail.get("due_on", "")}
+        text = _(
+            "申请时按个人承诺暂缓提交的材料（%(items)s）请于 %(due)s 前补交"
+            "（渝肺炎组发〔2020〕14号 一(四)：其他手续可待疫情结束后补办）。"
+        )
+    return window + text % values
+
+
+def _due_documents(districts: list[str], paths: dict[str, str]) -> list[Any]:
+    """Children's cases of the districts with proofs deferred under a commitment in a window that has
+    ended, still missing: each falls due N working days after that end."""
+    from doudi.benefits.window_end import Change
+    from doudi.intake.models import Case
+    from doudi.intake.workflows import children
+
+    found = []
+    cases = Case.objects.filter(case_type="children").select_related("region", "household", "applicant")
+    scope = Q(pk__in=[])
+    for d in districts:
+        scope |= Q(region__path__startswith=paths[d])
+    for case in cases.filter(scope).order_by("pk"):
+        pending = [i for i in children.deferred_checklist(case) if not i.done]
+        due = children.deferred_due_on(case)
+        if not pending or due is None:
+            continue
+        household = case.household or (_person_household(case.applicant) if case.applicant_id else None)
+        if household is None:
+            continue
+        found.append(
+            Change(
+                kind="documents",
+                scheme=Scheme.CHILDREN,
+                district=case.region.district_code or "",
+                household=household.pk,
+                person=case.applicant_id,
+                enrolment=None,
+                persons=1,
+                before=0,
+                after=0,
+                detail={"case": case.pk, "due_on": due.isoformat(), "items": [i.label for i in pending]},
+            )
+        )
+    return found
+
+
+def compute_window_end(review: Any, *, progress: Callable[[str, int], None] | None = None) -> Any:
+    """Compute a preview from a snapshot frozen for it (the payroll's reader and rules) and write its
+    items once. Run again after a failure, it starts afresh; a superseded preview is left alone."""
+    import traceback
+
+    from doudi.benefits import window_end
+    from doudi.benefits.models import ReviewStatus, WindowEndItem, WindowEndReview
+    from doudi.payments import payroll
+    from doudi.payments.services import data_dir, frozen_parameters
+    from doudi.policy.periods import Period
+    from doudi.regions.models import Region
+
+    def report(stage: str, percent: int) -> None:
+        WindowEndReview.objects.filter(pk=review.pk).update(stage=stage, percent=percent)
+        if progress is not None:
+            progress(stage, percent)
+
+    try:
+        month = Period.parse(review.month.strftime("%Y-%m"))
+        report("reading", 5)
+        directory = data_dir() / "window-end" / str(review.pk)
+        payroll.freeze(directory, payroll.read_database(month), frozen_parameters(month))
+        _params, windows = payroll.load_parameters(directory)
+        districts = Region.objects.filter(level=2)
+        if review.region.level == 2:
+            districts = districts.filter(pk=review.region.pk)
+        paths = dict(districts.values_list("code", "path"))
+        preview = window_end.compute(directory, month, sorted(paths), windows, progress=report)
+        changes = preview.changes + _due_documents(
+            [d for d in sorted(paths) if d not in preview.excluded], paths
+        )
+        names = dict(
+            Person.objects.filter(pk__in=[c.person for c in changes if c.kind == "age_out"]).values_list(
+                "pk", "name"
+            )
+        )
+        items = [
+            WindowEndItem(
+                review=review,
+                kind=c.kind,
+                scheme=c.scheme,
+                district=c.district,
+                household_id=c.household,
+                person_id=c.person,
+                enrolment_id=c.enrolment,
+                case_id=c.detail.get("case"),
+                persons=c.persons,
+                before_amount=c.before,
+                after_amount=c.after,
+                reason=_window_end_reason(c.kind, c.scheme, c, review, names),
+                detail=c.detail,
+            )
+            for c in changes
+        ]
+        counts: dict[str, int] = {}
+        for c in changes:
+            counts[c.kind] = counts.get(c.kind, 0) + 1
+        with transaction.atomic():
+            locked = WindowEndReview.objects.select_for_update().get(pk=review.pk)
+            if locked.status != ReviewStatus.COMPUTING:
+                return locked  # superseded meanwhile: its items are not wanted
+            WindowEndItem.objects.filter(review=review).delete()
+            WindowEndItem.objects.bulk_create(items, batch_size=2000)
+            WindowEndReview.objects.filter(pk=review.pk).update(
+                status=ReviewStatus.READY,
+                stage="finished",
+                percent=100,
+                computed_at=_now(),
+                summary={"totals": preview.totals, "counts": counts, "excluded": preview.excluded},
+            )
+    except Exception:
+        WindowEndReview.objects.filter(pk=review.pk, status=ReviewStatus.COMPUTING).update(
+            status=ReviewStatus.FAILED, error=traceback.format_exc()[-4000:]
+        )
+        raise
+    review.refresh_from_db()
+    return review
+
+
+@transaction.atomic
+def approve_window_end(*, review: Any, by: Any, note: Any = "") -> Any:
+    """审批 (maker-checker): a district approver approves the district's part of a computed preview —
+    never the one who prepared it, once only (a second approval is a conflict, not a second change),
+    and not after the payroll of the month is frozen (it would not pay the changes). The changes are
+    applied after (`apply_window_end`, with progress)."""
+    from doudi.benefits.models import ReviewStatus, WindowEndApproval, WindowEndReview
+    from doudi.payments.models import PayrollRun
+
+    review = WindowEndReview.objects.select_for_update().select_related("region").get(pk=review.pk)
+    district = getattr(by, "region", None)
+    if (
+        by is None
+        or not by.has_role(Role.DISTRICT_APPROVER)
+        or district is None
+        or district.level != 2
+        or not district.path.startswith(review.region.path)
+    ):
+        raise PermissionDenied(_("只有本区县民政审批人可以审批影响预览。"))
+    if review.prepared_by_id == by.pk:
+        raise PermissionDenied(_("编制人不能审批自己编制的影响预览，请由另一位审批人审批。"))
+    if WindowEndApproval.objects.filter(review=review, district=district).exists():
+        raise Conflict(_("%(d)s已审批该影响预览，不能重复审批。") % {"d": district.name}, path="review")
+    if review.status != ReviewStatus.READY:
+        raise Conflict(
+            _("该影响预览当前为“%(s)s”，不能审批。") % {"s": review.get_status_display()}, path="review"
+        )
+    if district.code in (review.summary or {}).get("excluded", []):
+        raise ValidationError({"review": _("%(d)s的疫情防控期间尚未结束。") % {"d": district.name}})
+    month = review.month.strftime("%Y-%m")
+    if PayrollRun.objects.filter(month=month, round=0).exclude(snapshot_sha256="").exists():
+        raise Conflict(
+            _("%(m)s 的发放花名册已冻结，审批后的变更不会进入该月发放。请在冻结前审批。") % {"m": month},
+            path="review",
+        )
+    try:
+        with transaction.atomic():
+            approval = WindowEndApproval.objects.create(
+                review=review, district=district, by=by, at=_now(), note=str(note or "").strip()[:500]
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            _("%(d)s已审批该影响预览，不能重复审批。") % {"d": district.name}, path="review"
+        ) from exc
+    record(
+        actor=by,
+        action=AuditAction.UPDATE,
+        obj=review,
+        region_path=district.path,
+        after={"approved": district.code, "month": month},
+        reason=_("审批疫情防控期结束影响预览"),
+    )
+    return approval
+
+
+def apply_window_end(approval: Any, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """落实: each item of the approved district through the benefits services — a reduction from the
+    first month after the window (`change_amount`), an exit or age-out whose last month paid is the
+    window's last month (`exit_enrolment`) — with the generated reason, in the enrolment ledger with its
+    notice. Each item in its own transaction, marked with its ledger entry: run again (after a crash),
+    it applies only what is left. An enrolment changed since the preview is not touched (stale)."""
+    from doudi.benefits.models import (
+        ItemOutcome,
+        ReviewStatus,
+        WindowEndApproval,
+        WindowEndItem,
+        WindowEndReview,
+    )
+
+    review = approval.review
+    by = approval.by
+    items = WindowEndItem.objects.filter(review=review, district=approval.district.code)
+    todo = list(items.filter(outcome=ItemOutcome.PENDING).order_by("pk").values_list("pk", flat=True))
+    last_month = review.month - datetime.timedelta(days=1)
+    for n, pk in enumerate(todo, 1):
+        with transaction.atomic():
+            item = WindowEndItem.objects.select_for_update(of=("self",)).get(pk=pk)
+            if item.outcome != ItemOutcome.PENDING:
+                continue
+            change = None
+            outcome = ItemOutcome.APPLIED
+            if item.enrolment_id:
+                enrolment = Enrolment.objects.get(pk=item.enrolment_id)
+                if (
+                    enrolment.status != EnrolmentStatus.ACTIVE
+                    or enrolment.monthly_amount != item.before_amount
+                ):
+                    outcome = ItemOutcome.STALE
+                else:
+                    try:
+                        with transaction.atomic():
+                            if item.kind == "reduce":
+                                change = change_amount(
+                                    enrolment=enrolment,
+                                    by=by,
+                                    amount=item.after_amount,
+                                    effective_month=review.month,
+                                    reason=item.reason,
+                                    extra={"window_end_review": review.pk, "window_end_item": item.pk},
+                                )
+                            else:
+                                change = exit_enrolment(
+                                    enrolment=enrolment, by=by, end_month=last_month, reason=item.reason
+                                )
+                    except (ValidationError, Conflict, PermissionDenied):
+                        outcome = ItemOutcome.STALE
+            WindowEndItem.objects.filter(pk=pk).update(outcome=outcome, change=change, applied_at=_now())
+        if progress is not None or n % 50 == 0 or n == len(todo):
+            percent = int(100 * n / len(todo))
+            WindowEndApproval.objects.filter(pk=approval.pk).update(percent=percent)
+            if progress is not None:
+                progress("applying", percent)
+    counts = {o or "pending": c for o, c in items.values_list("outcome").annotate(c=Count("pk")).order_by()}
+    WindowEndApproval.objects.filter(pk=approval.pk).update(percent=100, finished_at=_now(), counts=counts)
+    if not WindowEndItem.objects.filter(review=review, outcome=ItemOutcome.PENDING).exists():
+        WindowEndReview.objects.filter(pk=review.pk, status=ReviewStatus.READY).update(
+            status=ReviewStatus.APPLIED
+        )
+    record(
+        actor=by,
+        action=AuditAction.UPDATE,
+        obj=review,
+        region_path=approval.district.path,
+        after=counts,
+        reason=_("落实疫情防控期结束的变更"),
     )
     return counts

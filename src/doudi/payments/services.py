@@ -368,15 +368,21 @@ def freeze_run(*, month: Period, officer: Any = None) -> PayrollRun:
     )
     if run.snapshot_sha256:
         return run
+    tables = payroll.read_database(month)
+    params = frozen_parameters(month)
+    return _record_frozen(run, payroll.freeze(snapshot_dir(run.month, run.round), tables, params), officer)
+
+
+def frozen_parameters(month: Period) -> dict:
+    """The parameters a snapshot of `month` records: the bureau's stored values and declared windows,
+    and every district's window as it decides the month (also the end-of-emergency preview's)."""
     from doudi.parameters.selectors import stored_overlay_records, window_overlay_records
     from doudi.regions.selectors import policy_windows_by_district
 
-    tables = payroll.read_database(month)
-    params = payroll.parameters_json(
+    return payroll.parameters_json(
         [*window_overlay_records(), *stored_overlay_records()],
         policy_windows_by_district(None, on=month.last_day),
     )
-    return _record_frozen(run, payroll.freeze(snapshot_dir(run.month, run.round), tables, params), officer)
 
 
 def _record_frozen(run: PayrollRun, frozen: payroll.Frozen, officer: Any) -> PayrollRun:
