@@ -18,4 +18,18 @@ class BenefitsConfig(AppConfig):
             order=60,
             roles=("township_officer", "district_officer", "district_approver"),
         ),
+        # When the bureau declares the window's end: the whole effect, approved before it is applied.
+        NavLink(
+            "benefits:window_end_list",
+            _("疫情防控期结束：影响预览"),
+            Menu.VERIFICATION,
+            order=65,
+            roles=(
+                "district_officer",
+                "district_approver",
+                "municipal_admin",
+                "municipal_supervisor",
+                "auditor",
+            ),
+        ),
     ]

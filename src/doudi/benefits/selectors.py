@@ -166,3 +166,50 @@ def change_notice_context(enrolment: Enrolment, entry: EnrolmentChange) -> dict:
         "hotlines": list(hotlines_for(district)[:3]) if district else [],
         "unit": entry.by.region if entry.by and entry.by.region_id else enrolment.household.region,
     }
+
+
+# --- the end of the emergency window (疫情防控期结束) ---------------------------------------------------------
+
+
+def window_end_reviews(user: User) -> QuerySet:
+    """The previews a user may see: those of the user's subtree, and those of the nodes above the user
+    (a city-wide preview, of which each district sees and approves its own part)."""
+    from doudi.benefits.models import WindowEndReview
+
+    region = getattr(user, "region", None) if getattr(user, "is_authenticated", False) else None
+    if region is None:
+        return WindowEndReview.objects.none()
+    above = [code for code in region.path.strip("/").split("/") if code]
+    return (
+        WindowEndReview.objects.filter(Q(region__path__startswith=region.path) | Q(region__code__in=above))
+        .select_related("region", "prepared_by")
+        .order_by("-prepared_at", "-pk")
+    )
+
+
+def window_end_review(user: User, pk: int) -> Any:
+    from django.http import Http404
+
+    review = window_end_reviews(user).filter(pk=pk).first()
+    if review is None:
+        raise Http404
+    return review
+
+
+def window_end_items(user: User, review: Any, *, kind: str = "") -> QuerySet:
+    """The preview's changes in the user's subtree (a district sees its own part of a city preview)."""
+    from doudi.benefits.models import WindowEndItem
+
+    qs = WindowEndItem.objects.visible_to(user).filter(review=review)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.select_related("household__region", "household__head", "person", "enrolment", "change", "case")
+
+
+def window_end_item(user: User, review: Any, pk: int) -> Any:
+    from django.http import Http404
+
+    item = window_end_items(user, review).filter(pk=pk).first()
+    if item is None:
+        raise Http404
+    return item

@@ -230,3 +230,221 @@ def recheck_proposals(request: HttpRequest) -> HttpResponse:
     run, found = selectors.recheck_proposals(request.user, timezone.localdate())
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "benefits/recheck_proposals.html", {"run": run, "page": page})
+
+
+# --- the end of the emergency window (疫情防控期结束：影响预览) ---------------------------------------------------
+
+
+def _window_end_scopes(user) -> list:
+    """Where the user may prepare a preview: the user's district, or (municipal) the city."""
+    region = getattr(user, "region", None)
+    if region is None or not user.has_role(*services.WINDOW_END_PREPARERS):
+        return []
+    return [region] if region.level in (1, 2) else []
+
+
+@console_user_required
+def window_end_list(request: HttpRequest) -> HttpResponse:
+    """疫情防控期结束：影响预览 — the previews of the user's scope, and where one may be prepared."""
+    scopes = []
+    for region in _window_end_scopes(request.user):
+        try:
+            start, end = services.declared_window_end(region)
+        except ValidationError as exc:
+            scopes.append({"region": region, "refusal": exc.message_dict["region"][0]})
+        else:
+            scopes.append({"region": region, "start": start, "end": end, "month": services._next_month(end)})
+    reviews = Paginator(selectors.window_end_reviews(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "benefits/window_end_list.html", {"scopes": scopes, "page": reviews})
+
+
+@require_POST
+@console_user_required
+def window_end_prepare(request: HttpRequest) -> HttpResponse:
+    scopes = {r.code: r for r in _window_end_scopes(request.user)}
+    region = scopes.get(request.POST.get("region", ""))
+    if region is None:
+        raise PermissionDenied(_("只有本区县民政经办人、审批人或市民政管理员可以编制影响预览。"))
+    try:
+        review = services.prepare_window_end(region=region, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+        return redirect("benefits:window_end_list")
+    except (PermissionDenied, Conflict) as exc:
+        flash_refusal(request, exc)
+        return redirect("benefits:window_end_list")
+    from doudi.benefits.tasks import compute_window_end_task
+
+    compute_window_end_task.enqueue(review.pk)
+    messages.success(request, _("已开始计算影响预览。"))
+    return redirect("benefits:window_end", pk=review.pk)
+
+
+SCHEME_ORDER = ("dibao", "tekun", "children", "price_subsidy", "covid", "bereavement")
+
+
+def _totals_rows(review) -> list[dict]:
+    from doudi.payments.models import PayScheme
+
+    totals = (review.summary or {}).get("totals", {})
+    rows = []
+    for scheme in SCHEME_ORDER:
+        t = totals.get(scheme)
+        if t:
+            rows.append(
+                {"label": PayScheme(scheme).label, **t, "difference_fen": t["after_fen"] - t["before_fen"]}
+            )
+    return rows
+
+
+@console_user_required
+def window_end_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preview: totals by scheme before and after, the changes by kind (each with its notice once
+    applied), the districts' approvals, and for a district approver other than the preparer 审批."""
+    from doudi.benefits.models import ItemKind, ReviewStatus
+
+    review = selectors.window_end_review(request.user, pk)
+    kind = request.GET.get("kind", "")
+    if kind not in ItemKind.values:
+        kind = ""
+    found = selectors.window_end_items(request.user, review, kind=kind)
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    approvals = list(review.approvals.select_related("district", "by"))
+    mine = request.user.region
+    can_approve = (
+        review.status == ReviewStatus.READY
+        and request.user.has_role(Role.DISTRICT_APPROVER)
+        and review.prepared_by_id != request.user.pk
+        and mine is not None
+        and mine.level == 2
+        and not any(a.district_id == mine.pk for a in approvals)
+    )
+    counts = (review.summary or {}).get("counts", {})
+    return render(
+        request,
+        "benefits/window_end.html",
+        {
+            "review": review,
+            "rows": _totals_rows(review),
+            "kinds": [(k, label, counts.get(k, 0)) for k, label in ItemKind.choices],
+            "kind": kind,
+            "page": page,
+            "query_prefix": f"kind={kind}&" if kind else "",
+            "approvals": approvals,
+            "can_approve": can_approve,
+        },
+    )
+
+
+@console_user_required
+def window_end_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(
+        request,
+        "benefits/_window_end_progress.html",
+        {"review": selectors.window_end_review(request.user, pk)},
+    )
+
+
+@require_POST
+@console_user_required
+def window_end_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    review = selectors.window_end_review(request.user, pk)
+    try:
+        approval = services.approve_window_end(
+            review=review, by=request.user, note=request.POST.get("note", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    except (PermissionDenied, Conflict) as exc:
+        flash_refusal(request, exc)
+    else:
+        from doudi.benefits.tasks import apply_window_end_task
+
+        apply_window_end_task.enqueue(approval.pk)
+        messages.success(request, _("已审批，正在逐项落实变更；完成后可打印通知书。"))
+    return redirect("benefits:window_end", pk=pk)
+
+
+@console_user_required
+def window_end_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The changes (one kind, or all) as Excel; ID numbers masked as on screen."""
+    review = selectors.window_end_review(request.user, pk)
+    kind = request.GET.get("kind", "")
+    found = selectors.window_end_items(request.user, review, kind=kind)[:EXPORT_LIMIT]
+    headers = [
+        _("类别"),
+        _("救助项目"),
+        _("村社区"),
+        _("户主"),
+        _("保障对象"),
+        _("身份证号"),
+        Column(_("人数"), INTEGER),
+        Column(_("原月发放（元）"), INTEGER),
+        Column(_("结束后月发放（元）"), INTEGER),
+        _("理由"),
+        _("落实情况"),
+    ]
+
+    def rows():
+        for i in found:
+            who = i.person or i.household.head
+            yield [
+                i.get_kind_display(),
+                _scheme_label(i.scheme),
+                i.household.region.name,
+                i.household.head.name if i.household.head_id else "",
+                who.name if who else "",
+                mask_id_number(who.id_number) if who else "",
+                i.persons,
+                i.before_amount,
+                i.after_amount,
+                i.reason,
+                i.get_outcome_display(),
+            ]
+
+    return excel_response(
+        f"window-end-{review.pk}-{kind or 'all'}.xlsx",
+        headers,
+        rows(),
+        actor=request.user,
+        sheet_title=_("疫情防控期结束影响预览"),
+        object_type="benefits.windowenditem",
+    )
+
+
+def _scheme_label(scheme: str) -> str:
+    from doudi.payments.models import PayScheme
+
+    return str(PayScheme(scheme).label) if scheme in PayScheme.values else scheme
+
+
+@console_user_required
+def window_end_notice(request: HttpRequest, pk: int, item: int) -> HttpResponse:
+    """The household's notice of one change: an enrolment's is its ledger entry's notice (变更通知书);
+    a COVID assistance that stops and proofs now due have their own, once the district approved."""
+    from doudi.benefits.models import ItemOutcome
+
+    review = selectors.window_end_review(request.user, pk)
+    entry = selectors.window_end_item(request.user, review, item)
+    if entry.change_id:
+        return redirect("benefits:change_notice", pk=entry.change.enrolment_id, change=entry.change_id)
+    if entry.outcome != ItemOutcome.APPLIED:
+        raise Http404  # nothing decided yet: no notice
+    from doudi.regions.selectors import hotlines_for
+
+    district = entry.household.region.district_code
+    approval = review.approvals.filter(district__code=entry.district).select_related("by__region").first()
+    return render(
+        request,
+        "benefits/window_end_notice.html",
+        {
+            "review": review,
+            "t": entry,
+            "who": entry.person or entry.household.head,
+            "hotlines": list(hotlines_for(district)[:3]) if district else [],
+            "unit": approval.by.region if approval and approval.by.region_id else entry.household.region,
+            "at": entry.applied_at,
+        },
+    )
