@@ -962,15 +962,17 @@ def _window_end_reason(kind: str, scheme: str, c: Any, review: Any, names: dict[
             "%(name)s已于 %(adult)s 年满18周岁，疫情防控期间按规定延续发放儿童基本生活保障金（渝肺炎组发〔2020〕14号 一(四)）。"
             "按规定发放至 %(last)s，自 %(month)s 起停止。"
         )
-    elif kind == "covid_stop" and (c.detail.get("discharged_on") or c.detail.get("died_on")):
-        values |= {"d": c.detail.get("died_on") or c.detail.get("discharged_on")}
-        text = (
-            _("已于 %(d)s 病故")
-            if c.detail.get("died_on") and not c.detail.get("discharged_on")
-            else _("已于 %(d)s 出院")
-        ) + _(
-            "，新冠肺炎确诊患者临时救助按规定发放至 %(last)s（不足一个月按一个月，渝肺炎组发〔2020〕14号 一(五)），"
-            "自 %(month)s 起停止。"
+    elif kind == "covid_stop" and c.detail.get("discharged_on"):
+        values |= {"d": c.detail["discharged_on"]}
+        text = _(
+            "您已于 %(d)s 出院，新冠肺炎确诊患者临时救助按规定发放至 %(last)s"
+            "（不足一个月按一个月，渝肺炎组发〔2020〕14号 一(五)），自 %(month)s 起停止。"
+        )
+    elif kind == "covid_stop" and c.detail.get("died_on"):
+        values |= {"d": c.detail["died_on"]}
+        text = _(
+            "患者已于 %(d)s 病故，新冠肺炎确诊患者临时救助按规定发放至 %(last)s"
+            "（不足一个月按一个月，渝肺炎组发〔2020〕14号 一(五)），自 %(month)s 起停止。"
         )
     elif kind == "covid_stop":
         text = _(
