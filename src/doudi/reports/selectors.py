@@ -21,7 +21,7 @@ What is counted (docs/reports.md):
   and scheme last month); stopped = a line last month and none this month, counted where it was paid.
 - **建档立卡覆盖**: persons holding the category 建档立卡贫困人口 in the month (by their village), and those
   of them who receive at least one scheme in the month (a line of their own, or a household line of the
-  household they belong to at the month's end).
+  household they belong to at the month's end; one-off payments, keyed by their case, are not counted).
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 MONTHLY_SCHEMES = frozenset(
     {PayScheme.DIBAO, PayScheme.TEKUN, PayScheme.CHILDREN, PayScheme.PRICE_SUBSIDY, PayScheme.COVID}
 )
+# Schemes keyed by the person paid (`beneficiary_id` is the person's id): how a 建档立卡 person's own
+# line is found. One-off payments are keyed by their case, and are not counted in the coverage.
+PERSON_SCHEMES = frozenset({PayScheme.TEKUN, PayScheme.CHILDREN, PayScheme.PRICE_SUBSIDY, PayScheme.COVID})
 # Household schemes whose persons are the household's members (the dibao unit).
 MEMBER_SCHEMES = frozenset({PayScheme.DIBAO})
 STATUSES = ("paid", "issued", "pending", "held", "failed")
@@ -254,7 +257,7 @@ def _coverage(keys: str, params: list[Any], month: Period) -> list[tuple]:
     return _fetch(
         "SELECT k.row_code, COUNT(*), SUM(CASE WHEN EXISTS ("
         "SELECT 1 FROM payments_paymentline l WHERE l.beneficiary_id = p.id "
-        f"AND l.scheme NOT IN ({household}) AND l.month = %s) OR EXISTS ("
+        f"AND l.scheme IN ({_in(PERSON_SCHEMES)}) AND l.month = %s) OR EXISTS ("
         "SELECT 1 FROM registry_membership m JOIN payments_paymentline l ON l.beneficiary_id = m.household_id "
         f"AND l.scheme IN ({household}) AND l.month = %s "
         "WHERE m.person_id = p.id AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)"
