@@ -323,9 +323,13 @@ def test_a_scheme_code_the_lines_hold_but_payscheme_does_not_name_gets_its_own_c
     from doudi.payments.models import PaymentLine
 
     line = PaymentLine.objects.filter(month="2020-04", scheme="tekun").get()
-    PaymentLine.objects.filter(pk=line.pk).update(scheme="one_off_test")
+    # A one-off line is keyed by its case: a case id equal to a 建档立卡 person's id covers nobody.
+    PaymentLine.objects.filter(pk=line.pk).update(
+        scheme="one_off_test", beneficiary_id=two_months.poor_alone.pk
+    )
     rep = report("500000")
     assert rep.columns[-1].key == "one_off_test"
     b = row(rep, "500102")
     assert (b.cells["one_off_test"].due_fen, b.cells["one_off_test"].new) == (71_000, None)
     assert b.due_fen == sum(c.due_fen for c in b.cells.values())
+    assert (row(rep, "500101").poor, row(rep, "500101").covered) == (2, 1)
