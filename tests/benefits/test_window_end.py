@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from doudi.benefits import services
-from doudi.benefits.models import ChangeKind, EnrolmentChange, EnrolmentStatus, WindowEndItem
+from doudi.benefits.models import ChangeKind, EnrolmentChange, EnrolmentStatus, WindowEndItem, WindowEndReview
 from doudi.core.errors import Conflict
 from doudi.payments import services as payments
 from doudi.payments.models import PaymentLine
@@ -183,3 +183,53 @@ def test_approval_refused_once_the_months_payroll_is_frozen(world):
     payments.freeze_run(month=Period.parse("2020-03"))
     with pytest.raises(Conflict):
         services.approve_window_end(review=review, by=world.users.a_approver)
+
+
+def test_preparing_again_replaces_an_unapproved_preview(world):
+    declare(world, D(2020, 2, 29))
+    first = preview(world, world.regions.a, world.users.a_officer)
+    second = preview(world, world.regions.a, world.users.a_officer)
+    first.refresh_from_db()
+    assert (first.status, second.status) == ("superseded", "ready")
+    with pytest.raises(Conflict):
+        services.approve_window_end(review=first, by=world.users.a_approver)
+    # the replaced preview's items are what was shown then; the new one has its own
+    assert WindowEndItem.objects.filter(review=second).count() == 1
+
+
+def test_the_pages(world, client):
+    from django.urls import reverse
+
+    client.force_login(world.users.a_officer)
+    listing = client.get(reverse("benefits:window_end_list"))
+    assert listing.status_code == 200 and 'data-testid="window-open"' in listing.content.decode()
+    refused = client.post(reverse("benefits:window_end_prepare"), {"region": "500101"}, follow=True)
+    assert "尚未宣布结束" in refused.content.decode()
+    assert client.post(reverse("benefits:window_end_prepare"), {"region": "500102"}).status_code == 403
+    declare(world, D(2020, 2, 29))
+    made = client.post(reverse("benefits:window_end_prepare"), {"region": "500101"})
+    review = services.compute_window_end(WindowEndReview.objects.get())
+    assert made.status_code == 302 and made["Location"] == reverse("benefits:window_end", args=[review.pk])
+    page = client.get(reverse("benefits:window_end", args=[review.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200 and "王五" in text and 'data-testid="approve-form"' not in text
+    assert client.get(reverse("benefits:window_end_progress", args=[review.pk])).status_code == 200
+    # Another district sees neither the preview nor its items.
+    client.force_login(world.users.b_approver)
+    assert client.get(reverse("benefits:window_end", args=[review.pk])).status_code == 404
+    assert client.post(reverse("benefits:window_end_approve", args=[review.pk])).status_code == 404
+    # The district approver (not the preparer) approves; the second click is refused, nothing twice.
+    client.force_login(world.users.a_approver)
+    assert (
+        'data-testid="approve-form"'
+        in client.get(reverse("benefits:window_end", args=[review.pk])).content.decode()
+    )
+    assert client.post(reverse("benefits:window_end_approve", args=[review.pk])).status_code == 302
+    approval = review.approvals.get()
+    services.apply_window_end(approval)  # what the queued task runs
+    again = client.post(reverse("benefits:window_end_approve", args=[review.pk]), follow=True)
+    assert "不能重复审批" in again.content.decode()
+    assert EnrolmentChange.objects.filter(enrolment=world.e_lower, kind=ChangeKind.AMOUNT).count() == 1
+    item = WindowEndItem.objects.get(review=review)
+    notice = client.get(reverse("benefits:window_end_notice", args=[review.pk, item.pk]), follow=True)
+    assert notice.status_code == 200 and "减发救助金通知书" in notice.content.decode()

@@ -196,6 +196,11 @@ class WindowEndReview(models.Model):
         verbose_name = _("疫情防控期结束影响预览")
         verbose_name_plural = _("疫情防控期结束影响预览")
 
+    @property
+    def applying(self) -> list:
+        """The approvals whose changes are still being applied (the page polls their progress)."""
+        return list(self.approvals.filter(finished_at__isnull=True).select_related("district"))
+
 
 class ItemKind(models.TextChoices):
     REDUCE = "reduce", _("减发")

@@ -97,9 +97,9 @@ def compute(
         columns=["person_id", "household_id", "birth_date", "covid_discharged_on", "covid_died_on"],
     )
     members = _count_by(persons.column("household_id"))
-    born = dict(
-        zip(persons.column("person_id").to_pylist(), persons.column("birth_date").to_pylist(), strict=True)
-    )
+    children = now.filter(pc.equal(now.column("scheme"), "children")).column("beneficiary_id")
+    kids = persons.filter(pc.is_in(persons.column("person_id"), children))
+    born = dict(zip(kids.column("person_id").to_pylist(), kids.column("birth_date").to_pylist(), strict=True))
     enrolments = pq.read_table(snapshot / "enrolments.parquet")
     enrolment_of = {
         (s, h if s == "dibao" else p): e
@@ -142,19 +142,23 @@ def compute(
     after_lines = _applied(now, changes, enrolments)
 
     # COVID assistance paid in the window's last month and no longer in M once the changes apply.
-    still = set(_keys(after_lines.filter(pc.equal(after_lines.column("scheme"), "covid"))))
+    still = set(
+        after_lines.filter(pc.equal(after_lines.column("scheme"), "covid"))
+        .column("beneficiary_id")
+        .to_pylist()
+    )
     covid_last = last.filter(
         pc.and_(pc.equal(last.column("scheme"), "covid"), pc.greater(last.column("amount_fen"), 0))
     )
+    patients = persons.filter(pc.is_in(persons.column("person_id"), covid_last.column("beneficiary_id")))
     ended = {
         p: (d, x)
         for p, d, x in zip(
-            persons.column("person_id").to_pylist(),
-            persons.column("covid_discharged_on").to_pylist(),
-            persons.column("covid_died_on").to_pylist(),
+            patients.column("person_id").to_pylist(),
+            patients.column("covid_discharged_on").to_pylist(),
+            patients.column("covid_died_on").to_pylist(),
             strict=True,
         )
-        if d is not None or x is not None
     }
     for row in covid_last.to_pylist():
         if row["beneficiary_id"] in still:
@@ -190,10 +194,6 @@ def _count_by(column: pa.ChunkedArray) -> dict[int, int]:
     return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
 
 
-def _keys(lines: pa.Table) -> list[int]:
-    return lines.column("beneficiary_id").to_pylist()
-
-
 def _adult_on(birth: date) -> date:
     try:
         return birth.replace(year=birth.year + 18)
@@ -206,35 +206,38 @@ def _turned_18_before(birth: date | None, month: Period) -> bool:
     return birth is not None and _adult_on(birth) < month.first_day
 
 
+def _key(scheme: pa.Array | pa.ChunkedArray, beneficiary: np.ndarray) -> np.ndarray:
+    """One integer per (scheme, beneficiary): ids are database keys, schemes fewer than 8."""
+    code = np.asarray(pc.index_in(scheme, value_set=pa.array(SCHEME_ORDER)).to_numpy(zero_copy_only=False))
+    return np.asarray(beneficiary, dtype=np.int64) * 8 + code.astype(np.int64)
+
+
 def _applied(lines: pa.Table, changes: list[Change], enrolments: pa.Table) -> pa.Table:
     """M's lines once the changes are applied: an exit's line goes, a reduction's pays the computed
     amount, and a household left with no enrolment leaves the payroll with all its lines (the
     payroll's population is the households with an enrolment in force)."""
-    ended = {c.enrolment for c in changes if c.kind in ("exit", "age_out")}
-    remaining = enrolments.filter(
-        pc.invert(pc.is_in(enrolments.column("enrolment_id"), pa.array(list(ended), pa.int64())))
-    )
-    kept_households = remaining.column("household_id")
-    gone = {
-        (c.scheme, c.household if c.scheme == "dibao" else c.person)
-        for c in changes
-        if c.kind in ("exit", "age_out")
-    }
-    reduced = {
-        (c.scheme, c.household if c.scheme == "dibao" else c.person): c.after * FEN_PER_YUAN
-        for c in changes
-        if c.kind == "reduce"
-    }
-    schemes = lines.column("scheme").to_pylist()
-    beneficiaries = lines.column("beneficiary_id").to_pylist()
-    keep = np.array([(s, b) not in gone for s, b in zip(schemes, beneficiaries, strict=True)], dtype=np.bool_)
+    ending = [c for c in changes if c.kind in ("exit", "age_out")]
+    reducing = [c for c in changes if c.kind == "reduce"]
+    ended = pa.array([c.enrolment for c in ending], pa.int64())
+    remaining = enrolments.filter(pc.invert(pc.is_in(enrolments.column("enrolment_id"), ended)))
+
+    def keys(cs: list[Change]) -> np.ndarray:
+        who = [c.household if c.scheme == "dibao" else c.person for c in cs]
+        return _key(pa.array([c.scheme for c in cs], pa.string()), np.array(who, dtype=np.int64))
+
+    line_keys = _key(lines.column("scheme"), lines.column("beneficiary_id").to_numpy())
+    keep = ~np.isin(line_keys, keys(ending))
     keep &= np.asarray(
-        pc.is_in(lines.column("household_id"), kept_households).to_numpy(zero_copy_only=False), dtype=np.bool_
+        pc.is_in(lines.column("household_id"), remaining.column("household_id")).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=np.bool_,
     )
     amounts = np.asarray(lines.column("amount_fen").to_numpy(), dtype=np.int64).copy()
-    for i, key in enumerate(zip(schemes, beneficiaries, strict=True)):
-        if key in reduced:
-            amounts[i] = reduced[key]
+    reduced = keys(reducing)
+    at = np.isin(line_keys, reduced)
+    new = dict(zip(reduced.tolist(), [c.after * FEN_PER_YUAN for c in reducing], strict=True))
+    amounts[at] = [new[k] for k in line_keys[at].tolist()]  # the reductions only
     lines = lines.set_column(lines.schema.get_field_index("amount_fen"), "amount_fen", pa.array(amounts))
     return lines.filter(pa.array(keep))
 
