@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from benefits.support import act, declare_window, figures, file_dibao, make_household
+from benefits.support import act, declare_window, figures, make_household
 
 D = datetime.date
 MONTH = "2020-03"
@@ -40,19 +40,36 @@ def household_with_account(regions, members, number):
     return household, people
 
 
-def awaiting_approval(officers, people, frozen_today):
-    """A dibao case of the household's head filed on 2 March 2020 in the emergency window, accepted,
-    evaluated (wages 1000 + 300 + 0 → 338 a month), reviewed, its 公示 over: it waits for the district."""
-    from doudi.disclosure.models import Publication
+def awaiting_approval(officers, people, frozen_today=None):
+    """A dibao case of the household's head (his phone given, so he can check its status on the portal)
+    filed in the emergency window — on 2 March 2020 when `frozen_today` is given, else today — accepted,
+    evaluated (wages 1000 + 300 + 0), reviewed, its 公示 over: it waits for the district's approval."""
+    from django.utils import timezone
 
-    frozen_today(D(2020, 3, 2))
+    from doudi.disclosure.models import Publication
+    from doudi.intake import services
+
+    if frozen_today is not None:
+        frozen_today(D(2020, 3, 2))
     declare_window(officers, D(2020, 1, 24))
-    case = file_dibao(officers, people[0])
+    head = people[0]
+    case = services.open_case(
+        by=officers.a_township,
+        case_type="dibao",
+        channel="walk_in",
+        region=head.region,
+        summary="因疫情收入下降，申请低保",
+        applicant=head,
+        applicant_phone=head.phone,
+    )
     case = act(case, "accept", officers.a_township)
     case = act(case, "economic_data", officers.a_township, "入户调查", **figures(people, [1000, 300, 0]))
     case = act(case, "evaluate", officers.a_township)
     case = act(case, "township_review", officers.a_township, "同意", opinion="agree")
-    Publication.objects.filter(case=case).update(start_date=D(2020, 2, 20), end_date=D(2020, 2, 27))
+    today = timezone.localdate()  # the 公示 has run its seven days
+    Publication.objects.filter(case=case).update(
+        start_date=today - datetime.timedelta(days=8), end_date=today - datetime.timedelta(days=1)
+    )
     return act(case, "end_publicity", officers.a_township)
 
 

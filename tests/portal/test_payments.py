@@ -150,6 +150,15 @@ def test_held_and_pending_payments_in_plain_words(client, regions, make_user, ap
     page = status_page(client, case)
     assert "暂缓发放" in page and "尚未登记收款账户" in page and "登记收款账户" in page
     assert "收款账户：" not in page  # no account: nothing to show, masked or not
+    assert "338.00 元" in page  # the amount is known, only the account is missing
+    # A price subsidy held for want of the month's index has no amount yet: never "0.00 元".
+    from doudi.payments.models import PaymentLine
+
+    PaymentLine.objects.filter(scheme="price_subsidy", person=people[0]).update(
+        amount_fen=0, flag="index_missing"
+    )
+    page = status_page(client, case)
+    assert "金额待定" in page and "当月价格指数尚未公布" in page and "0.00 元" not in page
 
 
 @pytest.mark.django_db(transaction=True)

@@ -209,6 +209,12 @@ class CitizenPayment:
     advice: str = ""  # what to do
     settled_on: datetime.date | None = None
 
+    @property
+    def amount_known(self) -> bool:
+        """A line held because its amount cannot be computed yet (no district standard, no price index)
+        carries 0: the citizen is told the amount is to be set, never "0.00 元"."""
+        return not (self.status == "held" and self.amount_fen == 0)
+
 
 # Why a line is held (暂缓发放), in the citizen's words, and what to do about it.
 HELD_REASONS = {
