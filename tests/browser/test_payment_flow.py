@@ -189,27 +189,16 @@ def test_a_failed_return_shows_the_citizen_why_and_what_to_do(
 ):
     """Approved and paid through the services up to the bank file; the bank's return, imported in the
     console, fails the line: the citizen sees 发放失败, the bank's reason and what to do, and gets one SMS."""
-    from django.utils import timezone
 
     from benefits.support import act
-    from doudi.accounts.models import User
-    from doudi.payments import bankfiles, services
+    from doudi.payments import bankfiles
     from doudi.payments.models import PaymentLine
-    from doudi.policy.periods import Period
     from doudi.portal.models import OutboxMessage
     from portal.payflow import awaiting_approval
 
     household_, people = household
     case = act(awaiting_approval(officers, people), "approve", officers.a_approver, "同意")
-    finance = User.objects.get(username="finance")
-    run = services.compute_run(
-        services.freeze_run(month=Period.of(timezone.localdate()), officer=officers.city_admin)
-    )
-    for batch in run.batches.all():
-        services.sign_batch(batch=batch, action="submit", officer=officers.a_district)
-        services.sign_batch(batch=batch, action="approve", officer=officers.a_approver)
-        services.sign_batch(batch=batch, action="confirm", officer=finance)
-    services.issue_bank_files(run=run, officer=finance)
+    run = _pay_until_issued(officers)
     line = PaymentLine.objects.get(run=run, scheme="dibao", beneficiary_id=household_.pk)
     answer = tmp_path / "return.csv"
     answer.write_bytes(
@@ -248,3 +237,69 @@ def test_a_failed_return_shows_the_citizen_why_and_what_to_do(
     assert "已到账" not in failed.inner_text()
     _shot(citizen, screenshot_dir, "portal-payment-failed-phone")
     assert [e for e in citizen.console_errors + page.console_errors if "status of 4" not in e] == []
+
+
+def test_the_households_pages_pass_axe_on_a_phone_and_in_elder_mode(
+    browser,
+    live_server,
+    regions,
+    officers,  # noqa: F811
+    household,
+    tmp_path,
+):
+    """The status page with its payments and the decision letter: no serious axe violation and nothing
+    wider than a 390 px phone; in 长辈模式 20 px type and every tap target at least 44 px high."""
+    from benefits.support import act
+    from browser.axe import overflow, violations
+    from browser.test_accessibility import SMALL_TARGETS, _font_size
+    from portal.payflow import awaiting_approval
+
+    household_, people = household
+    case = act(awaiting_approval(officers, people), "approve", officers.a_approver, "同意")
+    _pay_until_issued(officers)
+    context = browser.new_context(
+        locale="zh-CN", viewport=PHONE, bypass_csp=True, is_mobile=True, has_touch=True
+    )  # axe is injected inline: the CSP is bypassed for this check only
+    try:
+        page = context.new_page()
+        _citizen_opens_status(page, live_server, case)
+        letter = reverse("portal:status_notice", args=[case.transitions.get(action="approve").seq])
+        problems = []
+        for elder in (False, True):
+            if elder:
+                with page.expect_navigation():
+                    page.get_by_test_id("elder-toggle").click()
+            for url in (reverse("portal:status_case"), letter):
+                page.goto(live_server.url + url)
+                what = f"{url} elder={elder}"
+                if url != letter:
+                    assert page.get_by_test_id("payment").count() >= 1  # the page has its payments
+                problems += [f"{what}: {v}" for v in violations(page)]
+                if overflow(page):
+                    problems.append(f"{what}: {overflow(page)} px wider than the phone")
+                if elder:
+                    assert _font_size(page) >= 20, url
+                    assert page.evaluate(SMALL_TARGETS) == [], url
+        assert problems == []
+    finally:
+        context.close()
+
+
+def _pay_until_issued(staff):
+    """This month's payroll computed, signed by the three tiers and its bank file issued (services)."""
+    from django.utils import timezone
+
+    from doudi.accounts.models import User
+    from doudi.payments import services
+    from doudi.policy.periods import Period
+
+    finance = User.objects.get(username="finance")
+    run = services.compute_run(
+        services.freeze_run(month=Period.of(timezone.localdate()), officer=staff.city_admin)
+    )
+    for batch in run.batches.all():
+        services.sign_batch(batch=batch, action="submit", officer=staff.a_district)
+        services.sign_batch(batch=batch, action="approve", officer=staff.a_approver)
+        services.sign_batch(batch=batch, action="confirm", officer=finance)
+    services.issue_bank_files(run=run, officer=finance)
+    return run

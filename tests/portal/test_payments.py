@@ -380,3 +380,32 @@ def test_a_backend_failure_is_recorded_unsent(
         act(case, "accept", officers.a_township)
     notification = Notification.objects.get()
     assert notification.purpose == "accepted" and not notification.sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_level_case_shows_that_persons_payments_not_the_other_members(client, settings):
+    """特困 and an orphan in one household (the payroll tests' world): the 特困 person's case shows his
+    特困 allowance and his own price subsidy — not the orphan's allowance nor the guardian's account."""
+    from doudi.intake import services as intake
+    from doudi.payments import services
+    from doudi.payments.models import PaymentLine
+    from doudi.policy.periods import Period
+    from payments.world import build_world
+
+    w = build_world()
+    case = intake.open_case(
+        by=None,
+        case_type="tekun",
+        channel="portal",
+        region=w.tekun.region,
+        summary="特困供养",
+        applicant=w.tekun,
+    )
+    Enrolment.objects.filter(person=w.tekun, scheme="tekun").update(decision_case=case)
+    run = services.compute_run(services.freeze_run(month=Period.parse(MONTH), officer=w.users.city_admin))
+    orphan = PaymentLine.objects.get(run=run, scheme="children", beneficiary_id=w.orphan.pk)
+    page = status_page(client, case)
+    assert "特困人员基本生活费" in page and "710.00 元" in page
+    assert page.count('data-testid="payment"') == PaymentLine.objects.filter(person=w.tekun).count()
+    assert "儿童基本生活费" not in page and "1,200.00" not in page
+    assert orphan.account_number[-4:] not in page and "孙监护" not in page and "孙娃" not in page
