@@ -1,5 +1,7 @@
 """Fixtures for the care tests: officers in districts A and B, an institution in each."""
 
+import datetime
+
 import pytest
 
 
@@ -56,3 +58,37 @@ def homes(regions, staff):
             "b": make(staff.b_district, regions.b_t, "敦仁敬老院"),
         },
     )
+
+
+@pytest.fixture
+def scheduled_person(db):
+    """A person in `region` holding a registry category since `since_days_ago` days."""
+    from django.utils import timezone
+    from stdnum.cn import ric
+
+    from doudi.registry.models import Person, PersonCategory
+
+    seq = {"n": 0}
+
+    def make(
+        region, name, category, since_days_ago=100, orphan_care="scattered", birth=datetime.date(1940, 1, 1)
+    ):
+        seq["n"] += 1
+        body = f"500101{birth:%Y%m%d}{seq['n']:03d}"
+        p = Person.objects.create(
+            id_number=body + ric.calc_check_digit(body + "0"),
+            name=name,
+            birth_date=birth,
+            sex="F",
+            region=region,
+            phone="13712345678",
+            orphan_care=orphan_care,
+        )
+        PersonCategory.objects.create(
+            person=p,
+            category=category,
+            valid_from=timezone.localdate() - datetime.timedelta(days=since_days_ago),
+        )
+        return p
+
+    return make

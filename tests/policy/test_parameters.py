@@ -28,6 +28,17 @@ def _value(params: ParameterSet, name: str, on: date, region: str | None = None)
     return None if found is None else found.value
 
 
+CARE_EMERGENCY_DAYS = {
+    "elderly_alone": 7,
+    "scattered_orphan": 7,
+    "left_behind_child": 14,
+    "left_behind_elderly": 14,
+    "severe_illness": 7,
+    "severe_disability": 7,
+}
+CARE_CATEGORIES = tuple(CARE_EMERGENCY_DAYS)
+
+
 def test_every_default_of_policy_section_2_is_shipped(defaults: ParameterSet) -> None:
     on = date(2020, 3, 1)
     expected = {
@@ -59,6 +70,9 @@ def test_every_default_of_policy_section_2_is_shipped(defaults: ParameterSet) ->
         "temporary.township_approval_limit": 2000,
         "temporary.cap.urgent": 3000,
         "temporary.cap.expenditure": 6000,
+        # Not in POLICY.md §2: contact intervals of 三(四) (docs/care.md), unverified platform values.
+        **{f"care.contact_days.normal.{c}": 30 for c in CARE_CATEGORIES},
+        **{f"care.contact_days.emergency.{c}": d for c, d in CARE_EMERGENCY_DAYS.items()},
     }
     assert set(defaults) == set(expected)
     for name, value in expected.items():

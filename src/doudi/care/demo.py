@@ -1,6 +1,6 @@
 """演示数据 for the care pages: institutions in the demo district with screenings, an outing and a
-daily report (one institution left without today's report, so the missing list has a row), and the
-city's high-risk list. Made by the real services as the demo logins; idempotent (nothing is added when
+daily report (one institution left without today's report, so the missing list has a row), the
+city's high-risk list, and contacts with people on the home village's schedule (one opening a case). Made by the real services as the demo logins; idempotent (nothing is added when
 an institution exists)."""
 
 from __future__ import annotations
@@ -94,4 +94,30 @@ def load_demo_care(*, home: Region, today: datetime.date | None = None) -> dict[
             staff_on_site=18,
             symptomatic=0,
         )
-    return {"institutions": len(homes), "screenings": len(people)}
+    return {"institutions": len(homes), "screenings": len(people), "contacts": _demo_contacts(home, today)}
+
+
+def _demo_contacts(home: Region, today: datetime.date) -> int:
+    """Contacts by the demo village worker with the first people on the home village's schedule: a
+    visit that found nothing wrong, and a call that found a need and opened the follow-up case."""
+    from doudi.care.selectors import contact_schedule
+
+    worker = _login(Role.VILLAGE_WORKER, home)
+    if worker is None:
+        return 0
+    rows = contact_schedule(today, region=home)[:2]
+    plans = [
+        ("visit", "上门探访，身体状况稳定，生活用品充足", "", False),
+        ("phone", "电话联系，子女在外地隔离，家中药品将用完", "需要代购降压药并送药上门", True),
+    ]
+    for row, (method, findings, need, open_case) in zip(rows, plans, strict=False):
+        services.record_contact(
+            by=worker,
+            person=row.person,
+            contacted_on=today - datetime.timedelta(days=1),
+            method=method,
+            findings=findings,
+            need=need,
+            open_case=open_case,
+        )
+    return len(rows)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from doudi.care.models import AdmissionKind, InstitutionKind, PersonKind
+from doudi.care.models import AdmissionKind, ContactMethod, InstitutionKind, PersonKind
 from doudi.care.rules import HealthCode
 from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
 from doudi.regions.models import Region
@@ -100,3 +100,20 @@ class RiskAreaForm(CareForm):
     name = forms.CharField(label=_("地区名称"), max_length=64, help_text=_("如 湖北省、武汉市、某区县"))
     listed_on = forms.DateField(label=_("列入日期"), widget=DateInput())
     reason = forms.CharField(label=_("依据"), max_length=200)
+
+
+class ContactForm(CareForm):
+    contacted_on = forms.DateField(label=_("联系日期"), widget=DateInput())
+    method = forms.ChoiceField(label=_("联系方式"), choices=ContactMethod.choices, widget=forms.RadioSelect)
+    findings = forms.CharField(
+        label=_("了解到的情况"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("身体、生活、照料、情绪等情况"),
+    )
+    need = forms.CharField(
+        label=_("需要帮助的事项"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("没有时留空"),
+    )
+    open_case = forms.BooleanField(label=_("同时开立跟进案件（一门受理）"), required=False)

@@ -209,3 +209,66 @@ class DailyReport(InsertOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["institution", "day"], name="care_one_daily_report_per_day")
         ]
+
+
+class ContactCategory(models.TextChoices):
+    """The people of 三(四) with a contact schedule, each from a registry category (散居孤儿: an orphan
+    whose 养育方式 is 散居)."""
+
+    ELDERLY_ALONE = "elderly_alone", _("孤寡老人")
+    SCATTERED_ORPHAN = "scattered_orphan", _("散居孤儿")
+    LEFT_BEHIND_CHILD = "left_behind_child", _("留守儿童")
+    LEFT_BEHIND_ELDERLY = "left_behind_elderly", _("留守老年人")
+    SEVERE_ILLNESS = "severe_illness", _("重病人员")
+    SEVERE_DISABILITY = "severe_disability", _("重度残疾人员")
+
+
+class ContactMethod(models.TextChoices):
+    VISIT = "visit", _("上门探访")
+    PHONE = "phone", _("电话联系")
+    VIDEO = "video", _("视频联系")
+
+
+class Contact(models.Model):
+    """探访记录: one contact with a person on the schedule — visit, phone or video — with what was
+    found. When it finds a need, a follow-up one-door case (照料服务) is opened from it and linked here;
+    that link is the only field written after the contact (once, under a lock)."""
+
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="care_contacts", verbose_name=_("探访对象")
+    )
+    contacted_on = models.DateField(_("联系日期"))
+    method = models.CharField(_("联系方式"), max_length=8, choices=ContactMethod.choices)
+    findings = models.TextField(_("了解到的情况"))
+    need = models.TextField(_("需要帮助的事项"), blank=True)
+    follow_up_case = models.OneToOneField(
+        "intake.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="care_contact",
+        verbose_name=_("跟进案件"),
+    )
+    contacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("联系人")
+    )
+    contacted_by_label = models.CharField(_("联系人"), max_length=150)
+    recorded_at = models.DateTimeField(_("录入时间"))
+
+    region_field = "person__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("探访记录")
+        verbose_name_plural = _("探访记录")
+        ordering = ["-contacted_on", "-id"]
+        indexes = [models.Index(fields=["person", "contacted_on"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "contacted_on", "method", "contacted_by"], name="care_contact_once_a_day"
+            )
+        ]
+
+    @property
+    def found_need(self) -> bool:
+        return bool(self.need)

@@ -8,12 +8,22 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from doudi.audit.services import record_read
-from doudi.care.models import DailyReport, Institution, Outing, RiskArea, Screening
+from doudi.care.models import (
+    Contact,
+    ContactCategory,
+    DailyReport,
+    Institution,
+    Outing,
+    RiskArea,
+    Screening,
+)
 from doudi.core.scoping import get_visible_or_404
+from doudi.intake.sla import emergency_window_open
 from doudi.regions.models import Region
+from doudi.registry.models import Category, OrphanCare, Person, PersonCategory
 
 RECENT = 50
 
@@ -113,3 +123,159 @@ def district_of(region: Region) -> Region | None:
     while node is not None and node.level > 2:
         node = node.parent
     return node
+
+
+# --- contact schedules (三(四)) -----------------------------------------------------------------------
+
+
+# The registry category each contact category comes from (散居孤儿: 孤儿 whose 养育方式 is 散居).
+REGISTRY_CATEGORY = {
+    ContactCategory.ELDERLY_ALONE: Category.ELDERLY_ALONE,
+    ContactCategory.SCATTERED_ORPHAN: Category.ORPHAN,
+    ContactCategory.LEFT_BEHIND_CHILD: Category.LEFT_BEHIND_CHILD,
+    ContactCategory.LEFT_BEHIND_ELDERLY: Category.LEFT_BEHIND_ELDERLY,
+    ContactCategory.SEVERE_ILLNESS: Category.SEVERE_ILLNESS,
+    ContactCategory.SEVERE_DISABILITY: Category.SEVERE_DISABILITY,
+}
+_CONTACT_CATEGORY = {v: k for k, v in REGISTRY_CATEGORY.items()}
+
+
+def interval_parameter(category: str, emergency: bool) -> str:
+    return f"care.contact_days.{'emergency' if emergency else 'normal'}.{category}"
+
+
+class Intervals:
+    """Contact intervals in days on one day, from the bureau's dated parameters (defaults + stored
+    values): the emergency set where the person's district is in its emergency window (疫情防控期间)."""
+
+    def __init__(self, day: datetime.date):
+        from doudi.parameters.selectors import current_parameters
+
+        self.day = day
+        self._params = current_parameters()
+        self._days: dict[tuple[str, bool], int | None] = {}
+        self._emergency: dict[str, bool] = {}
+
+    def emergency(self, region: Region) -> bool:
+        code = region.district_code or region.code
+        if code not in self._emergency:
+            self._emergency[code] = emergency_window_open(region, self.day)
+        return self._emergency[code]
+
+    def days(self, category: str, emergency: bool) -> int | None:
+        key = (category, emergency)
+        if key not in self._days:
+            found = self._params.value_at(interval_parameter(category, emergency), self.day)
+            self._days[key] = None if found is None else int(found.value)
+        return self._days[key]
+
+
+@dataclass
+class ScheduleRow:
+    """One person on the contact schedule on a day: categories, the interval (the shortest of their
+    categories'), the last contact, when the next is due and how many days it is overdue."""
+
+    person: Person
+    categories: list[str]
+    interval: int
+    emergency: bool
+    last_contact: datetime.date | None
+    due: datetime.date
+    overdue_days: int
+
+    @property
+    def category_labels(self) -> str:
+        return "、".join(str(ContactCategory(c).label) for c in self.categories)
+
+    @property
+    def village(self) -> Region:
+        return self.person.region
+
+    @property
+    def township(self) -> Region | None:
+        return self.person.region.parent
+
+
+def scheduled_categories(day: datetime.date, *, user: Any = None, region: Region | None = None) -> QuerySet:
+    """The registry categories that put people on the schedule on `day` (open on that day), in scope."""
+    qs = PersonCategory.objects.visible_to(user) if user is not None else PersonCategory.objects.all()
+    if region is not None:
+        qs = qs.filter(person__region__path__startswith=region.path)
+    return (
+        qs.filter(category__in=list(_CONTACT_CATEGORY), valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .filter(person__merged_into__isnull=True, person__covid_died_on__isnull=True)
+        .exclude(category=Category.ORPHAN, person__orphan_care=OrphanCare.INSTITUTIONAL)
+    )
+
+
+def contact_schedule(
+    day: datetime.date,
+    *,
+    user: Any = None,
+    region: Region | None = None,
+    person: Person | None = None,
+    overdue_only: bool = False,
+) -> list[ScheduleRow]:
+    """The schedule on `day` in the user's scope (console) or under `region` (the daily job): people
+    whose next contact is due — last contact (or, never contacted, the day their category began) plus
+    the interval — sorted by township, village and due date. `overdue_only`: due before `day`."""
+    held = scheduled_categories(day, user=user, region=region)
+    if person is not None:
+        held = held.filter(person=person)
+    cats: dict[int, list[str]] = {}
+    since: dict[int, datetime.date] = {}
+    for person_id, category, valid_from in held.values_list("person_id", "category", "valid_from"):
+        contact_category = _CONTACT_CATEGORY[category]
+        if contact_category not in cats.setdefault(person_id, []):
+            cats[person_id].append(contact_category)
+        since[person_id] = min(since.get(person_id, valid_from), valid_from)
+    if not cats:
+        return []
+    last = dict(
+        Contact.objects.filter(person_id__in=held.values("person_id"), contacted_on__lte=day)
+        .values("person_id")
+        .annotate(last=Max("contacted_on"))
+        .values_list("person_id", "last")
+    )
+    intervals = Intervals(day)
+    rows = []
+    for p in Person.objects.filter(pk__in=held.values("person_id")).select_related("region__parent"):
+        emergency = intervals.emergency(p.region)
+        found = [d for c in cats[p.pk] if (d := intervals.days(c, emergency)) is not None]
+        if not found:
+            continue  # no interval in force on that day (before the parameters' first date)
+        interval = min(found)
+        base = last.get(p.pk) or since[p.pk]
+        due = base + datetime.timedelta(days=interval)
+        overdue = max(0, (day - due).days)
+        if overdue_only and not overdue:
+            continue
+        order = [c for c in ContactCategory.values if c in cats[p.pk]]
+        rows.append(ScheduleRow(p, order, interval, emergency, last.get(p.pk), due, overdue))
+    rows.sort(key=lambda r: (r.person.region.path, r.due, r.person.name, r.person.pk))
+    return rows
+
+
+@dataclass
+class PersonContacts:
+    person: Person
+    schedule: ScheduleRow | None
+    contacts: list[Contact]
+
+
+def person_contacts(user: Any, pk: int, day: datetime.date) -> PersonContacts:
+    """One person's schedule and contact history, with the full ID number: audited."""
+    person = get_visible_or_404(Person.objects.select_related("region__parent"), user, pk=pk)
+    record_read(actor=user, obj=person, reason="care.contacts")
+    rows = contact_schedule(day, user=user, person=person)
+    contacts = list(
+        Contact.objects.filter(person=person)
+        .select_related("follow_up_case")
+        .order_by("-contacted_on", "-pk")
+    )
+    return PersonContacts(person, rows[0] if rows else None, contacts)
+
+
+def contact_for(user: Any, pk: int) -> Contact:
+    return get_visible_or_404(Contact.objects.select_related("person__region", "follow_up_case"), user, pk=pk)

@@ -23,6 +23,8 @@ from doudi.audit.services import record
 from doudi.care import rules
 from doudi.care.models import (
     AdmissionKind,
+    Contact,
+    ContactMethod,
     DailyReport,
     Institution,
     InstitutionKind,
@@ -35,8 +37,10 @@ from doudi.core.errors import Conflict
 from doudi.core.masking import mask_id_number, mask_phone
 from doudi.core.scoping import region_in_scope
 from doudi.core.text import clean_text
+from doudi.intake.models import Case, CaseType, Channel
 from doudi.regions.models import Region, RegionLevel
 from doudi.registry import identity
+from doudi.registry.models import Person
 from doudi.registry.services import clean_phone
 
 # A head count above this is a typing error (the largest institutions hold a few thousand).
@@ -607,3 +611,123 @@ def submit_daily_report(
         },
     )
     return report
+
+
+# --- contacts (探访, 三(四)) -----------------------------------------------------------------------------
+
+CONTACT_ROLES = (Role.VILLAGE_WORKER, Role.TOWNSHIP_OFFICER, Role.DISTRICT_OFFICER)
+MAX_FINDINGS = 2000
+
+
+def can_contact(user: Any) -> bool:
+    """Village workers, township and district officers contact the people of their region."""
+    return is_acting_staff(user) and user.has_role(*CONTACT_ROLES)
+
+
+def _contact_snapshot(c: Contact) -> dict:
+    return {
+        "person": c.person_id,
+        "contacted_on": c.contacted_on,
+        "method": c.method,
+        "need_found": bool(c.need),
+        "follow_up_case": c.follow_up_case_id,
+    }
+
+
+def _already_contacted(person: Person, day: datetime.date) -> Conflict:
+    return Conflict(
+        _("%(day)s 您已用同一方式登记过对 %(name)s 的联系，请勿重复提交。")
+        % {"day": day, "name": person.name},
+        path="contacted_on",
+    )
+
+
+@transaction.atomic
+def record_contact(
+    *,
+    by: Any,
+    person: Person,
+    contacted_on: Any,
+    method: Any,
+    findings: Any,
+    need: Any = "",
+    open_case: bool = False,
+) -> Contact:
+    """探访记录: a visit, call or video call with a person on the schedule and what was found. A need
+    found may open the follow-up case at once (`open_case`), in the same transaction."""
+    from doudi.care.selectors import contact_schedule
+
+    _require(can_contact(by))
+    if not Person.objects.visible_to(by).filter(pk=person.pk).exists():
+        raise PermissionDenied(_("该人员不在您的管辖范围内。"))
+    today = _today()
+    errors: dict[str, str] = {}
+    day = clean_day(errors, "contacted_on", contacted_on or today, today=today)
+    method = _choice(errors, "method", method, ContactMethod.values)
+    findings = clean_field_text(errors, "findings", findings, required=True, max_length=MAX_FINDINGS)
+    need = clean_field_text(errors, "need", need, required=bool(open_case), max_length=MAX_FINDINGS)
+    if "contacted_on" not in errors and not contact_schedule(day, person=person):
+        errors["person"] = _(
+            "该人员在联系日期不属于探访对象（孤寡老人、散居孤儿、留守儿童和老年人、重病重残人员）。"
+        )
+    _raise(errors)
+    if Contact.objects.filter(person=person, contacted_on=day, method=method, contacted_by=by).exists():
+        raise _already_contacted(person, day)
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(
+                person=person,
+                contacted_on=day,
+                method=method,
+                findings=findings,
+                need=need,
+                contacted_by=by,
+                contacted_by_label=by.byline,
+                recorded_at=_now(),
+            )
+    except IntegrityError:  # the same form sent twice at once: the first one stands
+        raise _already_contacted(person, day) from None
+    record(actor=by, action=AuditAction.CREATE, obj=contact, after=_contact_snapshot(contact))
+    if open_case:
+        open_follow_up_case(by=by, contact=contact)
+        contact.refresh_from_db()
+    return contact
+
+
+@transaction.atomic
+def open_follow_up_case(*, by: Any, contact: Contact) -> Case:
+    """A need found on a contact becomes a one-door case (照料服务, channel 走访探视) in the person's
+    village, opened by the intake services and linked both ways; a second try is a conflict."""
+    from doudi.care.selectors import contact_schedule
+    from doudi.intake.services import open_case
+
+    _require(can_contact(by))
+    contact = Contact.objects.select_for_update().select_related("person__region").get(pk=contact.pk)
+    person = contact.person
+    if not Person.objects.visible_to(by).filter(pk=person.pk).exists():
+        raise PermissionDenied(_("该人员不在您的管辖范围内。"))
+    if contact.follow_up_case_id is not None:
+        raise Conflict(_("该次探访已开立跟进案件。"), path="follow_up_case")
+    if not contact.need:
+        raise ValidationError({"need": _("这次联系没有记录需要帮助的事项，不能开立跟进案件。")})
+    rows = contact_schedule(contact.contacted_on, person=person)
+    categories = rows[0].category_labels if rows else ""
+    case = open_case(
+        by=by,
+        case_type=CaseType.CARE,
+        channel=Channel.CARE_CONTACT,
+        region=person.region,
+        applicant=person,
+        summary=_("%(cats)s%(method)s发现：%(need)s")
+        % {"cats": categories, "method": contact.get_method_display(), "need": contact.need},
+        details={
+            "care_contact": contact.pk,
+            "contacted_on": contact.contacted_on.isoformat(),
+            "method": contact.method,
+        },
+    )
+    before = _contact_snapshot(contact)
+    contact.follow_up_case = case
+    contact.save(update_fields=["follow_up_case"])
+    record(actor=by, action=AuditAction.UPDATE, obj=contact, before=before, after=_contact_snapshot(contact))
+    return case

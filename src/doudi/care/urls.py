@@ -17,3 +17,8 @@ urlpatterns = [
     path("risk-areas/", views.risk_areas, name="risk_areas"),
     path("risk-areas/<int:pk>/lift/", views.risk_area_lift, name="risk_area_lift"),
 ]
+urlpatterns += [
+    path("contacts/overdue/", views.overdue_contacts, name="overdue_contacts"),
+    path("contacts/person/<int:pk>/", views.person_contacts, name="person_contacts"),
+    path("contacts/<int:pk>/open-case/", views.contact_open_case, name="contact_open_case"),
+]

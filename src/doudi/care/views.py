@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from doudi.care import selectors, services
 from doudi.care.forms import (
+    ContactForm,
     DailyReportForm,
     InstitutionForm,
     OutingForm,
@@ -27,9 +28,9 @@ from doudi.care.models import InstitutionKind
 from doudi.care.rules import Outcome
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
-from doudi.core.excel import DATE, Column, excel_response
+from doudi.core.excel import DATE, INTEGER, Column, excel_response
 from doudi.core.http import flash_refusal
-from doudi.core.masking import mask_phone
+from doudi.core.masking import mask_id_number, mask_phone
 from doudi.regions.models import RegionLevel
 from doudi.regions.selectors import regions_visible_to
 
@@ -289,3 +290,95 @@ def risk_area_lift(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("已移出名单：%(n)s。") % {"n": area.name})
     return redirect("care:risk_areas")
+
+
+# --- contact schedules (三(四)) -------------------------------------------------------------------------
+
+
+@console_user_required
+def overdue_contacts(request: HttpRequest) -> HttpResponse:
+    """探访逾期: people in the user's region whose contact is overdue (`?all=1`: the whole schedule)."""
+    day = timezone.localdate()
+    show_all = request.GET.get("all") == "1"
+    rows = selectors.contact_schedule(day, user=request.user, overdue_only=not show_all)
+    if request.GET.get("format") == "xlsx":
+        return excel_response(
+            f"care-{'schedule' if show_all else 'overdue-contacts'}-{day:%Y%m%d}.xlsx",
+            [
+                _("乡镇街道"),
+                _("村社区"),
+                _("姓名"),
+                _("身份证号"),
+                _("联系电话"),
+                _("探访类别"),
+                Column(_("探访周期（天）"), INTEGER),
+                Column(_("上次联系"), DATE),
+                Column(_("应联系日期"), DATE),
+                Column(_("逾期天数"), INTEGER),
+            ],
+            (
+                [
+                    getattr(r.township, "name", ""),
+                    r.village.name,
+                    r.person.name,
+                    mask_id_number(r.person.id_number),
+                    mask_phone(r.person.phone),
+                    r.category_labels,
+                    r.interval,
+                    r.last_contact,
+                    r.due,
+                    r.overdue_days,
+                ]
+                for r in rows
+            ),
+            actor=request.user,
+            sheet_title=_("探访逾期"),
+            object_type="care.contacts",
+        )
+    return render(
+        request,
+        "care/overdue_contacts.html",
+        {"rows": rows, "day": day, "show_all": show_all, "can_contact": services.can_contact(request.user)},
+    )
+
+
+@console_user_required
+def person_contacts(request: HttpRequest, pk: int) -> HttpResponse:
+    """One person's contact schedule and history, and the form to log a contact."""
+    today = timezone.localdate()
+    page = selectors.person_contacts(request.user, pk, today)
+    can_contact = services.can_contact(request.user)
+    form = ContactForm(request.POST or None, initial={"contacted_on": today, "method": "visit"})
+    if request.method == "POST":
+        _require(can_contact)
+    contact, status = submit(
+        request, form, lambda d: services.record_contact(by=request.user, person=page.person, **d)
+    )
+    if contact is not None:
+        if contact.follow_up_case_id:
+            messages.success(
+                request,
+                _("探访已登记，跟进案件 %(n)s 已开立。") % {"n": contact.follow_up_case.tracking_number},
+            )
+        else:
+            messages.success(request, _("探访已登记。"))
+        return redirect("care:person_contacts", pk=page.person.pk)
+    return render(
+        request,
+        "care/person_contacts.html",
+        {"page": page, "p": page.person, "form": form, "can_contact": can_contact},
+        status=status,
+    )
+
+
+@console_user_required
+@require_POST
+def contact_open_case(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_for(request.user, pk)
+    try:
+        case = services.open_follow_up_case(by=request.user, contact=contact)
+    except (ValidationError, Conflict, PermissionDenied) as exc:
+        flash_refusal(request, exc)
+    else:
+        messages.success(request, _("跟进案件 %(n)s 已开立。") % {"n": case.tracking_number})
+    return redirect("care:person_contacts", pk=contact.person_id)

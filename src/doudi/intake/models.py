@@ -54,6 +54,7 @@ class Channel(models.TextChoices):
     PATROL = "patrol", _("巡查报告")
     DEPARTMENT_REFERRAL = "department_referral", _("其他部门转介")
     DISTRICT_TRANSFER = "district_transfer", _("外区县转来")
+    CARE_CONTACT = "care_contact", _("走访探视")
 
 
 class Department(models.TextChoices):

@@ -2,6 +2,8 @@
 
 doudi care missing-reports [--date YYYY-MM-DD] [--region CODE]
     the active institutions without a daily report (机构日报) for the day, by district
+doudi care overdue-contacts [--date YYYY-MM-DD] [--region CODE]
+    the people whose contact (探访, 三(四)) is overdue, for their township and village
 """
 
 from __future__ import annotations
@@ -42,10 +44,17 @@ class Command(BaseCommand):
         m = sub.add_parser("missing-reports", help="institutions without a daily report for the day")
         m.add_argument("--date", help="YYYY-MM-DD (default: today)")
         m.add_argument("--region", help="a region code: only institutions under it")
+        c = sub.add_parser(
+            "overdue-contacts", help="people whose contact is overdue, by township and village"
+        )
+        c.add_argument("--date", help="YYYY-MM-DD (default: today)")
+        c.add_argument("--region", help="a region code: only people under it")
 
     def handle(self, *args, action: str, **o):
         if action == "missing-reports":
             self._missing_reports(_day(o.get("date")), _region(o.get("region")))
+        elif action == "overdue-contacts":
+            self._overdue_contacts(_day(o.get("date")), _region(o.get("region")))
 
     def _missing_reports(self, day: datetime.date, region: Region | None) -> None:
         from doudi.care.selectors import district_of, missing_reports
@@ -57,3 +66,28 @@ class Command(BaseCommand):
             self.stdout.write(f"{getattr(district, 'name', '')}（{len(items)}）")
             for i in items:
                 self.stdout.write(f"  {i.region.name}  {i.name}  {i.contact_name}")
+
+    def _overdue_contacts(self, day: datetime.date, region: Region | None) -> None:
+        from doudi.care.selectors import contact_schedule
+        from doudi.core.masking import mask_id_number
+
+        rows = contact_schedule(day, region=region, overdue_only=True)
+        self.stdout.write(_("%(day)s 逾期未联系的探访对象：%(n)d 人") % {"day": day, "n": len(rows)})
+        for township, by_township in groupby(rows, key=lambda r: r.township):
+            t_rows = list(by_township)
+            self.stdout.write(f"{getattr(township, 'name', '')}（{len(t_rows)}）")
+            for village, by_village in groupby(t_rows, key=lambda r: r.village):
+                v_rows = list(by_village)
+                self.stdout.write(f"  {village.name}（{len(v_rows)}）")
+                for r in v_rows:
+                    self.stdout.write(
+                        "    "
+                        + _("%(name)s %(id)s %(cats)s 应于 %(due)s 联系，逾期 %(n)d 天")
+                        % {
+                            "name": r.person.name,
+                            "id": mask_id_number(r.person.id_number),
+                            "cats": r.category_labels,
+                            "due": r.due,
+                            "n": r.overdue_days,
+                        }
+                    )

@@ -161,7 +161,10 @@ class Command(BaseCommand):
         if care is None:
             self.stdout.write(_("已有服务机构，跳过关爱服务演示数据"))
         else:
-            self.stdout.write(_("服务机构：%(institutions)d 家，入院筛查：%(screenings)d 条") % care)
+            self.stdout.write(
+                _("服务机构：%(institutions)d 家，入院筛查：%(screenings)d 条，探访记录：%(contacts)d 条")
+                % care
+            )
         self.stdout.write(
             _("完成，用时 %(s).1f 秒。登录信息（仅供本机演示）：") % {"s": time.perf_counter() - t0}
         )
