@@ -305,3 +305,17 @@ def test_missing_reports_by_scope_and_for_the_daily_job(staff, homes, regions, c
     out = capsys.readouterr().out
     assert "太白养老院" in out and "敦仁敬老院" not in out and "高笋塘敬老院" not in out
     assert "万州区（1）" in out
+
+
+def test_a_report_racing_past_the_check_still_gets_the_conflict(staff, homes):
+    """Two screens sending at the same moment: the unique key stops the second insert (IntegrityError
+    inside a savepoint), and the sender gets the same clear conflict, not a 500."""
+    from unittest import mock
+
+    from django.db.models import QuerySet
+
+    _report(staff.a_inst, homes.a)
+    with mock.patch.object(QuerySet, "exists", return_value=False), pytest.raises(Conflict) as exc:
+        _report(staff.a_district, homes.a)
+    assert "每天只报一次" in exc.value.message
+    assert DailyReport.objects.filter(institution=homes.a).count() == 1

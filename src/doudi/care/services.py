@@ -7,7 +7,7 @@ outside one's region or role is `PermissionDenied`. See docs/care.md.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -197,6 +197,18 @@ def _choice(errors: dict[str, str], field: str, raw: Any, choices: Iterable[str]
 def _raise(errors: dict[str, str]) -> None:
     if errors:
         raise ValidationError(errors)
+
+
+def _create_once(model: Any, conflict: Callable[[], Conflict], key: dict[str, Any], **fields: Any) -> Any:
+    """Insert a row whose unique `key` may be taken already: then a Conflict (the first row stands),
+    whether the earlier row is seen before the insert or lands at the same moment."""
+    if model.objects.filter(**key).exists():
+        raise conflict()
+    try:
+        with transaction.atomic():
+            return model.objects.create(**key, **fields)
+    except IntegrityError:
+        raise conflict() from None
 
 
 # --- institutions ---------------------------------------------------------------------------------------
@@ -581,23 +593,18 @@ def submit_daily_report(
     if not errors and symptomatic_n and not note:
         errors["note"] = _("有症状人员时请说明症状和处置情况。")
     _raise(errors)
-    if DailyReport.objects.filter(institution=institution, day=day).exists():
-        raise _already_reported(institution, day)
-    try:
-        with transaction.atomic():
-            report = DailyReport.objects.create(
-                institution=institution,
-                day=day,
-                residents=residents_n,
-                staff_on_site=staff_n,
-                symptomatic=symptomatic_n,
-                note=note,
-                reported_by=by,
-                reported_by_label=by.byline,
-                reported_at=_now(),
-            )
-    except IntegrityError:  # sent at the same moment from two screens: the first one stands
-        raise _already_reported(institution, day) from None
+    report = _create_once(
+        DailyReport,
+        lambda: _already_reported(institution, day),
+        {"institution": institution, "day": day},
+        residents=residents_n,
+        staff_on_site=staff_n,
+        symptomatic=symptomatic_n,
+        note=note,
+        reported_by=by,
+        reported_by_label=by.byline,
+        reported_at=_now(),
+    )
     record(
         actor=by,
         action=AuditAction.CREATE,
@@ -671,22 +678,15 @@ def record_contact(
             "该人员在联系日期不属于探访对象（孤寡老人、散居孤儿、留守儿童和老年人、重病重残人员）。"
         )
     _raise(errors)
-    if Contact.objects.filter(person=person, contacted_on=day, method=method, contacted_by=by).exists():
-        raise _already_contacted(person, day)
-    try:
-        with transaction.atomic():
-            contact = Contact.objects.create(
-                person=person,
-                contacted_on=day,
-                method=method,
-                findings=findings,
-                need=need,
-                contacted_by=by,
-                contacted_by_label=by.byline,
-                recorded_at=_now(),
-            )
-    except IntegrityError:  # the same form sent twice at once: the first one stands
-        raise _already_contacted(person, day) from None
+    contact = _create_once(
+        Contact,
+        lambda: _already_contacted(person, day),
+        {"person": person, "contacted_on": day, "method": method, "contacted_by": by},
+        findings=findings,
+        need=need,
+        contacted_by_label=by.byline,
+        recorded_at=_now(),
+    )
     record(actor=by, action=AuditAction.CREATE, obj=contact, after=_contact_snapshot(contact))
     if open_case:
         open_follow_up_case(by=by, contact=contact)
