@@ -247,10 +247,16 @@ class PayScheme(models.TextChoices):
     PRICE_SUBSIDY = "price_subsidy", _("价格临时补贴")
     COVID = "covid", _("新冠临时救助")
     BEREAVEMENT = "bereavement", _("丧葬救助")
+    # One-off payments of a decided case (the code is the case type; beneficiary_id is the case id).
+    TEMPORARY = "temporary", _("临时救助")
+    CASE_BY_CASE = "case_by_case", _("一事一议救助")
+    FIRST_AID = "first_aid", _("先行救助")
 
 
 # Schemes paid to a household (the beneficiary key is the household id; the payee its head).
 HOUSEHOLD_SCHEMES = frozenset({PayScheme.DIBAO, PayScheme.BEREAVEMENT})
+# Schemes paid once per case, whatever the month (beneficiary_id is the intake case's id).
+ONE_OFF_SCHEMES = (PayScheme.TEMPORARY, PayScheme.CASE_BY_CASE, PayScheme.FIRST_AID)
 
 
 class LineStatus(models.TextChoices):
@@ -276,13 +282,21 @@ class LineFlag(models.TextChoices):
     NO_ACCOUNT = "no_account", _("无在用收款账户")
     NEEDS_DISTRICT_STANDARD = "district_standard", _("区县未定丧葬救助标准")
     INDEX_MISSING = "index_missing", _("缺少当月价格指数")
+    CASH_GIVEN = "cash_given", _("村（居）已现金发放，不经银行代发")
 
 
 class PaymentLine(models.Model):
     """发放明细: one beneficiary, one scheme, one month — at most once (database constraint).
 
     `beneficiary_id` is the household's id for a household scheme (低保金, 丧葬救助) and the person's
-    id otherwise; `person` is who is paid (the household head for a household scheme). The account
+    id otherwise; `person` is who is paid (the household head for a household scheme).
+
+    One-off payments (临时救助, 一事一议, 先行救助: `ONE_OFF_SCHEMES`) are keyed by the case:
+    `beneficiary_id` is the intake case's id and `scheme` its case type, and a second database
+    constraint allows one line per (case, scheme) whatever the month, so a case is paid exactly once
+    however many runs follow. `person` is the applicant, `household` their household (0 when they
+    belong to none). A 先行救助 the village already gave in cash is a line born `paid` with flag
+    `cash_given` (never in a bank file). The account
     is copied from the snapshot: a later change of account does not touch an issued line.
     `issue_run` is the run whose bank file carries the line's current attempt (a follow-up run
     re-issues a failed line)."""
@@ -343,6 +357,12 @@ class PaymentLine(models.Model):
                 fields=["month", "scheme", "beneficiary_id"], name="one_payment_per_month"
             ),
             models.UniqueConstraint(fields=["ref"], name="one_payment_line_per_ref"),
+            # A one-off payment once per case, whatever the month or run.
+            models.UniqueConstraint(
+                fields=["beneficiary_id", "scheme"],
+                condition=models.Q(scheme__in=["temporary", "case_by_case", "first_aid"]),
+                name="one_payment_per_case",
+            ),
         ]
         # Every index is maintained for each of a month's million lines: only those a query uses
         # (the review's lines, the bank files and returns, the follow-up's failed and held lines).

@@ -18,7 +18,8 @@ Snapshot files:
 - ``accounts.parquet`` — the active payee account of each member: ``person_id, account_id,
   bank_code, account_number, holder_name``;
 - ``previous.parquet`` — last month's lines (``beneficiary_id, scheme, district, amount_fen``), to
-  show what changed;
+  show what changed (one-off payments left out: paid once, they never "stop");
+- ``oneoffs.parquet`` — the decided, not yet paid 临时救助 / 一事一议 / 先行救助 cases (oneoffs.py);
 - ``parameters.json`` — the bureau's stored parameter values and declared windows (overlaid on the
   YAML defaults, whose digest is recorded), and the emergency window of every district.
 """
@@ -41,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from doudi.payments import oneoffs
 from doudi.policy.batch import read_population
 from doudi.policy.engine import Result, evaluate
 from doudi.policy.money import FEN_PER_YUAN
@@ -59,6 +61,7 @@ SNAPSHOT_FILES = (
     "accounts.parquet",
     "previous.parquet",
     "parameters.json",
+    "oneoffs.parquet",  # absent from a snapshot frozen before one-offs were paid: hashed when present
 )
 
 # Scheme codes of the line table, in the order lines of one household are listed.
@@ -175,15 +178,18 @@ def _queries(month: Period, *, whole_registry: bool = False) -> dict[str, tuple[
         ),
         "previous": (
             "SELECT beneficiary_id, scheme, district, amount_fen FROM payments_paymentline "
-            f"WHERE month = '{month.shift(-1)}'",
+            f"WHERE month = '{month.shift(-1)}' AND scheme NOT IN ({_ONE_OFF_SQL})",
             PREVIOUS_SCHEMA,
         ),
+        "oneoffs": oneoffs.query(),
         "villages": (
             "SELECT code, path FROM regions_region WHERE level = 4",
             pa.schema([("code", pa.string()), ("path", pa.string())]),
         ),
     }
 
+
+_ONE_OFF_SQL = ", ".join(f"'{s}'" for s in oneoffs.SCHEMES)
 
 ENROLMENT_SCHEMA = pa.schema(
     [
@@ -286,7 +292,7 @@ def read_registry(month: Period) -> dict[str, pa.Table]:
     from doudi.verification import dataio
 
     queries = _queries(month, whole_registry=True)
-    del queries["accounts"], queries["previous"]
+    del queries["accounts"], queries["previous"], queries["oneoffs"]
     tables = dataio.read_consistent(queries)
     return tables | {"accounts": ACCOUNT_SCHEMA.empty_table(), "previous": PREVIOUS_SCHEMA.empty_table()}
 
@@ -364,6 +370,7 @@ def build_snapshot(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
         "enrolments.parquet": enrolments,
         "accounts.parquet": accounts,
         "previous.parquet": previous,
+        oneoffs.FILE: oneoffs.snapshot_table(tables.get("oneoffs")),
     }
 
 
@@ -405,6 +412,7 @@ def file_sha256(path: Path) -> str:
 def snapshot_sha256(directory: Path) -> str:
     """One digest over the snapshot files' digests, in a fixed order."""
     names = SNAPSHOT_FILES if (directory / "parameters.json").exists() else ("follow_up.parquet",)
+    names = tuple(name for name in names if name != oneoffs.FILE or (directory / name).exists())
     lines = "".join(f"{file_sha256(directory / name)}  {name}\n" for name in names)
     return hashlib.sha256(lines.encode()).hexdigest()
 
@@ -484,7 +492,9 @@ def load_parameters(directory: Path) -> tuple[ParameterSet, dict[int, Interval |
 
 @dataclass
 class Computed:
-    lines: pa.Table  # LINE_SCHEMA without run_id/issue_run_id; sorted (district, household, scheme, person)
+    # LINE_SCHEMA without run_id/issue_run_id; sorted (district, household, scheme, person), then the
+    # one-off payments of decided cases by case id
+    lines: pa.Table
     stopped: pa.Table  # last month's lines with no line this month: district, scheme, amount_fen
     in_window: bool = False
     timings: dict[str, float] = field(default_factory=dict)
@@ -684,6 +694,12 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
 
     lines = _assemble(parts, hh, population, accounts, previous, month)
     stopped = _stopped(lines, previous)
+    # One-off payments of decided cases (a few): after the scheme lines, 流水号 continuing theirs.
+    extra = oneoffs.lines(
+        oneoffs.read(snapshot), accounts, month=str(month), first_ref=lines.num_rows + 1, schema=lines.schema
+    )
+    if extra.num_rows:
+        lines = pa.concat_tables([lines, extra])
     lap("lines")
     progress("lines", 75)
     return Computed(lines=lines, stopped=stopped, in_window=bool(in_window_h.any()), timings=timings)

@@ -220,3 +220,13 @@ def payroll_lines(
 
 def bank_files(run: PayrollRun) -> QuerySet[BankFile]:
     return BankFile.objects.filter(run=run).select_related("bank").prefetch_related("returns")
+
+
+def case_payments(user: User, case) -> QuerySet[PaymentLine]:
+    """The payment line of a 临时救助 / 一事一议 / 先行救助 case (keyed by the case), if the user may see
+    its payee's village: what the case page shows under 代发情况."""
+    return (
+        PaymentLine.objects.visible_to(user)
+        .filter(scheme=case.case_type, beneficiary_id=case.pk)
+        .order_by("pk")
+    )

@@ -39,7 +39,7 @@ from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_account_number
 from doudi.core.scoping import region_in_scope
-from doudi.payments import bankfiles, payroll
+from doudi.payments import bankfiles, oneoffs, payroll
 from doudi.payments.models import (
     AccountStatus,
     Bank,
@@ -496,6 +496,7 @@ def compute_run(run: PayrollRun, *, officer: Any = None, progress=None) -> Payro
         if run.round == 0:
             computed = payroll.compute(directory, month, progress=report)
             lines, stopped, timings = computed.lines, computed.stopped, computed.timings
+            lines = oneoffs.drop_paid(run.pk, lines)  # a case another run paid since this one was frozen
         else:
             lines, stopped, timings = payroll.follow_up_lines(directory), None, {}
         report("writing", 80)
@@ -858,6 +859,7 @@ def import_return(
             )
         else:
             paid = failed = 0
+            paid_ids: list[int] = []  # one-off lines paid now: their cases close
             for line, r in settle:
                 if line.status != LineStatus.ISSUED:
                     continue  # the same answer imported again: nothing changes
@@ -866,6 +868,8 @@ def import_return(
                         status=LineStatus.PAID, settled_at=now
                     )
                     paid += 1
+                    if line.scheme in oneoffs.SCHEMES:
+                        paid_ids.append(line.pk)
                 else:
                     PaymentLine.objects.filter(pk=line.pk, status=LineStatus.ISSUED).update(
                         status=LineStatus.FAILED,
@@ -874,6 +878,8 @@ def import_return(
                         settled_at=now,
                     )
                     failed += 1
+            # A temporary-assistance / 一事一议 case is closed once its money has arrived.
+            oneoffs.close_paid_cases(paid_ids, officer)
             imported = ReturnImport.objects.create(
                 bank_file=bank_file,
                 file_name=file_name[:200],

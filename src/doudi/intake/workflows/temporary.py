@@ -71,6 +71,7 @@ from doudi.intake.flows import (
 )
 from doudi.intake.models import Case, CaseType, Channel, CovidEventKind
 from doudi.intake.signals import covid_event_recorded
+from doudi.intake.workflows import payout
 from doudi.intake.workflows.common import local_today
 
 logger = logging.getLogger(__name__)
@@ -333,13 +334,16 @@ def escalate_to_case_by_case(
     )
 
 
-# Both the temporary-assistance and the 一事一议 flows end the same way: paid out, then closed.
+# Both the temporary-assistance and the 一事一议 flows end the same way: paid out, then closed. Cash
+# the payroll pays closes the case on the bank's return (payout.close_on_payment); by hand only aid in
+# goods or services, or an applicant outside the registry (payout.manual_close_refusal).
 CLOSE_PAID = Action(
     "close",
     gettext_lazy("办结（已发放）"),
     {APPROVED},
     CLOSED,
     FRONT_DESK | {APPROVER},
+    guard=payout.manual_close_refusal,
     reason_label=gettext_lazy("发放情况"),
     style="primary",
 )
@@ -1017,6 +1021,15 @@ def _render(request: Any, template: str, context: dict):
 
     from doudi.intake.views import CasePanel
 
+    case = context["case"]
+    if case.case_type in payout.ONE_OFF_TYPES:  # 代发情况: the case's payment line, if any
+        from doudi.payments.selectors import case_payments
+
+        context = {
+            **context,
+            "payout": list(case_payments(request.user, case)),
+            "payroll_pays": case.state == APPROVED and payout.payroll_pays(case),
+        }
     return CasePanel(html=render_to_string(template, context, request=request))
 
 

@@ -202,7 +202,7 @@ class Command(BaseCommand):
         )
 
     def _status(self, period, o):
-        from doudi.payments.models import PayrollRun
+        from doudi.payments.models import PayrollRun, PayScheme
 
         for run in PayrollRun.objects.filter(month=str(period)).order_by("round"):
             self.stdout.write(
@@ -212,3 +212,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {b.district_id} {b.district.name}: {b.get_status_display()}  {b.line_count} lines  {_yuan(b.total_fen)}"
                 )
+                for scheme in (s for s in PayScheme.values if s in b.summary):  # each scheme, one-offs too
+                    part = b.summary[scheme]
+                    self.stdout.write(
+                        f"    {scheme} {PayScheme(scheme).label}: {part['count']} lines  "
+                        f"{_yuan(part['total_fen'])} yuan  held {part['held']}"
+                    )
