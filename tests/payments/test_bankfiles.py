@@ -7,21 +7,13 @@ from doudi.core.errors import Conflict
 from doudi.payments import bankfiles, services
 from doudi.payments.models import BankFile, LineStatus, PaymentLine, ReturnImport
 from doudi.policy.periods import Period
+from payments.world import return_rows, sign_all
 
 M = Period.parse("2020-03")
 
 
 def confirmed_run(world):
-    u = world.users
-    run = services.compute_run(services.freeze_run(month=M))
-    for batch in run.batches.select_related("district"):
-        officer, approver = (
-            (u.a_officer, u.a_approver) if batch.district.code == "500101" else (u.b_officer, u.b_approver)
-        )
-        services.sign_batch(batch=batch, action="submit", officer=officer)
-        services.sign_batch(batch=batch, action="approve", officer=approver)
-        services.sign_batch(batch=batch, action="confirm", officer=u.finance)
-    return run
+    return sign_all(world, services.compute_run(services.freeze_run(month=M)))
 
 
 def test_files_need_every_batch_confirmed(world):
@@ -105,26 +97,12 @@ def test_template_errors_name_the_problem(template, needle):
     assert any(needle in e for e in bankfiles.template_errors(template))
 
 
-def _return_rows(run, bank_code, fail=()):
-    return [
-        {
-            "ref": line.ref,
-            "account_number": line.account_number,
-            "amount_fen": line.amount_fen,
-            "result": "failed" if line.pk in fail else "paid",
-            "code": "E01" if line.pk in fail else "",
-            "reason": "账户已销户" if line.pk in fail else "",
-        }
-        for line in PaymentLine.objects.filter(issue_run=run, bank_code=bank_code).order_by("ref")
-    ]
-
-
 def test_return_refused_whole_on_one_bad_row(world):
     run = confirmed_run(world)
     icbc = next(
         f for f in services.issue_bank_files(run=run, officer=world.users.finance) if f.bank.code == "ICBC"
     )
-    rows = _return_rows(run, "ICBC")
+    rows = return_rows(run, "ICBC")
     rows[-1]["amount_fen"] += 1
     rows.append(dict(rows[0]))  # a duplicate
     imported = services.import_return(
@@ -148,7 +126,7 @@ def test_failed_lines_are_reissued_once_and_paid_lines_never(world):
     lower = PaymentLine.objects.get(run=run, scheme="dibao", beneficiary_id=world.h_lower.pk)
     imported = services.import_return(
         bank_file=icbc,
-        content=bankfiles.return_template(_return_rows(run, "ICBC", fail={lower.pk})),
+        content=bankfiles.return_template(return_rows(run, "ICBC", fail={lower.pk})),
         file_name="r.csv",
         officer=u.finance,
     )
@@ -161,13 +139,13 @@ def test_failed_lines_are_reissued_once_and_paid_lines_never(world):
     # The same return again changes nothing; a return turning a paid line into a failure is refused.
     services.import_return(
         bank_file=icbc,
-        content=bankfiles.return_template(_return_rows(run, "ICBC", fail={lower.pk})),
+        content=bankfiles.return_template(return_rows(run, "ICBC", fail={lower.pk})),
         file_name="r.csv",
         officer=u.finance,
     )
     turned = services.import_return(
         bank_file=icbc,
-        content=bankfiles.return_template(_return_rows(run, "ICBC", fail=paid_ids)),
+        content=bankfiles.return_template(return_rows(run, "ICBC", fail=paid_ids)),
         file_name="r2.csv",
         officer=u.finance,
     )
@@ -188,7 +166,7 @@ def test_failed_lines_are_reissued_once_and_paid_lines_never(world):
     services.sign_batch(batch=batch, action="confirm", officer=u.finance2)
     files = services.issue_bank_files(run=follow, officer=u.finance)
     assert [(f.bank.code, f.line_count, f.total_fen) for f in files] == [("ICBC", 1, 50_000)]
-    rows = _return_rows(follow, "ICBC")
+    rows = return_rows(follow, "ICBC")
     services.import_return(
         bank_file=files[0], content=bankfiles.return_template(rows), file_name="r3.csv", officer=u.finance
     )

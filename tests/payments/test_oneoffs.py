@@ -18,6 +18,7 @@ from doudi.intake.workflows import temporary
 from doudi.payments import bankfiles, services
 from doudi.payments.models import BankFile, PaymentLine
 from doudi.policy.periods import Period
+from payments.world import return_rows, sign_all
 
 MARCH, APRIL = Period.parse("2020-03"), Period.parse("2020-04")
 
@@ -36,22 +37,26 @@ def head(household):
     return household.head
 
 
-def approved_temporary(world, person, amount, aid_form="cash"):
+def accepted(world, person, case_type, **kwargs):
     u = world.users
     case = intake.open_case(
         by=u.a_officer,
-        case_type="temporary",
-        subtype="urgent",
+        case_type=case_type,
         channel="walk_in",
         region=person.region,
-        summary="因疫情收入下降，申请临时救助",
+        summary="因疫情收入下降，申请救助",
         applicant=person,
+        **kwargs,
     )
-    case = intake.perform_action(case=case, action="accept", by=u.a_officer)
+    return intake.perform_action(case=case, action="accept", by=u.a_officer)
+
+
+def approved_temporary(world, person, amount, aid_form="cash"):
+    case = accepted(world, person, "temporary", subtype="urgent")
     return intake.perform_action(
         case=case,
         action="approve",
-        by=u.a_approver,
+        by=world.users.a_approver,
         reason="同意",
         data={"amount": amount, "aid_form": aid_form},
     )
@@ -59,27 +64,22 @@ def approved_temporary(world, person, amount, aid_form="cash"):
 
 def decided_case_by_case(world, person, amount):
     u = world.users
-    case = intake.open_case(
-        by=u.a_officer,
-        case_type="case_by_case",
-        channel="walk_in",
-        region=person.region,
-        summary="家庭重大困难",
-        applicant=person,
-    )
-    case = intake.perform_action(case=case, action="accept", by=u.a_officer)
+    case = accepted(world, person, "case_by_case")
     case = intake.perform_action(
         case=case, action="propose", by=u.a_officer, data={"amount": amount, "situation": "重病"}
     )
-    today = dt.date.today().isoformat()
+    return decide(world, case, amount, "万州民政〔2020〕12号纪要")
+
+
+def decide(world, case, amount, minutes_ref):
     return intake.perform_action(
         case=case,
         action="decide",
-        by=u.a_approver,
+        by=world.users.a_approver,
         reason="同意",
         data={
-            "meeting_on": today,
-            "minutes_ref": "万州民政〔2020〕12号纪要",
+            "meeting_on": dt.date.today().isoformat(),
+            "minutes_ref": minutes_ref,
             "participants": "张局长\n李科长\n王主任",
             "amount": amount,
         },
@@ -102,31 +102,10 @@ def compute(month):
     return services.compute_run(services.freeze_run(month=month))
 
 
-def confirm(world, run):
-    u = world.users
-    for batch in run.batches.select_related("district"):
-        officer, approver = (
-            (u.a_officer, u.a_approver) if batch.district.code == "500101" else (u.b_officer, u.b_approver)
-        )
-        services.sign_batch(batch=batch, action="submit", officer=officer)
-        services.sign_batch(batch=batch, action="approve", officer=approver)
-        services.sign_batch(batch=batch, action="confirm", officer=u.finance)
-
-
 def answer(world, run, bank_code, fail=()):
     """The bank's return for one bank file of the run: every line paid but those in `fail`."""
     bank_file = BankFile.objects.get(run=run, bank__code=bank_code)
-    rows = [
-        {
-            "ref": line.ref,
-            "account_number": line.account_number,
-            "amount_fen": line.amount_fen,
-            "result": "failed" if line.pk in fail else "paid",
-            "code": "E01" if line.pk in fail else "",
-            "reason": "账户已销户" if line.pk in fail else "",
-        }
-        for line in PaymentLine.objects.filter(issue_run=run, bank_code=bank_code).order_by("ref")
-    ]
+    rows = return_rows(run, bank_code, fail)
     imported = services.import_return(
         bank_file=bank_file,
         content=bankfiles.return_template(rows),
@@ -184,7 +163,7 @@ def test_an_approved_case_is_paid_once_across_months_and_closes_on_the_return(wo
         duplicate.save()
 
     # The bank fails it: the case stays approved; the follow-up (补发) pays it once corrected.
-    confirm(world, march)
+    sign_all(world, march)
     services.issue_bank_files(run=march, officer=u.finance)
     line.refresh_from_db()
     assert line.status == "issued"
@@ -197,7 +176,7 @@ def test_an_approved_case_is_paid_once_across_months_and_closes_on_the_return(wo
     follow = services.compute_run(services.create_follow_up(month=MARCH))
     line.refresh_from_db()
     assert (line.issue_run_id, line.account_id, line.status) == (follow.pk, corrected.pk, "pending")
-    confirm(world, follow)
+    sign_all(world, follow)
     services.issue_bank_files(run=follow, officer=u.finance2)
     answer(world, follow, "ICBC")
     line.refresh_from_db()
@@ -231,7 +210,7 @@ def test_cash_first_aid_is_recorded_paid_never_in_a_bank_file_and_deducted_when_
         "",
     )
     assert "已现金发放 800 元" in recorded.explanation and "a_village 登记" in recorded.explanation
-    confirm(world, march)
+    sign_all(world, march)
     files = services.issue_bank_files(run=march, officer=u.finance)
     for f in files:
         content = (settings.DOUDI_DATA_DIR / f.path).read_bytes()
@@ -266,18 +245,7 @@ def test_first_aid_escalated_to_case_by_case_is_deducted_there(world, village_wo
         case=formal, action="escalate", by=u.a_officer, reason="重大困难", data={"amount": 9000}
     )
     proposal = Case.objects.get(case_type="case_by_case", related_case=formal)
-    intake.perform_action(
-        case=proposal,
-        action="decide",
-        by=u.a_approver,
-        reason="同意",
-        data={
-            "meeting_on": dt.date.today().isoformat(),
-            "minutes_ref": "纪要7号",
-            "participants": "甲\n乙\n丙",
-            "amount": 8000,
-        },
-    )
+    decide(world, proposal, 8000, "纪要7号")
     compute(MARCH)
     line = case_lines(proposal).get()
     assert line.amount_fen == 700_000
@@ -327,7 +295,7 @@ def test_no_account_is_held_and_paid_by_a_follow_up(world):
     )
     assert "万州民政〔2020〕12号纪要" in line.explanation and "区县集体研究决定 5000 元" in line.explanation
     assert run.batches.get(district=world.regions.a).summary["case_by_case"]["held"] == 1
-    confirm(world, run)
+    sign_all(world, run)
     services.issue_bank_files(run=run, officer=u.finance)
     account(world.noacct_head, world.rcb, luhn("622202777777777777"))
     follow = services.compute_run(services.create_follow_up(month=MARCH))

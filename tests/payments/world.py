@@ -196,3 +196,35 @@ def build_world(extra_households: int = 0):
         enrol(h, "dibao", 400 + i % 300)
         account(people[0], icbc if i % 3 else rcb, number())
     return w
+
+
+def sign_all(world, run):
+    """Every district batch of the run through its three tiers (district officer, approver, finance)."""
+    from doudi.payments.services import sign_batch
+
+    u = world.users
+    for batch in run.batches.select_related("district"):
+        officer, approver = (
+            (u.a_officer, u.a_approver) if batch.district.code == "500101" else (u.b_officer, u.b_approver)
+        )
+        sign_batch(batch=batch, action="submit", officer=officer)
+        sign_batch(batch=batch, action="approve", officer=approver)
+        sign_batch(batch=batch, action="confirm", officer=u.finance)
+    return run
+
+
+def return_rows(run, bank_code, fail=()):
+    """The bank's answer to one bank file of the run: every line paid but the line ids in `fail`."""
+    from doudi.payments.models import PaymentLine
+
+    return [
+        {
+            "ref": line.ref,
+            "account_number": line.account_number,
+            "amount_fen": line.amount_fen,
+            "result": "failed" if line.pk in fail else "paid",
+            "code": "E01" if line.pk in fail else "",
+            "reason": "账户已销户" if line.pk in fail else "",
+        }
+        for line in PaymentLine.objects.filter(issue_run=run, bank_code=bank_code).order_by("ref")
+    ]
