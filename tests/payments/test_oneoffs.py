@@ -370,9 +370,12 @@ def test_the_case_page_shows_the_payment(world, client):
     assert 'data-testid="payout"' in page and line.ref in page and "待发放" in page
 
 
-def test_an_applicant_outside_the_registry_is_closed_by_hand(world):
+def test_an_applicant_outside_the_registry_or_any_household_is_closed_by_hand(world):
+    from doudi.registry.models import Person
+    from payments.world import id_number
+
     u = world.users
-    case = intake.open_case(
+    outsider = intake.open_case(
         by=u.a_officer,
         case_type="temporary",
         subtype="urgent",
@@ -381,13 +384,25 @@ def test_an_applicant_outside_the_registry_is_closed_by_hand(world):
         summary="外地务工人员",
         applicant_name="外地人",
     )
-    case = intake.perform_action(case=case, action="accept", by=u.a_officer)
-    case = intake.perform_action(case=case, action="approve", by=u.a_approver, data={"amount": 800})
-    compute(MARCH)
-    assert not case_lines(case).exists()
-    assert (
-        intake.perform_action(case=case, action="close", by=u.a_officer, reason="现金").state == flows.CLOSED
+    outsider = intake.perform_action(case=outsider, action="accept", by=u.a_officer)
+    lone = Person.objects.create(
+        id_number=id_number(dt.date(1970, 1, 1)),
+        name="独居者",
+        birth_date=dt.date(1970, 1, 1),
+        sex="M",
+        region=world.regions.a_v,
     )
+    cases = [
+        intake.perform_action(case=outsider, action="approve", by=u.a_approver, data={"amount": 800}),
+        approved_temporary(world, lone, 700),
+    ]
+    run = services.freeze_run(month=MARCH)
+    assert run.snapshot_rows["oneoffs"] == 0
+    services.compute_run(run)
+    for case in cases:
+        assert not case_lines(case).exists()
+        closed = intake.perform_action(case=case, action="close", by=u.a_officer, reason="现金")
+        assert closed.state == flows.CLOSED
 
 
 def test_award_edges():

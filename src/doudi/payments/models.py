@@ -294,8 +294,8 @@ class PaymentLine(models.Model):
     One-off payments (临时救助, 一事一议, 先行救助: `ONE_OFF_SCHEMES`) are keyed by the case:
     `beneficiary_id` is the intake case's id and `scheme` its case type, and a second database
     constraint allows one line per (case, scheme) whatever the month, so a case is paid exactly once
-    however many runs follow. `person` is the applicant, `household` their household (0 when they
-    belong to none). A 先行救助 the village already gave in cash is a line born `paid` with flag
+    however many runs follow. `person` is the applicant, `household` the case's (else the applicant's
+    current one). A 先行救助 the village already gave in cash is a line born `paid` with flag
     `cash_given` (never in a bank file). The account
     is copied from the snapshot: a later change of account does not touch an issued line.
     `issue_run` is the run whose bank file carries the line's current attempt (a follow-up run

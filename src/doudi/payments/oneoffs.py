@@ -2,7 +2,7 @@
 
 - **freeze** reads, in the payroll's one consistent read, every case decided and not yet paid (`SQL`):
   an approved temporary-assistance or 一事一议 case, or a 先行救助 given (also once formalised or
-  justified), whose applicant is in the registry and which has no payment line yet — with the case's
+  justified), whose applicant is in the registry (with a household) and which has no payment line yet — with the case's
   record as it stands (`details` as JSON text) and the record of the case it came from. They are the
   snapshot's ``oneoffs.parquet``: an edit of the case after freezing changes nothing in that payroll.
 - **compute** turns each into at most one line (`lines`; one-offs are few: a loop over them, not over
@@ -46,10 +46,11 @@ SCHEMA = pa.schema(
 )
 
 # Decided and not yet paid: approved temporary / 一事一议, a first aid given (given, then formalised or
-# justified), an applicant in the registry, no payment line for the case yet.
+# justified), an applicant in the registry with a household (the case's, else their current one: a line
+# names its household), no payment line for the case yet.
 SQL = (
     "SELECT c.id AS case_id, c.case_type AS case_type, c.tracking_number AS tracking_number, "
-    "p.id AS person_id, COALESCE(c.household_id, m.household_id, 0) AS household_id, "
+    "p.id AS person_id, COALESCE(c.household_id, m.household_id) AS household_id, "
     "p.region_id AS region_id, r.path AS region_path, CAST(c.details AS TEXT) AS details, "
     "CAST(rc.details AS TEXT) AS related_details "
     "FROM intake_case c JOIN registry_person p ON p.id = c.applicant_id "
@@ -58,6 +59,7 @@ SQL = (
     "LEFT JOIN intake_case rc ON rc.id = c.related_case_id "
     "WHERE ((c.case_type IN ('temporary', 'case_by_case') AND c.state = 'approved') "
     "OR (c.case_type = 'first_aid' AND c.state IN ('given', 'formalised', 'closed'))) "
+    "AND COALESCE(c.household_id, m.household_id) IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM payments_paymentline l "
     "WHERE l.beneficiary_id = c.id AND l.scheme = c.case_type) "
     "ORDER BY c.id"

@@ -10,8 +10,8 @@ the case's own record (`details`), by one function the payroll and the case page
 - a case formalised from a 先行救助 (补办审批: the temporary case, or the 一事一议 it was escalated to)
   pays the decided amount less what the first aid already gave (cash or goods valued in yuan) — never
   the same yuan twice;
-- a case whose applicant is not in the registry cannot be paid by the payroll (no person, no payee
-  account): it is closed by hand as before.
+- a case whose applicant is not in the registry (or belongs to no household) cannot be paid by the
+  payroll (no person, no payee account): it is closed by hand as before.
 
 A case the payroll pays closes itself when the bank's return says the money arrived (`close_on_payment`);
 the manual 办结（已发放） is refused for it (`manual_close_refusal`).
@@ -103,9 +103,22 @@ def one_off_award(
     return Award(case_type, amount, form, deducted, pay, False, text)
 
 
+def in_registry(case: Any) -> bool:
+    """The applicant is a registry person with a household (the case's, else their current one): what
+    the payroll needs to pay them (payments/oneoffs.py reads the same)."""
+    from doudi.registry.models import Membership
+
+    if not case.applicant_id:
+        return False
+    return bool(
+        case.household_id
+        or Membership.objects.filter(person_id=case.applicant_id, left_on__isnull=True).exists()
+    )
+
+
 def payroll_pays(case: Any) -> bool:
     """Whether the payroll pays this case in cash (an applicant in the registry, cash left to pay)."""
-    if case.case_type not in ("temporary", "case_by_case") or not case.applicant_id:
+    if case.case_type not in ("temporary", "case_by_case") or not in_registry(case):
         return False
     related = case.related_case.details if case.related_case_id else None
     award = one_off_award(case.case_type, case.tracking_number, case.details or {}, related)
