@@ -233,3 +233,27 @@ def test_the_pages(world, client):
     item = WindowEndItem.objects.get(review=review)
     notice = client.get(reverse("benefits:window_end_notice", args=[review.pk, item.pk]), follow=True)
     assert notice.status_code == 200 and "减发救助金通知书" in notice.content.decode()
+
+
+def test_the_command_line(world):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="尚未宣布结束"):
+        call_command(
+            "window_end", "preview", "--region", "500101", "--user", "a_officer", stdout=io.StringIO()
+        )
+    declare(world, D(2020, 2, 29))
+    out = io.StringIO()
+    call_command("window_end", "preview", "--region", "500101", "--user", "a_officer", stdout=out)
+    review = WindowEndReview.objects.get()
+    assert "100%" in out.getvalue() and "reduce       1" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("window_end", "approve", "--review", str(review.pk), "--user", "a_officer", stdout=out)
+    out = io.StringIO()
+    call_command("window_end", "approve", "--review", str(review.pk), "--user", "a_approver", stdout=out)
+    assert "applied: {'applied': 1}" in out.getvalue() and "applied" in out.getvalue()
+    with pytest.raises(CommandError, match="不能重复审批"):
+        call_command("window_end", "approve", "--review", str(review.pk), "--user", "a_approver", stdout=out)

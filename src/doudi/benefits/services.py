@@ -1100,6 +1100,8 @@ def compute_window_end(review: Any, *, progress: Callable[[str, int], None] | No
             status=ReviewStatus.FAILED, error=traceback.format_exc()[-4000:]
         )
         raise
+    if progress is not None:
+        progress("finished", 100)
     review.refresh_from_db()
     return review
 

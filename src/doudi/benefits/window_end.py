@@ -86,9 +86,9 @@ def compute(
 
     excluded = [d for d in districts if in_window(windows.get(int(d)), month)]
     scope = pa.array([d for d in districts if d not in excluded], pa.string())
-    progress("m", 20)
+    progress("month", 20)
     now = _in_scope(payroll.compute(snapshot, month).lines, scope)
-    progress("last", 50)
+    progress("last-month", 50)
     last = _in_scope(payroll.compute(snapshot, month.shift(-1)).lines, scope)
     progress("changes", 80)
 
@@ -208,8 +208,10 @@ def _turned_18_before(birth: date | None, month: Period) -> bool:
 
 def _key(scheme: pa.Array | pa.ChunkedArray, beneficiary: np.ndarray) -> np.ndarray:
     """One integer per (scheme, beneficiary): ids are database keys, schemes fewer than 8."""
-    code = np.asarray(pc.index_in(scheme, value_set=pa.array(SCHEME_ORDER)).to_numpy(zero_copy_only=False))
-    return np.asarray(beneficiary, dtype=np.int64) * 8 + code.astype(np.int64)
+    code = pc.fill_null(pc.index_in(scheme, value_set=pa.array(SCHEME_ORDER)), 7)
+    return np.asarray(beneficiary, dtype=np.int64) * 8 + np.asarray(
+        code.to_numpy(zero_copy_only=False), np.int64
+    )
 
 
 def _applied(lines: pa.Table, changes: list[Change], enrolments: pa.Table) -> pa.Table:
