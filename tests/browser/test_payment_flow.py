@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from benefits.support import _fast_password_hashing, officers  # noqa: F401  (hashing first: autouse)
-from browser.test_dibao_flow import PHONE, _login, _open_case, _shot, phone_page  # noqa: F401
+from browser.test_dibao_flow import PHONE, _login, _open_case, _shot, open_status, phone_page  # noqa: F401
 from payments.world import luhn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,20 +38,27 @@ def household(regions, make_user, settings, tmp_path):
 
 
 def _citizen_opens_status(page, live_server, case):
-    """进度查询 with the tracking number, the ID number and the code texted to the phone on file."""
-    from doudi.portal.models import OutboxMessage
+    open_status(page, live_server, case.tracking_number, case.applicant_id_number)
 
-    page.goto(live_server.url + reverse("portal:status"))
-    page.get_by_label("受理编号").fill(case.tracking_number)
-    page.get_by_label("申请人身份证号").fill(case.applicant_id_number)
-    page.get_by_test_id("send-code").click()
-    page.get_by_test_id("status-info").wait_for()
-    code = re.search(
-        r"验证码为 (\d{6})", OutboxMessage.objects.filter(purpose="status_code").first().text
-    ).group(1)
-    page.get_by_label("短信验证码").fill(code)
-    page.get_by_test_id("verify").click()
-    page.wait_for_url(re.compile(r"/status/case/$"))
+
+def _return_file(path, run, failed=None, reason=""):
+    """The bank's answer to the run's issued lines: each paid, but `failed` (a line) with code E07."""
+    from doudi.payments import bankfiles
+    from doudi.payments.models import PaymentLine
+
+    def result(x):
+        if failed is not None and x.pk == failed.pk:
+            return {"result": "failed", "code": "E07", "reason": reason}
+        return {"result": "paid"}
+
+    lines = PaymentLine.objects.filter(issue_run=run, status="issued").order_by("pk")
+    path.write_bytes(
+        bankfiles.return_template(
+            {"ref": x.ref, "account_number": x.account_number, "amount_fen": x.amount_fen, **result(x)}
+            for x in lines
+        )
+    )
+    return path
 
 
 def _sign(page, live_server, run, button):
@@ -77,7 +84,6 @@ def test_from_approval_through_the_payroll_to_the_citizen_seeing_the_payment(
     from django.utils import timezone
 
     from doudi.benefits.models import Enrolment
-    from doudi.payments import bankfiles
     from doudi.payments.models import PaymentLine, PayrollRun
     from portal.payflow import awaiting_approval
 
@@ -120,18 +126,7 @@ def test_from_approval_through_the_payroll_to_the_citizen_seeing_the_payment(
     files.get_by_text("工商银行").wait_for()
     issued = PaymentLine.objects.filter(issue_run=run, status="issued").order_by("pk")
     assert line.pk in {x.pk for x in issued}
-    answer = tmp_path / "return.csv"
-    answer.write_bytes(
-        bankfiles.return_template(
-            {
-                "ref": x.ref,
-                "account_number": x.account_number,
-                "amount_fen": x.amount_fen,
-                "result": "paid",
-            }
-            for x in issued
-        )
-    )
+    answer = _return_file(tmp_path / "return.csv", run)
     files.locator("input[type=file]").set_input_files(str(answer))
     files.get_by_role("button", name="导入回盘").click()
     finance.get_by_text(f"回盘已导入：成功 {issued.count()} 笔，失败 0 笔。").wait_for()
@@ -191,7 +186,6 @@ def test_a_failed_return_shows_the_citizen_why_and_what_to_do(
     console, fails the line: the citizen sees 发放失败, the bank's reason and what to do, and gets one SMS."""
 
     from benefits.support import act
-    from doudi.payments import bankfiles
     from doudi.payments.models import PaymentLine
     from doudi.portal.models import OutboxMessage
     from portal.payflow import awaiting_approval
@@ -200,22 +194,7 @@ def test_a_failed_return_shows_the_citizen_why_and_what_to_do(
     case = act(awaiting_approval(officers, people), "approve", officers.a_approver, "同意")
     run = _pay_until_issued(officers)
     line = PaymentLine.objects.get(run=run, scheme="dibao", beneficiary_id=household_.pk)
-    answer = tmp_path / "return.csv"
-    answer.write_bytes(
-        bankfiles.return_template(
-            [
-                {
-                    "ref": x.ref,
-                    "account_number": x.account_number,
-                    "amount_fen": x.amount_fen,
-                    "result": "failed" if x.pk == line.pk else "paid",
-                    "code": "E07" if x.pk == line.pk else "",
-                    "reason": "账户已冻结" if x.pk == line.pk else "",
-                }
-                for x in PaymentLine.objects.filter(issue_run=run, status="issued").order_by("pk")
-            ]
-        )
-    )
+    answer = _return_file(tmp_path / "return.csv", run, failed=line, reason="账户已冻结")
 
     page = _login(browser, live_server, "finance")
     page.goto(live_server.url + reverse("payments:payroll_run", args=[run.pk]))

@@ -409,3 +409,47 @@ def test_a_person_level_case_shows_that_persons_payments_not_the_other_members(c
     assert page.count('data-testid="payment"') == PaymentLine.objects.filter(person=w.tekun).count()
     assert "儿童基本生活费" not in page and "1,200.00" not in page
     assert orphan.account_number[-4:] not in page and "孙监护" not in page and "孙娃" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wrong_identity_gets_the_neutral_answer_and_no_payment(client, regions, make_user, approved):
+    """After the household is paid: another member's ID number, a mistyped tracking number or a wrong code
+    all get the same 404 "not found" and nothing of the household; the payment pages need the session."""
+    import re
+
+    from doudi.portal.models import VerificationCode
+
+    case, household, people = approved
+    pay(payroll_users(make_user, regions))
+    client.post(
+        reverse("portal:status"),
+        {"op": "send", "tracking_number": case.tracking_number, "id_number": case.applicant_id_number},
+    )
+    code = re.search(r"验证码为 (\d{6})", OutboxMessage.objects.filter(purpose="status_code").first().text)[1]
+
+    def verify(tracking, number, code_):
+        return client.post(
+            reverse("portal:status"),
+            {"op": "verify", "tracking_number": tracking, "id_number": number, "code": code_},
+        )
+
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    answers = [
+        verify(case.tracking_number, people[1].id_number, code),  # the spouse's own ID number
+        verify(
+            case.tracking_number[:-1] + str((int(case.tracking_number[-1]) + 1) % 10),
+            case.applicant_id_number,
+            code,
+        ),
+        verify(case.tracking_number, case.applicant_id_number, wrong),
+    ]
+    assert {r.status_code for r in answers} == {404}
+    errors = {re.search(r'data-testid="status-error">([^<]*)<', r.content.decode())[1] for r in answers}
+    assert len(errors) == 1 and "未找到匹配的申请" in errors.pop()
+    for r in answers:
+        assert "338.00" not in r.content.decode() and "6222" not in r.content.decode()
+    assert client.get(reverse("portal:status_case")).status_code == 302  # no session: back to the check
+    # The right three open the page with the payment.
+    assert verify(case.tracking_number, case.applicant_id_number, code).status_code == 302
+    assert "338.00 元" in client.get(reverse("portal:status_case")).content.decode()
+    assert VerificationCode.objects.filter(used_at__isnull=False).exists()
