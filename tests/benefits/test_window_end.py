@@ -224,7 +224,8 @@ def test_the_pages(world, client):
         'data-testid="approve-form"'
         in client.get(reverse("benefits:window_end", args=[review.pk])).content.decode()
     )
-    assert client.post(reverse("benefits:window_end_approve", args=[review.pk])).status_code == 302
+    approve = reverse("benefits:window_end_approve", args=[review.pk])
+    assert client.post(approve, {"note": "同意\u200b"}).status_code == 302
     approval = review.approvals.get()
     services.apply_window_end(approval)  # what the queued task runs
     again = client.post(reverse("benefits:window_end_approve", args=[review.pk]), follow=True)
@@ -233,6 +234,12 @@ def test_the_pages(world, client):
     item = WindowEndItem.objects.get(review=review)
     notice = client.get(reverse("benefits:window_end_notice", args=[review.pk, item.pk]), follow=True)
     assert notice.status_code == 200 and "减发救助金通知书" in notice.content.decode()
+    from doudi.audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(
+        action="read", object_id=str(world.h_lower.pk), actor=world.users.a_approver
+    ).exists()
+    assert review.approvals.get().note == "同意"  # the invisible character dropped
 
 
 def test_the_command_line(world):

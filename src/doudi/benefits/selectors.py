@@ -209,7 +209,10 @@ def window_end_items(user: User, review: Any, *, kind: str = "") -> QuerySet:
 def window_end_item(user: User, review: Any, pk: int) -> Any:
     from django.http import Http404
 
+    from doudi.audit.services import record_read
+
     item = window_end_items(user, review).filter(pk=pk).first()
     if item is None:
         raise Http404
+    record_read(actor=user, obj=item.household, reason="疫情防控期结束通知书")
     return item

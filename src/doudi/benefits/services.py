@@ -1046,7 +1046,7 @@ def compute_window_end(review: Any, *, progress: Callable[[str, int], None] | No
         month = Period.parse(review.month.strftime("%Y-%m"))
         report("reading", 5)
         directory = data_dir() / "window-end" / str(review.pk)
-        payroll.freeze(directory, payroll.read_database(month), frozen_parameters(month))
+        frozen = payroll.freeze(directory, payroll.read_database(month), frozen_parameters(month))
         _params, windows = payroll.load_parameters(directory)
         districts = Region.objects.filter(level=2)
         if review.region.level == 2:
@@ -1093,7 +1093,13 @@ def compute_window_end(review: Any, *, progress: Callable[[str, int], None] | No
                 stage="finished",
                 percent=100,
                 computed_at=_now(),
-                summary={"totals": preview.totals, "counts": counts, "excluded": preview.excluded},
+                summary={
+                    "totals": preview.totals,
+                    "counts": counts,
+                    "excluded": preview.excluded,
+                    "snapshot_sha256": frozen.sha256,  # the data the preview was computed on
+                    "snapshot_rows": frozen.rows,
+                },
             )
     except Exception:
         WindowEndReview.objects.filter(pk=review.pk, status=ReviewStatus.COMPUTING).update(
@@ -1113,6 +1119,7 @@ def approve_window_end(*, review: Any, by: Any, note: Any = "") -> Any:
     and not after the payroll of the month is frozen (it would not pay the changes). The changes are
     applied after (`apply_window_end`, with progress)."""
     from doudi.benefits.models import ReviewStatus, WindowEndApproval, WindowEndReview
+    from doudi.core.text import clean_text
     from doudi.payments.models import PayrollRun
 
     review = WindowEndReview.objects.select_for_update().select_related("region").get(pk=review.pk)
@@ -1144,7 +1151,7 @@ def approve_window_end(*, review: Any, by: Any, note: Any = "") -> Any:
     try:
         with transaction.atomic():
             approval = WindowEndApproval.objects.create(
-                review=review, district=district, by=by, at=_now(), note=str(note or "").strip()[:500]
+                review=review, district=district, by=by, at=_now(), note=clean_text(note)[:500]
             )
     except IntegrityError as exc:
         raise Conflict(
