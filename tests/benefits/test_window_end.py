@@ -264,3 +264,24 @@ def test_the_command_line(world):
     assert "applied: {'applied': 1}" in out.getvalue() and "applied" in out.getvalue()
     with pytest.raises(CommandError, match="不能重复审批"):
         call_command("window_end", "approve", "--review", str(review.pk), "--user", "a_approver", stdout=out)
+
+
+def test_a_district_still_in_its_own_window_is_left_out_of_the_city_preview(world):
+    from doudi.regions.services import declare_window
+
+    declare(world, D(2020, 2, 29))
+    declare_window(
+        by=world.users.city_admin,
+        name="涪陵区疫情防控期间",
+        start=D(2020, 2, 1),
+        end=None,
+        reason="本区县延长",
+        districts=[world.regions.b],
+    )
+    review = preview(world, world.regions.city, world.users.city_admin)
+    assert review.summary["excluded"] == ["500102"]
+    assert set(items(review)) == {("reduce", "dibao", world.h_lower.pk)}  # none of 涪陵区
+    with pytest.raises(ValidationError):
+        services.approve_window_end(review=review, by=world.users.b_approver)
+    with pytest.raises(ValidationError):  # the district itself: its end is not declared
+        services.prepare_window_end(region=world.regions.b, by=world.users.b_officer)
