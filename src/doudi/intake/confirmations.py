@@ -117,6 +117,21 @@ def _first_aid_given(case: Case) -> str:
     }
 
 
+def _change_evaluated(case: Case) -> str:
+    plan = _part(case, "proposal")
+    return _("已重新评估：现发 %(b)s 元，按变化后的情况应为 %(a)s 元；请提交乡镇审核意见。") % {
+        "b": plan.get("current_amount", 0),
+        "a": plan.get("new_amount", 0),
+    }
+
+
+def _change_decided(case: Case) -> str:
+    d = _part(case, "decision")
+    if d.get("deferred"):
+        return _("已作出决定；疫情防控期间不减发、不退出，暂缓执行，期间结束后请执行。")
+    return _("已作出决定并落实到在保记录，决定书可以打印，已短信告知家庭。")
+
+
 # The steps every flow shares (受理 and the standard decision and close), by action name.
 SHARED: dict[str, Sentence] = {
     "accept": gettext_lazy("申请已受理，办理时限从今天起计算。"),
@@ -175,6 +190,13 @@ BY_FLOW: dict[tuple[str, str], Sentence] = {
     ("first_aid", "formalise"): gettext_lazy("已转为临时救助案件，按临时救助程序继续办理。"),
     ("first_aid", "justify"): gettext_lazy("情况说明已记录，案件办结。"),
     ("first_aid", "void"): gettext_lazy("登记已作废，原因已记录。"),
+    ("change_report", "accept"): gettext_lazy("变化报告已受理，已短信告知家庭；请核实变化后的家庭经济状况。"),
+    ("change_report", "economic_data"): gettext_lazy("变化后的家庭经济状况已保存，下一步重新评估。"),
+    ("change_report", "evaluate"): _change_evaluated,
+    ("change_report", "township_review"): _township_reviewed,
+    ("change_report", "reinvestigate"): gettext_lazy("已退回重新核实，退回理由已记录。"),
+    ("change_report", "decide"): _change_decided,
+    ("change_report", "apply_deferred"): _change_decided,
 }
 
 

@@ -21,7 +21,10 @@ def _subtype_choices():
 class OpenCaseForm(ServiceErrorsMixin, forms.Form):
     """登记 a walk-in, hotline, patrol or referred request."""
 
-    case_type = forms.ChoiceField(label=_("案件类型"), choices=CaseType.choices)
+    # A change report has its own page (the household must be in dibao): change_report_new.
+    case_type = forms.ChoiceField(
+        label=_("案件类型"), choices=[c for c in CaseType.choices if c[0] != CaseType.CHANGE_REPORT]
+    )
     subtype = forms.ChoiceField(
         label=_("细类"),
         choices=(),
@@ -54,6 +57,27 @@ class OpenCaseForm(ServiceErrorsMixin, forms.Form):
             )
             self.fields["region"].initial = user.region_id
         self.fields["region"].label_from_instance = lambda r: f"{'　' * (r.level - 2)}{r.name}"
+        bootstrap_widgets(self)
+
+
+class ChangeReportForm(ServiceErrorsMixin, forms.Form):
+    """家庭情况变化报告 filed for a household in dibao (a village worker on its behalf, 条例第5、14条)."""
+
+    applicant_id_number = forms.CharField(
+        label=_("报告人身份证号"), max_length=24, help_text=_("在保家庭的任一成员（本辖区登记在册）")
+    )
+    applicant_phone = forms.CharField(
+        label=_("联系电话"), max_length=20, required=False, help_text=_("留空则用登记的电话；用于短信告知")
+    )
+    kinds = forms.MultipleChoiceField(label=_("发生变化的事项"), widget=forms.CheckboxSelectMultiple)
+    summary = forms.CharField(label=_("变化情况"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
+    on_behalf = forms.BooleanField(label=_("村（社区）代为报告"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from doudi.intake.workflows.change_report import KINDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = [(k, str(label)) for k, label in KINDS]
         bootstrap_widgets(self)
 
 

@@ -30,6 +30,7 @@ class CaseType(models.TextChoices):
     CARE = "care", _("照料服务")
     OBJECTION = "objection", _("异议")
     COMPLAINT = "complaint", _("投诉举报")
+    CHANGE_REPORT = "change_report", _("家庭情况变化报告")
 
 
 # Subtypes a case type accepts (empty: none). The workflows read them (e.g. 急难型 vs 支出型 thresholds).

@@ -8,6 +8,7 @@ urlpatterns = [
     path("bulk/", views.case_bulk, name="bulk"),
     path("export/", views.case_export, name="export"),
     path("new/", views.case_new, name="new"),
+    path("new/change-report/", views.change_report_new, name="new_change_report"),
     path("<int:pk>/", views.case_detail, name="case"),
     path("<int:pk>/act/<slug:action>/", views.case_act, name="act"),
     path("<int:pk>/comment/", views.case_comment, name="comment"),

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doudi.accounts.models import User
+from doudi.accounts.roles import Role
 from doudi.audit.services import record_read
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
@@ -29,6 +30,7 @@ from doudi.core.masking import mask_id_number, mask_phone
 from doudi.intake import flows, notices, selectors, services
 from doudi.intake.confirmations import confirmation
 from doudi.intake.forms import (
+    ChangeReportForm,
     CovidEventForm,
     CovidImportForm,
     OpenCaseForm,
@@ -270,6 +272,42 @@ def case_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("已登记，受理编号 %(n)s。") % {"n": case.tracking_number})
             return redirect("intake:case", pk=case.pk)
     return render(request, "intake/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@console_user_required
+def change_report_new(request: HttpRequest) -> HttpResponse:
+    """登记家庭情况变化报告 for a household in dibao of the officer's region (the village on its behalf)."""
+    from doudi.intake.workflows import change_report
+
+    if not services.is_actor(request.user):
+        raise PermissionDenied
+    form = ChangeReportForm(
+        request.POST or None, initial={"on_behalf": request.user.has_role(Role.VILLAGE_WORKER)}
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            case, repeated = change_report.file_for_household(
+                by=request.user,
+                id_number=d["applicant_id_number"],
+                summary=d["summary"],
+                kinds=d["kinds"],
+                phone=d["applicant_phone"],
+                on_behalf=d["on_behalf"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            if repeated:
+                messages.warning(
+                    request, _("该家庭已有一份变化报告正在办理：%(n)s。") % {"n": case.tracking_number}
+                )
+            else:
+                messages.success(request, _("已登记，受理编号 %(n)s。") % {"n": case.tracking_number})
+            return redirect("intake:case", pk=case.pk)
+    return render(
+        request, "intake/change_report/new.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 # --- the case page -----------------------------------------------------------------------------------------

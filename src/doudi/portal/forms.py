@@ -186,6 +186,60 @@ MemberFormSet = forms.formset_factory(
 )
 
 
+class ChangeReportForm(forms.Form):
+    """家庭情况变化报告: a member of a household in dibao tells what changed."""
+
+    applicant_name = forms.CharField(label=_("姓名"), max_length=64)
+    applicant_id_number = forms.CharField(
+        label=_("身份证号"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text", "spellcheck": "false"}),
+    )
+    applicant_phone = forms.CharField(
+        label=_("手机号"),
+        max_length=20,
+        help_text=_("在村（社区）登记的手机号，用于核对身份和接收短信"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    kinds = forms.MultipleChoiceField(
+        label=_("发生变化的事项"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("请选择发生变化的事项。")},
+    )
+    description = forms.CharField(
+        label=_("变化情况"),
+        max_length=2000,
+        help_text=_("例如：谁、从什么时候起、收入或财产有什么变化"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    household_income = forms.DecimalField(
+        label=_("变化后全家月收入合计（元，可不填）"),
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+    consent = forms.BooleanField(
+        label=_("我已阅读并同意以下授权和承诺"),
+        error_messages={"required": _("请阅读并同意家庭经济状况核对授权。")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from doudi.intake.workflows.change_report import KINDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = [(k, str(label)) for k, label in KINDS]
+        bootstrap_widgets(self, large=True)
+        self.fields["applicant_id_number"].widget.attrs["class"] += " text-uppercase"
+
+    def clean_applicant_id_number(self) -> str:
+        return identity.validate(self.cleaned_data["applicant_id_number"])
+
+    def clean_applicant_phone(self) -> str:
+        return services.clean_mobile(self.cleaned_data["applicant_phone"])
+
+
 class StatusForm(forms.Form):
     """查询: tracking number + ID number, then the SMS code."""
 

@@ -65,6 +65,8 @@ def case_text(case, transition, notice: str) -> str:
         if case.due_on:
             text += _("办理期限至 %(d)s。") % {"d": case.due_on.strftime("%Y-%m-%d")}
         return text + _("可凭受理编号在网上查询办理进度。")
+    if case.case_type == "change_report" and notice in (NOTICE_ACCEPTANCE, NOTICE_DECISION):
+        return report_text(case, notice)
     if notice == NOTICE_DECISION:
         decision = (case.details or {}).get("decision") or {}
         text = _("%(sign)s您的%(scheme)s申请已批准。") % {"sign": SIGN, "scheme": scheme}
@@ -81,6 +83,42 @@ def case_text(case, transition, notice: str) -> str:
         text = _("%(sign)s您的%(scheme)s申请不予批准。") % {"sign": SIGN, "scheme": scheme}
     text += _("书面决定书将送达，不服可依法申请行政复议或提起行政诉讼。")
     return text + _lookup(case)
+
+
+def report_text(case, notice: str) -> str:
+    """A household's change report (家庭情况变化报告): accepted, or decided — the new amount and month,
+    kept, stopped, or deferred by the emergency window. It stands for the enrolment change it makes."""
+    from doudi.intake.flows import NOTICE_ACCEPTANCE
+
+    n = {"n": case.tracking_number}
+    if notice == NOTICE_ACCEPTANCE:
+        return (
+            _(
+                "【兜底救助】您报告的家庭情况变化已受理，受理编号 %(n)s。乡镇（街道）将核实变化情况，重新核定低保金。"
+            )
+            % n
+        )
+    d = (case.details or {}).get("decision") or {}
+    values = {
+        "b": d.get("previous_amount"),
+        "a": d.get("amount"),
+        "m": str(d.get("from_month") or d.get("end_month") or "")[:7],
+    }
+    outcome = d.get("outcome")
+    if d.get("deferred"):
+        text = (
+            _(
+                "【兜底救助】已决定：经重新核定，您家的低保金应调整；按疫情防控期间的规定暂缓执行，现继续每月 %(b)s 元。"
+            )
+            % values
+        )
+    elif outcome in ("raise", "reduce"):
+        text = _("【兜底救助】已决定：您家的低保金自 %(m)s 起调整为每月 %(a)s 元（原 %(b)s 元）。") % values
+    elif outcome == "exit":
+        text = _("【兜底救助】已决定：您家的低保金发放至 %(m)s，自次月起停止。") % values
+    else:
+        text = _("【兜底救助】已决定：经重新核定，您家的低保金维持每月 %(b)s 元不变。") % values
+    return text + _("书面决定书将送达，不服可依法申请行政复议或提起行政诉讼。") + _lookup(case)
 
 
 def on_case_transitioned(sender, case, transition, by=None, **kwargs) -> None:
@@ -141,6 +179,8 @@ def on_enrolment_changed(sender, change, **kwargs) -> None:
     """The beneficiary's phone (the person, or the dibao household's head); none registered: no message."""
     if change.kind == "enrolled":
         return  # the decision has its own message (on_case_transitioned) and notice
+    if change.case_id and change.case.case_type == "change_report":
+        return  # the change report's "已决定" message says it (report_text)
     who = change.enrolment.beneficiary
     notify_once(
         key=f"change:{change.pk}",

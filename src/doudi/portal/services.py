@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -345,36 +346,18 @@ def _repeated(case: Case, app: Application) -> Applied:
     return Applied(case, repeated=True)
 
 
-def apply_online(app: Application) -> Applied:
-    """网上申请: validate everything, then open the case (channel portal) with its proofs in one
-    transaction — a refusal writes nothing — and text the tracking number to the applicant. The same
-    application again while its case is open (a double click, two tabs, a second try) opens nothing."""
-    details, village, errors = _validate(app)
-    if errors:
-        raise ValidationError(errors)
-    key = _submission_key(app)
-    saved: list[str] = []
+def _submit_once(
+    key: str, open_fn: Callable[[], Case], repeated: Callable[[Case], Applied], saved: list[str]
+) -> Applied:
+    """One case per submission key while it is open: `open_fn` opens it (in this transaction) unless the
+    key's case is still open, which `repeated` answers instead. The unique key makes two simultaneous
+    submissions (a double click, two tabs) one case; files stored for a failed attempt are deleted."""
     try:
         with transaction.atomic():
             entry = Submission.objects.select_for_update().select_related("case").filter(key=key).first()
             if entry is not None and entry.case.is_open:
-                return _repeated(entry.case, app)
-            case = intake_services.open_case(
-                by=None,
-                case_type=app.scheme,
-                subtype=app.subtype,
-                channel=Channel.PORTAL,
-                region=village,
-                summary=app.reason.strip(),
-                applicant=_linked_applicant(app),
-                applicant_name=app.applicant_name,
-                applicant_id_number=app.applicant_id_number,
-                applicant_phone=app.applicant_phone,
-                details=_portal_details(app, details),
-            )
-            labels = proofs_for(app.scheme, app.subtype)
-            for upload in app.uploads:
-                _save_upload(case, upload, saved, label=str(labels.get(upload.key, upload.label)))
+                return repeated(entry.case)
+            case = open_fn()
             if entry is None:
                 Submission.objects.create(key=key, case=case)  # IntegrityError if a twin committed first
             else:
@@ -384,11 +367,46 @@ def apply_online(app: Application) -> Applied:
         _delete_files(saved)
         first = Submission.objects.filter(key=key).select_related("case").first()
         if first is not None and first.case.is_open:
-            return _repeated(first.case, app)
+            return repeated(first.case)
         raise
     except BaseException:
         _delete_files(saved)
         raise
+    return Applied(case)
+
+
+def apply_online(app: Application) -> Applied:
+    """网上申请: validate everything, then open the case (channel portal) with its proofs in one
+    transaction — a refusal writes nothing — and text the tracking number to the applicant. The same
+    application again while its case is open (a double click, two tabs, a second try) opens nothing."""
+    details, village, errors = _validate(app)
+    if errors:
+        raise ValidationError(errors)
+    saved: list[str] = []
+
+    def open_fn() -> Case:
+        case = intake_services.open_case(
+            by=None,
+            case_type=app.scheme,
+            subtype=app.subtype,
+            channel=Channel.PORTAL,
+            region=village,
+            summary=app.reason.strip(),
+            applicant=_linked_applicant(app),
+            applicant_name=app.applicant_name,
+            applicant_id_number=app.applicant_id_number,
+            applicant_phone=app.applicant_phone,
+            details=_portal_details(app, details),
+        )
+        labels = proofs_for(app.scheme, app.subtype)
+        for upload in app.uploads:
+            _save_upload(case, upload, saved, label=str(labels.get(upload.key, upload.label)))
+        return case
+
+    applied = _submit_once(_submission_key(app), open_fn, lambda case: _repeated(case, app), saved)
+    if applied.repeated:
+        return applied
+    case = applied.case
     text = _(
         "【兜底救助】您的%(scheme)s申请已提交，受理编号 %(n)s。凭受理编号、身份证号和短信验证码可在网上查询办理进度。"
     ) % {
@@ -396,6 +414,110 @@ def apply_online(app: Application) -> Applied:
         "n": case.tracking_number,
     }
     result = send_message(phone=app.applicant_phone, text=text, purpose=MessagePurpose.APPLIED, case=case)
+    return Applied(case, message=result)
+
+
+# --- 家庭情况变化报告 (a household in dibao tells what changed) ---------------------------------------------------
+
+MAX_DECLARED_INCOME = Decimal("10000000")
+
+
+@dataclass
+class ChangeReport:
+    applicant_name: str
+    applicant_id_number: str
+    applicant_phone: str
+    kinds: list[str]
+    description: str
+    household_income: Decimal | None = None
+    consent: bool = False
+
+
+def _reporting_person(report: ChangeReport) -> Person | None:
+    """The registry person the report is from: ID number, name and the mobile on file all match (the
+    portal's own check; nothing is linked on fewer)."""
+    person = Person.objects.filter(id_number=report.applicant_id_number).first()
+    if person is None or clean_text(person.name) != report.applicant_name:
+        return None
+    if not person.phone or clean_phone_or_blank(person.phone) != report.applicant_phone:
+        return None
+    return person
+
+
+def report_change(report: ChangeReport) -> Applied:
+    """家庭情况变化报告 online: a member of a household in dibao, identified by ID number, name and the
+    mobile on file, reports what changed. Everything is checked before anything is written; a person
+    not found, or whose household is not paid dibao, gets one answer (the portal never tells which).
+    The household's report still open — sent twice, from two tabs, or by another member or the village —
+    is answered with its tracking number and opens nothing (no second SMS)."""
+    from doudi.intake.workflows import change_report
+
+    errors: dict[str, str] = {}
+    report.applicant_name = name = clean_text(report.applicant_name)
+    if not name or len(name) > 64:
+        errors["applicant_name"] = _("请填写姓名。")
+    try:
+        report.applicant_id_number = identity.validate(report.applicant_id_number)
+    except ValidationError as exc:
+        errors["applicant_id_number"] = "；".join(exc.messages)
+    try:
+        report.applicant_phone = clean_mobile(report.applicant_phone)
+    except ValidationError as exc:
+        errors["applicant_phone"] = "；".join(exc.messages)
+    kinds = change_report.clean_kinds(report.kinds, errors)
+    description = clean_text(report.description or "")
+    if not description:
+        errors["description"] = _("请说明发生了什么变化。")
+    elif len(description) > 2000:
+        errors["description"] = _("不能超过 %(n)s 个字。") % {"n": 2000}
+    income = report.household_income
+    if income is not None and not (0 <= income <= MAX_DECLARED_INCOME):
+        errors["household_income"] = _("请填写 0 到 %(n)s 之间的金额。") % {"n": MAX_DECLARED_INCOME}
+    if not report.consent:
+        errors["consent"] = _("请阅读并同意家庭经济状况核对授权。")
+    if errors:
+        raise ValidationError(errors)
+    person = _reporting_person(report)
+    not_found = ValidationError(
+        {
+            "applicant_id_number": _(
+                "未找到正在享受低保的家庭成员。请核对姓名、身份证号和在村（社区）登记的手机号，或请村（社区）代为报告。"
+            )
+        }
+    )
+    if person is None:
+        raise not_found
+    key = hmac.new(
+        settings.SECRET_KEY.encode(), f"change_report:{report.applicant_id_number}".encode(), hashlib.sha256
+    ).hexdigest()
+    details = {"consent": {"given_on": timezone.localdate().isoformat(), "text": str(CONSENT_TEXT)}}
+    first: list[bool] = []
+
+    def open_fn() -> Case:
+        try:
+            case, repeated = change_report.file_report(
+                by=None,
+                person=person,
+                summary=description,
+                kinds=kinds,
+                channel=Channel.PORTAL,
+                phone=report.applicant_phone,
+                declared_income_fen=yuan_to_fen(income) if income is not None else None,
+                extra=details,
+            )
+        except ValidationError as exc:
+            raise not_found from exc
+        first.append(repeated)
+        return case
+
+    applied = _submit_once(key, open_fn, lambda case: Applied(case, repeated=True), [])
+    if applied.repeated or (first and first[0]):
+        return Applied(applied.case, repeated=True)
+    case = applied.case
+    text = _(
+        "【兜底救助】您报告的家庭情况变化已提交，受理编号 %(n)s。凭受理编号、身份证号和短信验证码可在网上查询办理进度。"
+    ) % {"n": case.tracking_number}
+    result = send_message(phone=report.applicant_phone, text=text, purpose=MessagePurpose.APPLIED, case=case)
     return Applied(case, message=result)
 
 

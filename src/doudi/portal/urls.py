@@ -11,6 +11,7 @@ urlpatterns = [
     path("apply/member-row/", views.apply_member_row, name="apply_member_row"),
     path("apply/children-proofs/", views.apply_children_proofs, name="apply_children_proofs"),
     path("apply/<slug:scheme>/", views.apply, name="apply"),
+    path("report-change/", views.report_change, name="report_change"),
     path("status/", views.status, name="status"),
     path("status/case/", views.status_case, name="status_case"),
     path("status/case/upload/", views.status_upload, name="status_upload"),

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from doudi.benefits import selectors as benefits_selectors
 from doudi.core.access import console_user_required, forbidden
 from doudi.intake.models import Case, CaseType
+from doudi.intake.workflows import change_report
 from doudi.portal import forms, ratelimit, selectors, services
 from doudi.portal.messaging import backend_available
 from doudi.regions.models import RegionLevel
@@ -286,6 +287,61 @@ def apply(request: HttpRequest, scheme: str) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
+def report_change(request: HttpRequest) -> HttpResponse:
+    """家庭情况变化报告: a household in dibao reports what changed; protected like the application form
+    (rate limit counted once accepted, names cleaned, consent, the same report twice is one case)."""
+    form = forms.ChangeReportForm(request.POST or None)
+    errors: list[str] = []
+    limited: ratelimit.RateLimited | None = None
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        who = {
+            "ip": ratelimit.client_ip(request),
+            "id": d["applicant_id_number"],
+            "phone": d["applicant_phone"],
+        }
+        try:
+            ratelimit.check("apply", **who)
+            applied = services.report_change(
+                services.ChangeReport(
+                    applicant_name=d["applicant_name"],
+                    applicant_id_number=d["applicant_id_number"],
+                    applicant_phone=d["applicant_phone"],
+                    kinds=list(d["kinds"]),
+                    description=d["description"],
+                    household_income=d.get("household_income"),
+                    consent=bool(d.get("consent")),
+                )
+            )
+        except ratelimit.RateLimited as exc:
+            limited = exc
+            errors.append(_rate_limited_text(exc))
+        except ValidationError as exc:
+            details = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            errors += forms.add_errors(form, details)
+        else:
+            if not applied.repeated:
+                ratelimit.count("apply", **who)
+            request.session[APPLIED_SESSION_KEY] = {
+                "case": applied.case.pk,
+                "sms": applied.message.ok if applied.message else None,
+                "repeated": applied.repeated,
+            }
+            return redirect("portal:apply_done")
+    if request.method == "GET":
+        return render(request, "portal/report_change.html", _report_context(form, errors))
+    response = render(
+        request, "portal/report_change.html", _report_context(form, errors), status=429 if limited else 400
+    )
+    return _retry_after(response, limited)
+
+
+def _report_context(form: forms.ChangeReportForm, errors: list[str]) -> dict[str, Any]:
+    forms.flag_invalid(form)
+    return {"form": form, "errors": errors, "consent_text": services.CONSENT_TEXT}
+
+
 @require_safe
 def apply_done(request: HttpRequest) -> HttpResponse:
     """The tracking number, on screen (also texted). Only in the session that applied."""
@@ -300,7 +356,7 @@ def apply_done(request: HttpRequest) -> HttpResponse:
             "case": case,
             "sms_sent": applied.get("sms"),
             "repeated": applied.get("repeated"),
-            "scheme_label": services.SCHEMES.get(case.case_type, ""),
+            "scheme_label": services.SCHEMES.get(case.case_type, "") or case.get_case_type_display(),
         },
     )
 
@@ -442,6 +498,8 @@ def status_case(request: HttpRequest) -> HttpResponse:
             # Every change of the enrolment the decision produced (增发、减发、停发、恢复、退出).
             "changes": benefits_selectors.changes_for_citizen(case),
             "payments": selectors.citizen_payments(case),
+            # A household's change report: what it reported and what was decided.
+            "change_report": change_report.citizen_view(case),
         },
     )
 

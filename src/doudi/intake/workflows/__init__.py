@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 
-WORKFLOWS = ("dibao", "children", "temporary", "tekun")
+WORKFLOWS = ("dibao", "children", "temporary", "tekun", "change_report")
 
 for _name in WORKFLOWS:
     try:

@@ -333,6 +333,17 @@ def record_economic_data(*, case, by, reason="", data=None, expected_version=Non
     case, act, reason, cleaned = services.begin_action(
         case, "economic_data", by, reason=reason, data=data, expected_version=expected_version
     )
+    details, row = economic_data_changes(case, by, data, cleaned)
+    return services.record_transition(
+        case, act.target, by=by, action=act.name, reason=reason, data=row, changes={"details": details}
+    )
+
+
+def economic_data_changes(case: Case, by: Any, data: dict, cleaned: dict) -> tuple[dict, dict]:
+    """The investigation's writes for a locked case whose action was checked: the figures (entered, or
+    adopted from the household's check report) written to the registry; returns the case's new
+    `details` (the snapshot, how it was investigated, no evaluation) and the ledger row's data. Shared
+    by every workflow that investigates a dibao household (低保审批, 家庭情况变化报告)."""
     household = _household(case, by)
     investigated = investigation_record(case, cleaned)
     if investigated is None and str(data.get("source", "")) != "verified":
@@ -359,20 +370,23 @@ def record_economic_data(*, case, by, reason="", data=None, expected_version=Non
     counted = sum(
         v["income"][k] for v in figures.members.values() for k in evaluation.INCOME_KINDS if k != "exempt"
     )
-    return services.record_transition(
-        case,
-        act.target,
-        by=by,
-        action=act.name,
-        reason=reason,
-        data={
-            "source": figures.source,
-            "report": figures.report,
-            "counted_income_fen": counted,
-            **({"investigated": investigated} if investigated else {}),
-        },
-        changes={"details": details},
-    )
+    return details, {
+        "source": figures.source,
+        "report": figures.report,
+        "counted_income_fen": counted,
+        **({"investigated": investigated} if investigated else {}),
+    }
+
+
+def household_evaluation(household: Household, applicant: Any, on: datetime.date) -> dict:
+    """POLICY R1 for the registry household in the month of `on`; data the engine cannot take is a
+    field error on `evaluation`, not a crash."""
+    try:
+        return evaluation.evaluate_household(household, applicant, on=on)
+    except evaluation.InputError as exc:
+        raise ValidationError(
+            {"evaluation": "；".join(f"{e['path']}: {e['message']}" for e in exc.errors)}
+        ) from exc
 
 
 @transaction.atomic
@@ -383,12 +397,7 @@ def evaluate_case(*, case, by, reason="", data=None, expected_version=None) -> C
         case, "evaluate", by, reason=reason, data=data, expected_version=expected_version
     )
     household = _household(case, by)
-    try:
-        result = evaluation.evaluate_household(household, case.applicant, on=local_today())
-    except evaluation.InputError as exc:
-        raise ValidationError(
-            {"evaluation": "；".join(f"{e['path']}: {e['message']}" for e in exc.errors)}
-        ) from exc
+    result = household_evaluation(household, case.applicant, local_today())
     details = case_details(case)
     details["evaluation"] = result
     dibao = result["dibao"]
@@ -698,12 +707,7 @@ def approve(*, case, by, reason="", data=None, expected_version=None) -> Case:
     refuse_open_objections(case)
     household = _household(case, by)
     today = local_today()
-    try:
-        fresh = evaluation.evaluate_household(household, case.applicant, on=today)
-    except evaluation.InputError as exc:
-        raise ValidationError(
-            {"evaluation": "；".join(f"{e['path']}: {e['message']}" for e in exc.errors)}
-        ) from exc
+    fresh = household_evaluation(household, case.applicant, today)
     was, now = ev["dibao"], fresh["dibao"]
     if (was["decision"], was["amount"]) != (now["decision"], now["amount"]):
         raise Conflict(
@@ -789,14 +793,9 @@ def _yuan(fen: int | None) -> str:
     return f"{Decimal(int(fen)) / 100:.2f}"
 
 
-def panel_context(request, detail, can_act: bool) -> dict:
-    from doudi.benefits.selectors import enrolment_for_case
-
-    user = request.user
-    case = detail.case
-    acts = {a.name: a for a in detail.actions} if can_act else {}
-    details = case.details or {}
-    today = local_today()
+def economic_context(user: Any, case: Case, acts: dict) -> dict:
+    """What the `intake/_economic_data.html` partial shows: the household, its members' recorded
+    figures, the check report that may be adopted, the figures and investigation recorded on the case."""
     household = members = report = None
     if case.household_id:
         household = (
@@ -819,6 +818,25 @@ def panel_context(request, detail, can_act: bool) -> dict:
         ]
         if "economic_data" in acts:
             report = benefits.usable_report(user, household)
+    return {
+        "household": household,
+        "members": members,
+        "work_choices": WorkStatus.choices,
+        "report": report,
+        "economic": (case.details or {}).get("economic"),
+        "investigated": investigation_display(case),
+        "investigation_methods": INVESTIGATION_METHODS,
+    }
+
+
+def panel_context(request, detail, can_act: bool) -> dict:
+    from doudi.benefits.selectors import enrolment_for_case
+
+    user = request.user
+    case = detail.case
+    acts = {a.name: a for a in detail.actions} if can_act else {}
+    details = case.details or {}
+    today = local_today()
     ev = details.get("evaluation")
     steps = evaluation.explanation_rows(ev.get("explanation", [])) if ev else []
     params = evaluation.parameter_rows(ev.get("parameters", [])) if ev else []
@@ -833,13 +851,7 @@ def panel_context(request, detail, can_act: bool) -> dict:
         "can_act": can_act,
         "acts": acts,
         "today": today,
-        "household": household,
-        "members": members,
-        "work_choices": WorkStatus.choices,
-        "report": report,
-        "economic": details.get("economic"),
-        "investigated": investigation_display(case),
-        "investigation_methods": INVESTIGATION_METHODS,
+        **economic_context(user, case, acts),
         "ev": ev,
         "decision_label": evaluation.DECISION_LABELS.get(ev["dibao"]["decision"], "") if ev else "",
         "approvable": bool(ev) and ev["dibao"]["decision"] in evaluation.APPROVABLE,
