@@ -106,6 +106,26 @@ def make_household(village, members, *, area_type="urban", address="解放路1�
     return household, people
 
 
+def enrolled_dibao(village):
+    """An urban household of 3 paid 338 yuan a month in dibao from 2020-03 (standard 546 × 3 = 1638,
+    wages 1000 + 300): (household, people, enrolment)."""
+    from django.utils import timezone
+
+    from doudi.benefits.models import Enrolment
+
+    household, people = make_household(village, [("张小明", 100000), ("李红", 30000), ("张乐", 0)])
+    household.dibao_enrolled, household.dibao_last_amount = True, 338
+    household.save()
+    enrolment = Enrolment.objects.create(
+        household=household,
+        scheme="dibao",
+        from_month=D(2020, 3, 1),
+        monthly_amount=338,
+        approved_at=timezone.now(),
+    )
+    return household, people, enrolment
+
+
 def declare_window(officers, start, end=None, districts=None):
     from doudi.regions.services import declare_window as declare
 

@@ -9,12 +9,11 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
-from benefits.support import act, declare_window, figures, make_household
+from benefits.support import act, declare_window, enrolled_dibao, figures
 from doudi.audit.models import AuditEntry
 from doudi.benefits import evaluation
-from doudi.benefits.models import Enrolment, EnrolmentChange
+from doudi.benefits.models import EnrolmentChange
 from doudi.core.errors import Conflict
 from doudi.intake.models import Case, CaseTransition
 from doudi.intake.workflows import change_report
@@ -26,18 +25,7 @@ D = datetime.date
 
 @pytest.fixture
 def enrolled(regions):
-    """An urban household of 3 paid 338 yuan from 2020-03: standard 546 × 3 = 1638, wages 1000 + 300."""
-    household, people = make_household(regions.a_v, [("张小明", 100000), ("李红", 30000), ("张乐", 0)])
-    household.dibao_enrolled, household.dibao_last_amount = True, 338
-    household.save()
-    enrolment = Enrolment.objects.create(
-        household=household,
-        scheme="dibao",
-        from_month=D(2020, 3, 1),
-        monthly_amount=338,
-        approved_at=timezone.now(),
-    )
-    return household, people, enrolment
+    return enrolled_dibao(regions.a_v)
 
 
 def report(officers, person, *, by=None, kinds=("income",), on_behalf=True):

@@ -9,8 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from benefits.support import act, figures, make_household
-from doudi.benefits.models import Enrolment
+from benefits.support import act, enrolled_dibao, figures, make_household
 from doudi.intake.models import Case
 from doudi.portal.models import OutboxMessage
 
@@ -19,17 +18,7 @@ D = datetime.date
 
 @pytest.fixture
 def enrolled(regions):
-    household, people = make_household(regions.a_v, [("张小明", 100000), ("李红", 30000), ("张乐", 0)])
-    household.dibao_enrolled, household.dibao_last_amount = True, 338
-    household.save()
-    Enrolment.objects.create(
-        household=household,
-        scheme="dibao",
-        from_month=D(2020, 3, 1),
-        monthly_amount=338,
-        approved_at=timezone.now(),
-    )
-    return household, people
+    return enrolled_dibao(regions.a_v)[:2]
 
 
 def post_data(person, **overrides):

@@ -42,8 +42,9 @@ def add_errors(form: forms.Form, errors: dict[str, Any], prefix: str = "") -> li
     return rest
 
 
-class ApplyForm(forms.Form):
-    """网上申请 for one scheme; `scheme` decides the subtype choices, the proofs and the extra fields."""
+class CitizenForm(forms.Form):
+    """Who is asking, and their consent to the economic-status check: the fields every citizen form
+    shares (the application, the change report), checked as the services check them."""
 
     applicant_name = forms.CharField(label=_("申请人姓名"), max_length=64)
     applicant_id_number = forms.CharField(
@@ -57,6 +58,22 @@ class ApplyForm(forms.Form):
         help_text=_("用于接收受理编号和查询验证码"),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
+    consent = forms.BooleanField(
+        label=_("我已阅读并同意以下授权和承诺"),
+        error_messages={"required": _("请阅读并同意家庭经济状况核对授权。")},
+    )
+
+    # The same checks as the service, so every field's problem shows at once (the service re-checks).
+    def clean_applicant_id_number(self) -> str:
+        return identity.validate(self.cleaned_data["applicant_id_number"])
+
+    def clean_applicant_phone(self) -> str:
+        return services.clean_mobile(self.cleaned_data["applicant_phone"])
+
+
+class ApplyForm(CitizenForm):
+    """网上申请 for one scheme; `scheme` decides the subtype choices, the proofs and the extra fields."""
+
     district = forms.CharField(label=_("区县"), required=False)
     township = forms.CharField(label=_("乡镇（街道）"), required=False)
     village = forms.CharField(label=_("村（社区）"), error_messages={"required": _("请选择所在村（社区）。")})
@@ -85,10 +102,6 @@ class ApplyForm(forms.Form):
             ("newly_impoverished", _("是，因疫情致贫")),
             ("relapsed", _("是，因疫情返贫")),
         ],
-    )
-    consent = forms.BooleanField(
-        label=_("我已阅读并同意以下授权和承诺"),
-        error_messages={"required": _("请阅读并同意家庭经济状况核对授权。")},
     )
 
     def __init__(self, *args: Any, scheme: str, **kwargs: Any) -> None:
@@ -128,16 +141,9 @@ class ApplyForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["class"] += " text-uppercase"
 
-    # The same checks as the service, so every field's problem shows at once (the service re-checks).
-    def clean_applicant_id_number(self) -> str:
-        return identity.validate(self.cleaned_data["applicant_id_number"])
-
     def clean_child_id_number(self) -> str:
         value = self.cleaned_data.get("child_id_number", "")
         return identity.validate(value) if value else value
-
-    def clean_applicant_phone(self) -> str:
-        return services.clean_mobile(self.cleaned_data["applicant_phone"])
 
     def proof_choices(self) -> dict[str, Any]:
         """Every proof field the scheme may carry (for children: every kind's, shown per kind)."""
@@ -186,21 +192,9 @@ MemberFormSet = forms.formset_factory(
 )
 
 
-class ChangeReportForm(forms.Form):
+class ChangeReportForm(CitizenForm):
     """家庭情况变化报告: a member of a household in dibao tells what changed."""
 
-    applicant_name = forms.CharField(label=_("姓名"), max_length=64)
-    applicant_id_number = forms.CharField(
-        label=_("身份证号"),
-        max_length=24,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text", "spellcheck": "false"}),
-    )
-    applicant_phone = forms.CharField(
-        label=_("手机号"),
-        max_length=20,
-        help_text=_("在村（社区）登记的手机号，用于核对身份和接收短信"),
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
-    )
     kinds = forms.MultipleChoiceField(
         label=_("发生变化的事项"),
         widget=forms.CheckboxSelectMultiple,
@@ -220,24 +214,16 @@ class ChangeReportForm(forms.Form):
         decimal_places=2,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
     )
-    consent = forms.BooleanField(
-        label=_("我已阅读并同意以下授权和承诺"),
-        error_messages={"required": _("请阅读并同意家庭经济状况核对授权。")},
-    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from doudi.intake.workflows.change_report import KINDS
 
         super().__init__(*args, **kwargs)
+        self.fields["applicant_name"].label = _("姓名")
+        self.fields["applicant_phone"].help_text = _("在村（社区）登记的手机号，用于核对身份和接收短信")
         self.fields["kinds"].choices = [(k, str(label)) for k, label in KINDS]
         bootstrap_widgets(self, large=True)
         self.fields["applicant_id_number"].widget.attrs["class"] += " text-uppercase"
-
-    def clean_applicant_id_number(self) -> str:
-        return identity.validate(self.cleaned_data["applicant_id_number"])
-
-    def clean_applicant_phone(self) -> str:
-        return services.clean_mobile(self.cleaned_data["applicant_phone"])
 
 
 class StatusForm(forms.Form):

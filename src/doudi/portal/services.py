@@ -151,6 +151,22 @@ def proofs_for(scheme: str, subtype: str = "") -> dict[str, Any]:
     return PROOFS.get(scheme, {})
 
 
+def _check_identity(obj: Any, errors: dict[str, str], name_message: str) -> None:
+    """The citizen's name (stored as `clean_text` leaves it), ID number and mobile, normalised in place
+    on `obj` (an Application or a ChangeReport); problems keyed by field."""
+    obj.applicant_name = name = clean_text(obj.applicant_name)
+    if not name or len(name) > 64:
+        errors["applicant_name"] = name_message
+    try:
+        obj.applicant_id_number = identity.validate(obj.applicant_id_number)
+    except ValidationError as exc:
+        errors["applicant_id_number"] = "；".join(exc.messages)
+    try:
+        obj.applicant_phone = clean_mobile(obj.applicant_phone)
+    except ValidationError as exc:
+        errors["applicant_phone"] = "；".join(exc.messages)
+
+
 def _validate(app: Application) -> tuple[dict[str, Any], Region | None, dict[str, str]]:
     """Everything checked before anything is written: field name → message."""
     errors: dict[str, str] = {}
@@ -161,17 +177,7 @@ def _validate(app: Application) -> tuple[dict[str, Any], Region | None, dict[str
         errors["subtype"] = _("请选择类别。")
     if not subtypes and app.subtype:
         errors["subtype"] = _("类别无效。")
-    app.applicant_name = name = clean_text(app.applicant_name)
-    if not name or len(name) > 64:
-        errors["applicant_name"] = _("请填写申请人姓名。")
-    try:
-        app.applicant_id_number = identity.validate(app.applicant_id_number)
-    except ValidationError as exc:
-        errors["applicant_id_number"] = "；".join(exc.messages)
-    try:
-        app.applicant_phone = clean_mobile(app.applicant_phone)
-    except ValidationError as exc:
-        errors["applicant_phone"] = "；".join(exc.messages)
+    _check_identity(app, errors, _("请填写申请人姓名。"))
     village = Region.objects.filter(code=app.village_code, level=RegionLevel.VILLAGE).first()
     if village is None:
         errors["village"] = _("请选择所在村（社区）。")
@@ -453,17 +459,7 @@ def report_change(report: ChangeReport) -> Applied:
     from doudi.intake.workflows import change_report
 
     errors: dict[str, str] = {}
-    report.applicant_name = name = clean_text(report.applicant_name)
-    if not name or len(name) > 64:
-        errors["applicant_name"] = _("请填写姓名。")
-    try:
-        report.applicant_id_number = identity.validate(report.applicant_id_number)
-    except ValidationError as exc:
-        errors["applicant_id_number"] = "；".join(exc.messages)
-    try:
-        report.applicant_phone = clean_mobile(report.applicant_phone)
-    except ValidationError as exc:
-        errors["applicant_phone"] = "；".join(exc.messages)
+    _check_identity(report, errors, _("请填写姓名。"))
     kinds = change_report.clean_kinds(report.kinds, errors)
     description = clean_text(report.description or "")
     if not description:

@@ -230,6 +230,19 @@ def _application(
     )
 
 
+def _done(request: HttpRequest, applied: services.Applied, who: dict[str, str]) -> HttpResponse:
+    """An accepted submission: counted against the limits (a repeated one is not), its case remembered
+    for the done page of this session."""
+    if not applied.repeated:
+        ratelimit.count("apply", **who)
+    request.session[APPLIED_SESSION_KEY] = {
+        "case": applied.case.pk,
+        "sms": applied.message.ok if applied.message else None,
+        "repeated": applied.repeated,
+    }
+    return redirect("portal:apply_done")
+
+
 @require_safe
 def apply_index(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/apply_index.html", {"services": SERVICES})
@@ -271,14 +284,7 @@ def apply(request: HttpRequest, scheme: str) -> HttpResponse:
                 members, {k: v for k, v in details.items() if k.startswith("members-")}
             )
         else:
-            if not applied.repeated:
-                ratelimit.count("apply", **who)
-            request.session[APPLIED_SESSION_KEY] = {
-                "case": applied.case.pk,
-                "sms": applied.message.ok if applied.message else None,
-                "repeated": applied.repeated,
-            }
-            return redirect("portal:apply_done")
+            return _done(request, applied, who)
     elif members.non_form_errors():
         errors += list(members.non_form_errors())
     context = _apply_context(scheme, form, members, errors, proofs_error)
@@ -321,14 +327,7 @@ def report_change(request: HttpRequest) -> HttpResponse:
             details = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             errors += forms.add_errors(form, details)
         else:
-            if not applied.repeated:
-                ratelimit.count("apply", **who)
-            request.session[APPLIED_SESSION_KEY] = {
-                "case": applied.case.pk,
-                "sms": applied.message.ok if applied.message else None,
-                "repeated": applied.repeated,
-            }
-            return redirect("portal:apply_done")
+            return _done(request, applied, who)
     if request.method == "GET":
         return render(request, "portal/report_change.html", _report_context(form, errors))
     response = render(
