@@ -19,6 +19,18 @@ from doudi.registry.models import Relation
 MEMBER_RELATIONS = [(value, label) for value, label in Relation.choices if value != Relation.HEAD]
 
 
+def yuan_field(label: Any) -> forms.DecimalField:
+    """An optional amount in yuan a citizen types (an income): not negative, at most 8 digits and fen."""
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+
+
 def flag_invalid(form: forms.Form) -> None:
     """Bootstrap's red outline on the fields with errors (and aria-invalid for screen readers)."""
     for name in form.errors:
@@ -78,14 +90,7 @@ class ApplyForm(CitizenForm):
     township = forms.CharField(label=_("乡镇（街道）"), required=False)
     village = forms.CharField(label=_("村（社区）"), error_messages={"required": _("请选择所在村（社区）。")})
     subtype = forms.ChoiceField(label=_("类别"), required=False, widget=forms.RadioSelect)
-    applicant_income = forms.DecimalField(
-        label=_("本人月收入（元）"),
-        required=False,
-        min_value=Decimal(0),
-        max_digits=10,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
-    )
+    applicant_income = yuan_field(_("本人月收入（元）"))
     reason = forms.CharField(
         label=_("申请理由和家庭困难情况"),
         max_length=2000,
@@ -169,14 +174,7 @@ class MemberForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=64)
     id_number = forms.CharField(label=_("身份证号"), max_length=24)
     relation = forms.ChoiceField(label=_("与申请人关系"), choices=[("", "—"), *MEMBER_RELATIONS])
-    income = forms.DecimalField(
-        label=_("月收入（元）"),
-        required=False,
-        min_value=Decimal(0),
-        max_digits=10,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
-    )
+    income = yuan_field(_("月收入（元）"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -206,14 +204,7 @@ class ChangeReportForm(CitizenForm):
         help_text=_("例如：谁、从什么时候起、收入或财产有什么变化"),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    household_income = forms.DecimalField(
-        label=_("变化后全家月收入合计（元，可不填）"),
-        required=False,
-        min_value=Decimal(0),
-        max_digits=10,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
-    )
+    household_income = yuan_field(_("变化后全家月收入合计（元，可不填）"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from doudi.intake.workflows.change_report import KINDS
