@@ -487,6 +487,9 @@ def status_case(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("请输入受理编号、身份证号和短信验证码。"))
         return redirect("portal:status")
     view = selectors.citizen_status(case)
+    report = change_report.citizen_view(case)
+    if report is not None:
+        view.decision = None  # a change report's decision is told in its own words (below)
     return render(
         request,
         "portal/status_case.html",
@@ -498,7 +501,7 @@ def status_case(request: HttpRequest) -> HttpResponse:
             "changes": benefits_selectors.changes_for_citizen(case),
             "payments": selectors.citizen_payments(case),
             # A household's change report: what it reported and what was decided.
-            "change_report": change_report.citizen_view(case),
+            "change_report": report,
         },
     )
 
