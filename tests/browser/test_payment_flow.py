@@ -41,23 +41,11 @@ def _citizen_opens_status(page, live_server, case):
     open_status(page, live_server, case.tracking_number, case.applicant_id_number)
 
 
-def _return_file(path, run, failed=None, reason=""):
-    """The bank's answer to the run's issued lines: each paid, but `failed` (a line) with code E07."""
-    from doudi.payments import bankfiles
-    from doudi.payments.models import PaymentLine
+def _return_file(path, run, failed=()):
+    """The bank's answer to the run's ICBC file: each line paid but the line ids in `failed` (账户已销户)."""
+    from portal.payflow import bank_answer
 
-    def result(x):
-        if failed is not None and x.pk == failed.pk:
-            return {"result": "failed", "code": "E07", "reason": reason}
-        return {"result": "paid"}
-
-    lines = PaymentLine.objects.filter(issue_run=run, status="issued").order_by("pk")
-    path.write_bytes(
-        bankfiles.return_template(
-            {"ref": x.ref, "account_number": x.account_number, "amount_fen": x.amount_fen, **result(x)}
-            for x in lines
-        )
-    )
+    path.write_bytes(bank_answer(run, failed))
     return path
 
 
@@ -194,7 +182,7 @@ def test_a_failed_return_shows_the_citizen_why_and_what_to_do(
     case = act(awaiting_approval(officers, people), "approve", officers.a_approver, "同意")
     run = _pay_until_issued(officers)
     line = PaymentLine.objects.get(run=run, scheme="dibao", beneficiary_id=household_.pk)
-    answer = _return_file(tmp_path / "return.csv", run, failed=line, reason="账户已冻结")
+    answer = _return_file(tmp_path / "return.csv", run, failed={line.pk})
 
     page = _login(browser, live_server, "finance")
     page.goto(live_server.url + reverse("payments:payroll_run", args=[run.pk]))
@@ -203,7 +191,7 @@ def test_a_failed_return_shows_the_citizen_why_and_what_to_do(
     files.get_by_role("button", name="导入回盘").click()
     page.get_by_text("失败 1 笔").first.wait_for()
     line.refresh_from_db()
-    assert (line.status, line.failure_reason) == ("failed", "账户已冻结")
+    assert (line.status, line.failure_reason) == ("failed", "账户已销户")
     sms = OutboxMessage.objects.filter(purpose="payment_failed")
     assert sms.count() == 1 and sms.get().phone == people[0].phone
 
@@ -211,7 +199,7 @@ def test_a_failed_return_shows_the_citizen_why_and_what_to_do(
     _citizen_opens_status(citizen, live_server, case)
     failed = _payment(citizen, "最低生活保障金")
     assert failed.get_by_test_id("payment-status").inner_text() == "发放失败"
-    assert failed.get_by_test_id("payment-reason").inner_text() == "原因：账户已冻结"
+    assert failed.get_by_test_id("payment-reason").inner_text() == "原因：账户已销户"
     assert "更正收款账户" in failed.get_by_test_id("payment-advice").inner_text()
     assert "已到账" not in failed.inner_text()
     _shot(citizen, screenshot_dir, "portal-payment-failed-phone")
@@ -269,16 +257,16 @@ def _pay_until_issued(staff):
     from django.utils import timezone
 
     from doudi.accounts.models import User
-    from doudi.payments import services
-    from doudi.policy.periods import Period
+    from portal.payflow import issue
 
-    finance = User.objects.get(username="finance")
-    run = services.compute_run(
-        services.freeze_run(month=Period.of(timezone.localdate()), officer=staff.city_admin)
+    users = type(
+        "Users",
+        (),
+        {
+            "a_officer": staff.a_district,
+            "a_approver": staff.a_approver,
+            "finance": User.objects.get(username="finance"),
+            "admin": staff.city_admin,
+        },
     )
-    for batch in run.batches.all():
-        services.sign_batch(batch=batch, action="submit", officer=staff.a_district)
-        services.sign_batch(batch=batch, action="approve", officer=staff.a_approver)
-        services.sign_batch(batch=batch, action="confirm", officer=finance)
-    services.issue_bank_files(run=run, officer=finance)
-    return run
+    return issue(users, month=f"{timezone.localdate():%Y-%m}")

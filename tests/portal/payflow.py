@@ -74,49 +74,53 @@ def awaiting_approval(officers, people, frozen_today=None):
 
 
 def payroll_users(make_user, regions):
+    """District A's officer and approver, municipal finance and the administrator who runs the payroll
+    (named as the payroll tests' world names them, so its `sign_all` signs for them)."""
     return type(
         "PayrollUsers",
         (),
         {
-            "officer": make_user("pay_officer", regions.a, "district_officer"),
-            "approver": make_user("pay_approver", regions.a, "district_approver"),
+            "a_officer": make_user("pay_officer", regions.a, "district_officer"),
+            "a_approver": make_user("pay_approver", regions.a, "district_approver"),
             "finance": make_user("pay_finance", regions.city, "municipal_finance"),
             "admin": make_user("pay_admin", regions.city, "municipal_admin"),
         },
     )
 
 
-def pay(users, *, results=None, month=MONTH):
-    """The month's payroll computed, signed by the three tiers, its bank files issued and the bank's
-    return imported: `results` maps (scheme, beneficiary id) to ("failed", code, reason); every other
-    line is paid. Returns the run."""
-    from doudi.payments import bankfiles, services
-    from doudi.payments.models import PaymentLine
+def issue(users, month=MONTH):
+    """The month's payroll computed, signed by the three tiers and its bank files issued. Returns the run."""
+    from doudi.payments import services
     from doudi.policy.periods import Period
+    from payments.world import sign_all
 
-    results = results or {}
     run = services.compute_run(services.freeze_run(month=Period.parse(month), officer=users.admin))
-    for batch in run.batches.all():
-        services.sign_batch(batch=batch, action="submit", officer=users.officer)
-        services.sign_batch(batch=batch, action="approve", officer=users.approver)
-        services.sign_batch(batch=batch, action="confirm", officer=users.finance)
-    for bank_file in services.issue_bank_files(run=run, officer=users.finance):
-        rows = []
-        for line in PaymentLine.objects.filter(issue_run=run, bank_code=bank_file.bank.code, status="issued"):
-            result = results.get((line.scheme, line.beneficiary_id), ("paid", "", ""))
-            rows.append(
-                {
-                    "ref": line.ref,
-                    "account_number": line.account_number,
-                    "amount_fen": line.amount_fen,
-                    "result": result[0],
-                    "code": result[1],
-                    "reason": result[2],
-                }
-            )
+    sign_all(type("World", (), {"users": users}), run)
+    services.issue_bank_files(run=run, officer=users.finance)
+    return run
+
+
+def bank_answer(run, failed=(), bank_code="ICBC") -> bytes:
+    """The bank's return file for the run's issued lines at the bank (held lines never went to it): each
+    paid but the line ids in `failed` (账户已销户)."""
+    from doudi.payments import bankfiles
+    from payments.world import return_rows
+
+    issued = set(run.lines.filter(status="issued", bank_code=bank_code).values_list("ref", flat=True))
+    return bankfiles.return_template(r for r in return_rows(run, bank_code, failed) if r["ref"] in issued)
+
+
+def pay(users, *, fail=(), month=MONTH):
+    """`issue`, then the bank's return imported: every line paid but those of the (scheme, beneficiary
+    id) pairs in `fail` (账户已销户). Returns the run."""
+    from doudi.payments import services
+
+    run = issue(users, month)
+    failed = {line.pk for line in run.lines.all() if (line.scheme, line.beneficiary_id) in set(fail)}
+    for bank_file in run.bank_files.select_related("bank"):
         services.import_return(
             bank_file=bank_file,
-            content=bankfiles.return_template(rows),
+            content=bank_answer(run, failed, bank_file.bank.code),
             file_name="return.csv",
             officer=users.finance,
         )

@@ -13,7 +13,7 @@ from benefits.support import act
 from doudi.benefits.models import Enrolment
 from doudi.portal.models import Notification, OutboxMessage
 from doudi.portal.views import STATUS_SESSION_KEY
-from payments.world import luhn
+from payments.world import luhn, return_rows
 from portal.payflow import MONTH, awaiting_approval, change_amount, household_with_account, pay, payroll_users
 
 D = datetime.date
@@ -98,7 +98,7 @@ def test_a_failed_payment_says_why_and_what_to_do_and_texts_once(client, regions
 
     case, household, people = approved
     users = payroll_users(make_user, regions)
-    run = pay(users, results={("dibao", household.pk): ("failed", "E07", "账户已销户")})
+    run = pay(users, fail=[("dibao", household.pk)])
     items = payment_items(status_page(client, case))
     failed = next(i for i in items if "最低生活保障金" in i)
     assert 'data-status="failed"' in failed and "发放失败" in failed and "账户已销户" in failed
@@ -116,18 +116,7 @@ def test_a_failed_payment_says_why_and_what_to_do_and_texts_once(client, regions
     line = run.lines.get(scheme="dibao", status="failed")
     again = services.import_return(
         bank_file=bank_file,
-        content=bankfiles.return_template(
-            [
-                {
-                    "ref": line.ref,
-                    "account_number": line.account_number,
-                    "amount_fen": line.amount_fen,
-                    "result": "failed",
-                    "code": "E07",
-                    "reason": "账户已销户",
-                }
-            ]
-        ),
+        content=bankfiles.return_template(return_rows(run, "ICBC", {line.pk})),
         file_name="return-again.csv",
         officer=users.finance,
     )
@@ -453,3 +442,27 @@ def test_a_wrong_identity_gets_the_neutral_answer_and_no_payment(client, regions
     assert verify(case.tracking_number, case.applicant_id_number, code).status_code == 302
     assert "338.00 元" in client.get(reverse("portal:status_case")).content.decode()
     assert VerificationCode.objects.filter(used_at__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_temporary_assistance_case_shows_its_one_off_payment(client):
+    from doudi.payments import bankfiles, services
+    from doudi.payments.models import PaymentLine
+    from doudi.policy.periods import Period
+    from payments.test_oneoffs import approved_temporary
+    from payments.world import build_world, sign_all
+
+    w = build_world()
+    case = approved_temporary(w, w.lower_head, 800)
+    run = sign_all(w, services.compute_run(services.freeze_run(month=Period.parse(MONTH))))
+    services.issue_bank_files(run=run, officer=w.users.finance)
+    line = PaymentLine.objects.get(scheme="temporary", beneficiary_id=case.pk)
+    bank_file = run.bank_files.get(bank__code=line.bank_code)
+    services.import_return(
+        bank_file=bank_file,
+        content=bankfiles.return_template(return_rows(run, line.bank_code)),
+        file_name="r.csv",
+        officer=w.users.finance,
+    )
+    item = next(i for i in payment_items(status_page(client, case)) if "临时救助" in i)
+    assert "800.00 元" in item and "已到账" in item and line.account_number not in item

@@ -242,12 +242,12 @@ STATUS_ADVICE = {
 
 def _payment_lines(case: Case) -> Any:
     """The lines of the enrolments this case decided (the household's 低保金, or the one person's 特困/
-    儿童 allowance, in the months enrolled) and of the applicant's own person payments — never another
-    member's. Only lines of a computed payroll (a run still computing may be redone)."""
+    儿童 allowance, in the months enrolled), the case's own one-off payment (临时救助, 一事一议, 先行救助)
+    and the applicant's own person payments — never another member's. Only lines of a computed payroll (a run still computing may be redone)."""
     from django.db.models import Q
 
     from doudi.benefits.models import PERSON_LEVEL, Enrolment
-    from doudi.payments.models import PaymentLine, RunStatus
+    from doudi.payments.models import ONE_OFF_SCHEMES, PaymentLine, RunStatus
 
     match = Q(pk__in=[])
     for e in Enrolment.objects.filter(decision_case=case):
@@ -256,6 +256,7 @@ def _payment_lines(case: Case) -> Any:
         if e.end_month:
             one &= Q(month__lte=f"{e.end_month:%Y-%m}")
         match |= one
+    match |= Q(scheme__in=ONE_OFF_SCHEMES, beneficiary_id=case.pk)  # this case's one-off payment
     if case.applicant_id:
         match |= Q(person_id=case.applicant_id)
     return PaymentLine.objects.filter(match, run__status=RunStatus.COMPUTED).order_by(
