@@ -15,6 +15,7 @@ from doudi.intake import flows
 from doudi.intake import services as intake
 from doudi.intake.models import Case
 from doudi.intake.workflows import temporary
+from doudi.intake.workflows.common import local_today
 from doudi.payments import bankfiles, services
 from doudi.payments.models import BankFile, PaymentLine
 from doudi.policy.periods import Period
@@ -78,7 +79,7 @@ def decide(world, case, amount, minutes_ref):
         by=world.users.a_approver,
         reason="同意",
         data={
-            "meeting_on": dt.date.today().isoformat(),
+            "meeting_on": local_today().isoformat(),
             "minutes_ref": minutes_ref,
             "participants": "张局长\n李科长\n王主任",
             "amount": amount,
@@ -93,7 +94,7 @@ def cash_first_aid(world, worker, person, amount, aid_form="cash"):
         summary="突发困难，先行救助",
         amount=amount,
         aid_form=aid_form,
-        given_on=dt.date.today(),
+        given_on=local_today(),
         applicant=person,
     )
 
