@@ -129,6 +129,11 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", _("失败")
 
 
+class RunKind(models.TextChoices):
+    PAYROLL = "payroll", _("正常发放")
+    ARREARS = "arrears", _("补发差额")
+
+
 class PayrollRun(models.Model):
     """发放花名册: the payroll of one month (`round` 0) or a follow-up run (`round` ≥ 1, 补发) that
     re-issues the lines a bank returned as failed, once their account is corrected.
@@ -161,19 +166,40 @@ class PayrollRun(models.Model):
     held_count = models.BigIntegerField(_("暂缓发放数"), default=0)
     timings = models.JSONField(default=dict, blank=True)
     error = models.TextField(_("错误"), blank=True)
+    # 补发差额 (arrears, docs/payments.md): a run of its own kind, paid in `month` (round ≥ 1), for the
+    # owed months `arrears_from`…`arrears_to`; `arrears_seq` numbers the arrears runs and is part of
+    # the key of their lines.
+    kind = models.CharField(
+        _("类型"), max_length=10, choices=RunKind.choices, default=RunKind.PAYROLL, db_default=RunKind.PAYROLL
+    )
+    arrears_from = models.CharField(_("补发起始月份"), max_length=7, blank=True, default="")
+    arrears_to = models.CharField(_("补发截止月份"), max_length=7, blank=True, default="")
+    arrears_seq = models.PositiveIntegerField(_("补发差额序号"), null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-month", "-round"]
         verbose_name = _("发放花名册")
         verbose_name_plural = _("发放花名册")
-        constraints = [models.UniqueConstraint(fields=["month", "round"], name="one_payroll_per_month_round")]
+        constraints = [
+            models.UniqueConstraint(fields=["month", "round"], name="one_payroll_per_month_round"),
+            # Two arrears runs computed at once could each see the other's months as unpaid.
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(kind="arrears") & ~models.Q(status="computed"),
+                name="one_open_arrears_run",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.month}" + (f"#{self.round}" if self.round else "")
 
     @property
     def is_follow_up(self) -> bool:
-        return self.round > 0
+        return self.round > 0 and not self.is_arrears
+
+    @property
+    def is_arrears(self) -> bool:
+        return self.kind == RunKind.ARREARS
 
 
 class BatchStatus(models.TextChoices):
@@ -343,6 +369,9 @@ class PaymentLine(models.Model):
     failure_code = models.CharField(_("失败代码"), max_length=16, blank=True)
     failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
     settled_at = models.DateTimeField(_("回盘时间"), null=True, blank=True)
+    # 0: the month's own line; n ≥ 1: the difference paid by the n-th arrears run (补发差额) for the
+    # owed `month`. The database default lets the payroll's bulk writes leave the column out.
+    arrears_seq = models.PositiveIntegerField(_("补发差额序号"), default=0, db_default=0)
 
     region_field = "region"
     objects = RegionScopedManager()
@@ -351,10 +380,16 @@ class PaymentLine(models.Model):
         verbose_name = _("发放明细")
         verbose_name_plural = _("发放明细")
         constraints = [
-            # No yuan twice: one line per beneficiary, scheme and month, whatever the run.
+            # No yuan twice: one line per beneficiary, scheme and month, whatever the run — and at
+            # most one difference per arrears run (arrears_seq, 0 for the month's own line).
             # Month first: last month's lines (the next payroll's `previous`) are read by it.
             models.UniqueConstraint(
-                fields=["month", "scheme", "beneficiary_id"], name="one_payment_per_month"
+                fields=["month", "scheme", "beneficiary_id", "arrears_seq"], name="one_payment_per_month"
+            ),
+            # An arrears line pays a positive difference, nothing else.
+            models.CheckConstraint(
+                condition=models.Q(arrears_seq=0) | models.Q(amount_fen__gt=0),
+                name="arrears_line_pays_a_positive_difference",
             ),
             models.UniqueConstraint(fields=["ref"], name="one_payment_line_per_ref"),
             # A one-off payment once per case, whatever the month or run.
@@ -385,6 +420,37 @@ class PaymentLine(models.Model):
         from doudi.payments.explain import line_basis
 
         return line_basis(self)
+
+
+class ArrearsReduction(models.Model):
+    """补发差额核减清单: an owed month where the parameters in force now give less than was paid or
+    issued. The payroll never claws money back (R1: 减发 needs a written decision): the difference is
+    listed for the bureau, not paid, not deducted."""
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="arrears_reductions")
+    month = models.CharField(_("所属月份"), max_length=7)
+    scheme = models.CharField(_("发放项目"), max_length=16, choices=PayScheme.choices)
+    beneficiary_id = models.BigIntegerField()
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+", **BULK_FK)
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+", **BULK_FK)
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", **BULK_FK)
+    district = models.CharField(_("区县"), max_length=12)
+    paid_fen = models.BigIntegerField(_("已发（分）"))
+    due_fen = models.BigIntegerField(_("按现行参数应发（分）"))
+    explanation = models.TextField(_("说明"), blank=True)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["run", "district", "month", "household_id", "scheme", "beneficiary_id"]
+        verbose_name = _("补发差额核减清单")
+        verbose_name_plural = _("补发差额核减清单")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "beneficiary_id", "scheme", "month"], name="one_arrears_reduction_per_key"
+            ),
+        ]
 
 
 class BankFile(models.Model):

@@ -456,11 +456,14 @@ def parameters_json(records: list[StoredValue], windows: dict[str, Interval | No
     }
 
 
-def load_parameters(directory: Path) -> tuple[ParameterSet, dict[int, Interval | None]]:
-    """The parameter set and the districts' windows exactly as frozen."""
+def load_parameters(
+    directory: Path, name: str = "parameters.json"
+) -> tuple[ParameterSet, dict[int, Interval | None]]:
+    """The parameter set and the districts' windows exactly as frozen (`name`: an arrears snapshot
+    also keeps the parameters the month was paid with, arrears.py)."""
     from decimal import Decimal
 
-    data = json.loads((directory / "parameters.json").read_text())
+    data = json.loads((directory / name).read_text())
 
     def value(v: Any) -> Any:
         if isinstance(v, dict):

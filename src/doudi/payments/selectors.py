@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from doudi.payments.models import (
     AccountStatus,
+    ArrearsReduction,
     Bank,
     BankFile,
     PayeeAccount,
@@ -198,7 +199,7 @@ def payroll_lines(
     household. `kind` picks one review category (LINE_KINDS)."""
     qs = (
         PaymentLine.objects.visible_to(user).filter(issue_run=run)
-        if run.round
+        if run.is_follow_up
         else PaymentLine.objects.visible_to(user).filter(run=run)
     )
     if district:
@@ -229,4 +230,77 @@ def case_payments(user: User, case) -> QuerySet[PaymentLine]:
         PaymentLine.objects.visible_to(user)
         .filter(scheme=case.case_type, beneficiary_id=case.pk)
         .order_by("pk")
+    )
+
+
+# --- arrears (补发差额) -----------------------------------------------------------------------------
+
+
+@dataclass
+class ArrearsRow:
+    district: str
+    district_name: str
+    month: str
+    scheme: str
+    scheme_label: str
+    count: int
+    paid_fen: int  # already paid or issued for these lines' (beneficiary, scheme, month)
+    total_fen: int  # the top-up
+
+    @property
+    def due_fen(self) -> int:
+        return self.paid_fen + self.total_fen
+
+
+def arrears_review(user: User, run: PayrollRun) -> dict:
+    """What an arrears run pays in the user's subtree, per district, owed month and scheme (paid
+    before, due now, top-up), with totals per owed month, and the lower amounts it lists but does not
+    claw back. Aggregated by the database: a few dozen groups."""
+    from django.db.models import Count, Sum
+
+    from doudi.regions.models import Region
+
+    grouped = list(
+        PaymentLine.objects.visible_to(user)
+        .filter(run=run)
+        .values("district", "month", "scheme")
+        .annotate(count=Count("pk"), total=Sum("amount_fen"), paid=Sum("previous_fen"))
+        .order_by("district", "month", "scheme")
+    )
+    names = dict(Region.objects.filter(code__in={g["district"] for g in grouped}).values_list("code", "name"))
+    labels = dict(PayScheme.choices)
+    rows = [
+        ArrearsRow(
+            g["district"],
+            names.get(g["district"], g["district"]),
+            g["month"],
+            g["scheme"],
+            str(labels.get(g["scheme"], g["scheme"])),
+            g["count"],
+            g["paid"] or 0,
+            g["total"] or 0,
+        )
+        for g in grouped
+    ]
+    months: dict[str, dict[str, int]] = {}
+    for r in rows:
+        t = months.setdefault(r.month, {"count": 0, "paid_fen": 0, "total_fen": 0})
+        t["count"] += r.count
+        t["paid_fen"] += r.paid_fen
+        t["total_fen"] += r.total_fen
+    reduced = arrears_reductions(user, run).aggregate(n=Count("pk"), paid=Sum("paid_fen"), due=Sum("due_fen"))
+    return {
+        "rows": rows,
+        "months": dict(sorted(months.items())),
+        "reductions": {"count": reduced["n"] or 0, "fen": (reduced["paid"] or 0) - (reduced["due"] or 0)},
+    }
+
+
+def arrears_reductions(user: User, run: PayrollRun) -> QuerySet[ArrearsReduction]:
+    """The lower amounts an arrears run found in the user's subtree (listed, never clawed back)."""
+    return (
+        ArrearsReduction.objects.visible_to(user)
+        .filter(run=run)
+        .select_related("person", "region")
+        .order_by("district", "month", "household_id", "scheme", "beneficiary_id")
     )

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,9 +39,10 @@ from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_account_number
 from doudi.core.scoping import region_in_scope
-from doudi.payments import bankfiles, oneoffs, payroll
+from doudi.payments import arrears, bankfiles, oneoffs, payroll
 from doudi.payments.models import (
     AccountStatus,
+    ArrearsReduction,
     Bank,
     BankFile,
     BatchStatus,
@@ -53,8 +54,10 @@ from doudi.payments.models import (
     PayrollBatch,
     PayrollRun,
     PayrollTransition,
+    PayScheme,
     ReturnImport,
     ReturnStatus,
+    RunKind,
     RunStatus,
 )
 from doudi.payments.signals import announce_return
@@ -490,9 +493,12 @@ def compute_run(run: PayrollRun, *, officer: Any = None, progress=None) -> Payro
     try:
         month = Period.parse(run.month)
         directory = data_dir() / run.snapshot
-        if payroll.snapshot_sha256(directory) != run.snapshot_sha256:
+        digest = arrears.snapshot_sha256 if run.is_arrears else payroll.snapshot_sha256
+        if digest(directory) != run.snapshot_sha256:
             raise RuntimeError(f"snapshot {run.snapshot} does not match its recorded SHA-256")
         report("reading", 5)
+        if run.is_arrears:
+            return _compute_arrears(run, directory, report, officer, progress)
         if run.round == 0:
             computed = payroll.compute(directory, month, progress=report)
             lines, stopped, timings = computed.lines, computed.stopped, computed.timings
@@ -917,7 +923,9 @@ def create_follow_up(*, month: Period, officer: Any = None) -> PayrollRun:
     and now has one. Paid lines are never taken. Frozen like any run."""
     _require_role(officer, RUNNERS, _("只有市民政管理员可以生成补发批次"))
     open_run = (
-        PayrollRun.objects.filter(month=str(month), round__gt=0).exclude(status=RunStatus.COMPUTED).first()
+        PayrollRun.objects.filter(month=str(month), round__gt=0, kind=RunKind.PAYROLL)
+        .exclude(status=RunStatus.COMPUTED)
+        .first()
     )
     if open_run is not None:
         return open_run
@@ -1022,3 +1030,167 @@ def batch_totals(run: PayrollRun) -> dict[str, int]:
         n=Count("pk"), total=Sum("amount_fen"), held=Count("pk", filter=Q(status=LineStatus.HELD))
     )
     return {"lines": agg["n"] or 0, "total_fen": agg["total"] or 0, "held": agg["held"] or 0}
+
+
+# --- arrears (补发差额) -----------------------------------------------------------------------------
+
+MAX_ARREARS_MONTHS = 36
+_PAID_SQL = (
+    "SELECT beneficiary_id, scheme, MIN(district) AS district, CAST(SUM(amount_fen) AS BIGINT) AS amount_fen, "
+    "MIN(household_id) AS household_id, MIN(person_id) AS person_id, MIN(region_id) AS region_id "
+    "FROM payments_paymentline WHERE month = '{month}' GROUP BY beneficiary_id, scheme"
+)
+
+
+def arrears_months(first: Period, last: Period) -> list[Period]:
+    """The owed months first…last, checked: in order, at most MAX_ARREARS_MONTHS."""
+    if last < first:
+        raise ValidationError({"to": _("截止月份不能早于起始月份。")})
+    count = (last.year - first.year) * 12 + last.month - first.month + 1
+    if count > MAX_ARREARS_MONTHS:
+        raise ValidationError({"to": _("一次最多补发 %(n)s 个月的差额。") % {"n": MAX_ARREARS_MONTHS}})
+    return [first.shift(k) for k in range(count)]
+
+
+def create_arrears(
+    *, first: Period, last: Period, month: Period | None = None, officer: Any = None
+) -> PayrollRun:
+    """补发差额: an arrears run for the owed months first…last, paid in `month` (default: this month).
+
+    Every owed month must have its payroll computed. The run freezes, for each owed month, that
+    month's population with the parameters in force now and what was already paid or issued for it
+    (arrears.py); it is computed, approved by the same tiers and paid by bank files like any run.
+    One arrears run is open (not yet computed) at a time — a database constraint: two computed
+    side by side could each take the other's months as unpaid."""
+    _require_role(officer, RUNNERS, _("只有市民政管理员可以生成补发差额"))
+    months = arrears_months(first, last)
+    paying = month or Period.of(timezone.localdate())
+    open_run = PayrollRun.objects.filter(kind=RunKind.ARREARS).exclude(status=RunStatus.COMPUTED).first()
+    if open_run is not None and not open_run.snapshot_sha256:
+        open_run.delete()  # a freeze interrupted before it was recorded: nothing refers to it
+        open_run = None
+    if open_run is not None:
+        if (open_run.arrears_from, open_run.arrears_to) == (str(first), str(last)):
+            return open_run
+        raise Conflict(
+            _("补发差额 %(run)s（%(a)s 至 %(b)s）尚未计算完成，请先完成它。")
+            % {"run": open_run, "a": open_run.arrears_from, "b": open_run.arrears_to},
+            path="from",
+        )
+    sources = {
+        r.month: r
+        for r in PayrollRun.objects.filter(
+            kind=RunKind.PAYROLL, round=0, status=RunStatus.COMPUTED, month__in=[str(m) for m in months]
+        )
+    }
+    missing = [str(m) for m in months if str(m) not in sources]
+    if missing:
+        raise Conflict(
+            _("以下月份尚未计算发放花名册，不能补发差额：%(months)s") % {"months": "、".join(missing)},
+            path="from",
+        )
+    try:
+        with transaction.atomic():
+            agg = PayrollRun.objects.aggregate(seq=models.Max("arrears_seq"))
+            last_round = (
+                PayrollRun.objects.filter(month=str(paying)).aggregate(r=models.Max("round"))["r"] or 0
+            )
+            run = PayrollRun.objects.create(
+                month=str(paying),
+                round=last_round + 1,
+                kind=RunKind.ARREARS,
+                arrears_from=str(first),
+                arrears_to=str(last),
+                arrears_seq=(agg["seq"] or 0) + 1,
+                created_by=officer if getattr(officer, "pk", None) else None,
+            )
+    except IntegrityError as exc:
+        raise Conflict(_("另一个补发差额刚刚生成，请刷新后重试。"), path="from") from exc
+    return _record_frozen(run, _freeze_arrears(run, months, sources), officer)
+
+
+def _freeze_arrears(run: PayrollRun, months: list[Period], sources: dict[str, PayrollRun]) -> payroll.Frozen:
+    from doudi.parameters.selectors import stored_overlay_records, window_overlay_records
+    from doudi.regions.selectors import policy_windows_by_district
+    from doudi.verification import dataio
+
+    queries = {"accounts": payroll._queries(months[0])["accounts"]}
+    for m in months:
+        queries[str(m)] = (_PAID_SQL.format(month=m), arrears.PAID_SCHEMA)
+    tables = dataio.read_consistent(queries)
+    records = [*window_overlay_records(), *stored_overlay_records()]
+    owed = []
+    for m in months:
+        source = sources[str(m)]
+        directory = data_dir() / source.snapshot
+        if payroll.snapshot_sha256(directory) != source.snapshot_sha256:
+            raise Conflict(_("%(m)s 的冻结数据与记录的 SHA-256 不一致") % {"m": m}, path="from")
+        owed.append(
+            arrears.OwedMonth(
+                month=m,
+                source=directory,
+                source_sha256=source.snapshot_sha256,
+                paid=tables[str(m)],
+                paid_parameters=_paid_parameters(m, directory),
+                parameters=payroll.parameters_json(records, policy_windows_by_district(None, on=m.last_day)),
+            )
+        )
+    manifest = {
+        "seq": run.arrears_seq,
+        "paying_month": run.month,
+        "from": run.arrears_from,
+        "to": run.arrears_to,
+    }
+    return arrears.freeze(snapshot_dir(run.month, run.round), owed, tables["accounts"], manifest)
+
+
+def _paid_parameters(month: Period, source: Path) -> Path:
+    """The parameters the month was last paid with: those of the latest computed arrears run that
+    covered it, else its own payroll's."""
+    for run in PayrollRun.objects.filter(
+        kind=RunKind.ARREARS,
+        status=RunStatus.COMPUTED,
+        arrears_from__lte=str(month),
+        arrears_to__gte=str(month),
+    ).order_by("-arrears_seq"):
+        path = data_dir() / run.snapshot / str(month) / "parameters.json"
+        if path.exists():
+            return path
+    return source / "parameters.json"
+
+
+def _scheme_labels() -> dict[str, str]:
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        return {code: str(label) for code, label in PayScheme.choices}
+
+
+def _compute_arrears(run: PayrollRun, directory: Path, report, officer: Any, progress) -> PayrollRun:
+    """The arrears run's lines and reductions from its snapshot, written in one transaction that
+    first removes those of an interrupted attempt (so a killed run computed again gives the same)."""
+    from doudi.verification import dataio
+
+    computed = arrears.compute(directory, run.arrears_seq, _scheme_labels(), progress=report)
+    report("writing", 80)
+    clock = time.perf_counter()
+    lines = computed.lines
+    n = lines.num_rows
+    table = lines.add_column(0, "run_id", pa.array(np.full(n, run.pk, dtype=np.int64)))
+    table = table.add_column(1, "issue_run_id", pa.array(np.full(n, run.pk, dtype=np.int64)))
+    table = table.select(arrears.ARREARS_LINE_SCHEMA.names).cast(arrears.ARREARS_LINE_SCHEMA)
+    reductions = computed.reductions
+    reductions = reductions.add_column(
+        0, "run_id", pa.array(np.full(reductions.num_rows, run.pk, dtype=np.int64))
+    ).cast(arrears.REDUCTION_SCHEMA)
+    dataio.replace_rows(
+        [(PaymentLine._meta.db_table, "run_id", run.pk), (ArrearsReduction._meta.db_table, "run_id", run.pk)],
+        [(PaymentLine._meta.db_table, table), (ArrearsReduction._meta.db_table, reductions)],
+    )
+    summaries = payroll.batch_summaries(lines, _empty_stopped())
+    timings = {**computed.timings, "write": round(time.perf_counter() - clock, 3)}
+    _finish(run, lines, summaries, timings, officer)
+    if progress is not None:
+        progress("finished", 100)
+    run.refresh_from_db()
+    return run

@@ -159,8 +159,52 @@ def payroll_run(request: HttpRequest, pk: int) -> HttpResponse:
             "files": selectors.bank_files(run),
             "can_issue": request.user.has_role(*services.FILE_MAKERS),
             "kinds": selectors.LINE_KINDS,
+            "arrears": selectors.arrears_review(request.user, run) if run.is_arrears else None,
         },
     )
+
+
+@console_user_required
+@require_POST
+def arrears_create(request: HttpRequest) -> HttpResponse:
+    """补发差额 (municipal administrator): freeze the owed months under the parameters in force now and
+    queue the computation; the run page then shows, per district, owed month and scheme, what would
+    be paid before any district submits it."""
+    if not request.user.has_role(*services.RUNNERS):
+        return forbidden(request)
+    first = _period(request.POST.get("from", ""))
+    last = _period(request.POST.get("to", ""))
+    paying = _period(request.POST.get("month", "")) if request.POST.get("month", "").strip() else None
+    bad = {
+        name: _("请填写月份（YYYY-MM）。") for name, value in (("from", first), ("to", last)) if value is None
+    }
+    if request.POST.get("month", "").strip() and paying is None:
+        bad["month"] = _("请填写月份（YYYY-MM）。")
+    if bad:
+        labels = {"from": _("补发起始月份"), "to": _("补发截止月份"), "month": _("发放月份")}
+        messages.error(request, "；".join(f"{labels[k]}：{v}" for k, v in bad.items()))
+        return redirect("payments:payroll_runs")
+    try:
+        run = services.create_arrears(first=first, last=last, month=paying, officer=request.user)
+        services.request_compute_run(run=run, officer=request.user)
+    except (PermissionDenied, Conflict) as exc:
+        flash_refusal(request, exc)
+        return redirect("payments:payroll_runs")
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("payments:payroll_runs")
+    return redirect("payments:payroll_run", pk=run.pk)
+
+
+@console_user_required
+def arrears_reductions(request: HttpRequest, pk: int) -> HttpResponse:
+    """补发差额核减清单: the owed amounts now lower than what was paid, in the user's subtree — listed for
+    the bureau's decision, never clawed back by the payroll."""
+    run = get_object_or_404(PayrollRun, pk=pk, kind="arrears")
+    page = Paginator(selectors.arrears_reductions(request.user, run), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "payments/arrears_reductions.html", {"run": run, "page": page})
 
 
 @console_user_required

@@ -6,6 +6,7 @@ doudi payroll submit|approve|confirm --month YYYY-MM --district CODE --user USER
 doudi payroll files --month YYYY-MM [--round N] --user USERNAME
 doudi payroll import-return --month YYYY-MM [--round N] --bank CODE --user USERNAME FILE
 doudi payroll follow-up --month YYYY-MM
+doudi payroll arrears --from YYYY-MM --to YYYY-MM [--month YYYY-MM]   补发差额: freeze and compute
 doudi payroll status --month YYYY-MM
 """
 
@@ -74,10 +75,17 @@ class Command(BaseCommand):
             rounds=False,
         )
         month(sub.add_parser("status", help="the month's runs and their batches"), rounds=False)
+        a = sub.add_parser(
+            "arrears",
+            help="补发差额: pay the difference for months already paid, under the parameters in force now",
+        )
+        a.add_argument("--from", dest="first", required=True, help="first owed month, YYYY-MM")
+        a.add_argument("--to", dest="last", required=True, help="last owed month, YYYY-MM")
+        a.add_argument("--month", default=None, help="the month it is paid in (default: this month)")
 
     def handle(self, *args, action: str, **o):
         try:
-            period = Period.parse(o["month"])
+            period = Period.parse(o["month"]) if o.get("month") is not None else None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         try:
@@ -205,8 +213,9 @@ class Command(BaseCommand):
         from doudi.payments.models import PayrollRun, PayScheme
 
         for run in PayrollRun.objects.filter(month=str(period)).order_by("round"):
+            kind = f" arrears {run.arrears_from}…{run.arrears_to}" if run.is_arrears else ""
             self.stdout.write(
-                f"{run}: {run.get_status_display()}  {run.line_count} lines  {_yuan(run.total_fen)} yuan  held {run.held_count}"
+                f"{run}{kind}: {run.get_status_display()}  {run.line_count} lines  {_yuan(run.total_fen)} yuan  held {run.held_count}"
             )
             for b in run.batches.select_related("district"):
                 self.stdout.write(
@@ -218,3 +227,32 @@ class Command(BaseCommand):
                         f"    {scheme} {PayScheme(scheme).label}: {part['count']} lines  "
                         f"{_yuan(part['total_fen'])} yuan  held {part['held']}"
                     )
+
+    def _arrears(self, period, o):
+        from doudi.payments.models import ArrearsReduction, PaymentLine, RunStatus
+        from doudi.payments.services import compute_run, create_arrears
+
+        try:
+            first, last = Period.parse(o["first"]), Period.parse(o["last"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        run = create_arrears(first=first, last=last, month=period)
+        self.stdout.write(
+            f"{run}: arrears {run.arrears_from}…{run.arrears_to}, frozen, sha256 {run.snapshot_sha256}"
+        )
+        progress = TerminalProgress(self.stdout)
+        run = compute_run(run, progress=progress)
+        progress.done()
+        if run.status != RunStatus.COMPUTED:
+            raise CommandError(f"{run}: {run.status}")
+        lines = PaymentLine.objects.filter(run=run)
+        for m in sorted(set(lines.values_list("month", flat=True))):
+            of_month = lines.filter(month=m)
+            self.stdout.write(
+                f"  {m}: {of_month.count()} lines, {_yuan(sum(of_month.values_list('amount_fen', flat=True)))} yuan"
+            )
+        reductions = ArrearsReduction.objects.filter(run=run).count()
+        self.stdout.write(
+            f"{run}: {run.line_count} lines, {_yuan(run.total_fen)} yuan, {run.held_count} held; "
+            f"{reductions} lower amount(s) listed, not clawed back"
+        )
