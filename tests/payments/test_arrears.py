@@ -301,3 +301,31 @@ def test_the_command_freezes_and_computes_with_progress(world):
         call_command("payroll", "arrears", "--from", "2020-05", "--to", "2020-05", stdout=StringIO())
     with pytest.raises(CommandError):
         call_command("payroll", "arrears", "--from", "2020-13", "--to", "2020-05", stdout=StringIO())
+
+
+def test_the_monthly_report_counts_arrears_in_the_owed_months_amounts_not_as_recipients(world):
+    from doudi.regions.models import Region
+    from doudi.reports.selectors import monthly_report
+
+    def figures():
+        rep = monthly_report(Region.objects.get(code="500000"), MAR)
+        a = next(r for r in rep.rows if r.code == "500101")
+        cells = (a.cells["dibao_urban"], a.cells["price_subsidy"])
+        return [(c.households, c.persons, c.new, c.due_fen) for c in cells]
+
+    pay(MAR)
+    before = figures()
+    set_value(world, "dibao.standard.urban", 600)
+    run = arrears(MAR, MAR)
+    top = {
+        scheme: sum(
+            PaymentLine.objects.filter(run=run, scheme=scheme, district="500101").values_list(
+                "amount_fen", flat=True
+            )
+        )
+        for scheme in ("dibao", "price_subsidy")
+    }
+    assert top["dibao"] == 16_200 + 5_400 and top["price_subsidy"] > 0
+    after = figures()
+    assert [f[:3] for f in after] == [f[:3] for f in before]
+    assert [f[3] for f in after] == [before[0][3] + top["dibao"], before[1][3] + top["price_subsidy"]]

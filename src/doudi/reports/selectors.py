@@ -228,10 +228,13 @@ def _line_figures(keys: str, params: list[Any], month: Period) -> list[tuple]:
     status_sums = ", ".join(f"SUM(CASE WHEN l.status = '{s}' THEN l.amount_fen ELSE 0 END)" for s in STATUSES)
     last = month.last_day.isoformat()
     return _fetch(
-        f"SELECT k.row_code, l.scheme, {_area('l')} AS area, COUNT(*), COUNT(DISTINCT l.household_id), "
-        f"SUM(CASE WHEN l.scheme IN ({_in(MEMBER_SCHEMES)}) THEN COALESCE(l.size, {_members_sql('l')}) "
-        "ELSE 0 END), "
-        f"SUM(l.amount_fen), {status_sums}, SUM(CASE WHEN l.change = 'new' THEN 1 ELSE 0 END) "
+        # An arrears line (补发差额, arrears_seq > 0) adds to the owed month's amounts, not a recipient.
+        f"SELECT k.row_code, l.scheme, {_area('l')} AS area, COUNT(DISTINCT l.beneficiary_id), "
+        "COUNT(DISTINCT l.household_id), "
+        f"SUM(CASE WHEN l.arrears_seq = 0 AND l.scheme IN ({_in(MEMBER_SCHEMES)}) "
+        f"THEN COALESCE(l.size, {_members_sql('l')}) ELSE 0 END), "
+        f"SUM(l.amount_fen), {status_sums}, "
+        "SUM(CASE WHEN l.change = 'new' AND l.arrears_seq = 0 THEN 1 ELSE 0 END) "
         f"FROM payments_paymentline l JOIN ({keys}) k ON k.place = l.region_id "
         "WHERE l.month = %s GROUP BY k.row_code, l.scheme, area",
         [last, last, *params, str(month)],
