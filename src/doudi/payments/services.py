@@ -1038,7 +1038,7 @@ MAX_ARREARS_MONTHS = 36
 _PAID_SQL = (
     "SELECT beneficiary_id, scheme, MIN(district) AS district, CAST(SUM(amount_fen) AS BIGINT) AS amount_fen, "
     "MIN(household_id) AS household_id, MIN(person_id) AS person_id, MIN(region_id) AS region_id "
-    "FROM payments_paymentline WHERE month = '{month}' GROUP BY beneficiary_id, scheme"
+    "FROM payments_paymentline WHERE month = '{month}' AND scheme IN ({schemes}) GROUP BY beneficiary_id, scheme"
 )
 
 
@@ -1116,7 +1116,9 @@ def _freeze_arrears(run: PayrollRun, months: list[Period], sources: dict[str, Pa
 
     queries = {"accounts": payroll._queries(months[0])["accounts"]}
     for m in months:
-        queries[str(m)] = (_PAID_SQL.format(month=m), arrears.PAID_SCHEMA)
+        # Only the schemes the payroll's rules compute: a one-off payment is no entitlement to re-evaluate.
+        schemes = ", ".join(f"'{s}'" for s in payroll.SCHEMES)
+        queries[str(m)] = (_PAID_SQL.format(month=m, schemes=schemes), arrears.PAID_SCHEMA)
     tables = dataio.read_consistent(queries)
     records = [*window_overlay_records(), *stored_overlay_records()]
     owed = []
