@@ -60,8 +60,10 @@ SQL = (
     "WHERE ((c.case_type IN ('temporary', 'case_by_case') AND c.state = 'approved') "
     "OR (c.case_type = 'first_aid' AND c.state IN ('given', 'formalised', 'closed'))) "
     "AND COALESCE(c.household_id, m.household_id) IS NOT NULL "
-    "AND NOT EXISTS (SELECT 1 FROM payments_paymentline l "
-    "WHERE l.beneficiary_id = c.id AND l.scheme = c.case_type) "
+    # The scheme list lets the planner probe the partial unique index one_payment_per_case (only the
+    # one-off lines), not the month's million scheme lines.
+    "AND NOT EXISTS (SELECT 1 FROM payments_paymentline l WHERE l.beneficiary_id = c.id "
+    "AND l.scheme = c.case_type AND l.scheme IN ('temporary', 'case_by_case', 'first_aid')) "
     "ORDER BY c.id"
 )
 
