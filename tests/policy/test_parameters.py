@@ -73,6 +73,8 @@ def test_every_default_of_policy_section_2_is_shipped(defaults: ParameterSet) ->
         # Not in POLICY.md §2: contact intervals of 三(四) (docs/care.md), unverified platform values.
         **{f"care.contact_days.normal.{c}": 30 for c in CARE_CATEGORIES},
         **{f"care.contact_days.emergency.{c}": d for c, d in CARE_EMERGENCY_DAYS.items()},
+        "care.child_escalation_hours.township": 2,
+        "care.child_escalation_hours.district": 6,
     }
     assert set(defaults) == set(expected)
     for name, value in expected.items():

@@ -24,4 +24,5 @@ class CareConfig(AppConfig):
         NavLink("care:missing_reports", _("日报缺报"), Menu.CARE, order=20, roles=INSTITUTION_READERS),
         NavLink("care:risk_areas", _("高风险地区"), Menu.CARE, order=30, roles=INSTITUTION_READERS),
         NavLink("care:overdue_contacts", _("探访逾期"), Menu.CARE, order=40),
+        NavLink("care:child_reports", _("无人监护儿童"), Menu.CARE, order=50),
     ]

@@ -1,6 +1,7 @@
 """演示数据 for the care pages: institutions in the demo district with screenings, an outing and a
 daily report (one institution left without today's report, so the missing list has a row), the
-city's high-risk list, and contacts with people on the home village's schedule (one opening a case). Made by the real services as the demo logins; idempotent (nothing is added when
+city's high-risk list, contacts with people on the home village's schedule (one opening a case), and
+two reports of children without guardianship (one arranged, one just reported). Made by the real services as the demo logins; idempotent (nothing is added when
 an institution exists)."""
 
 from __future__ import annotations
@@ -94,7 +95,51 @@ def load_demo_care(*, home: Region, today: datetime.date | None = None) -> dict[
             staff_on_site=18,
             symptomatic=0,
         )
-    return {"institutions": len(homes), "screenings": len(people), "contacts": _demo_contacts(home, today)}
+    return {
+        "institutions": len(homes),
+        "screenings": len(people),
+        "contacts": _demo_contacts(home, today),
+        "children": _demo_children(home, chain),
+    }
+
+
+def _demo_children(home: Region, chain: dict[int, Region]) -> int:
+    """Two reports of children without guardianship in the home village: one acknowledged and
+    arranged, one just reported (the township's and district's clocks running)."""
+    worker = _login(Role.VILLAGE_WORKER, home)
+    township = _login(Role.TOWNSHIP_OFFICER, chain[3])
+    if worker is None or township is None:
+        return 0
+    first = services.report_child(
+        by=worker,
+        region=home,
+        child_name="陈小雨",
+        child_age=8,
+        location="家中",
+        absence="isolated",
+        guardian_name="陈建",
+        situation="父母均被集中隔离医学观察，祖父母已故，独自在家",
+    )
+    services.acknowledge_child_report(by=township, report=first, note="已联系社区网格员上门")
+    services.arrange_guardianship(
+        by=township,
+        report=first,
+        kind="relative",
+        carer_name="陈小雨姑妈 陈芳",
+        carer_phone="13800001234",
+        place="同社区姑妈家",
+    )
+    services.report_child(
+        by=worker,
+        region=home,
+        child_name="李乐乐",
+        child_age=5,
+        location="邻居家",
+        absence="hospitalised",
+        guardian_name="李娟",
+        situation="单亲母亲住院治疗，暂由邻居看护",
+    )
+    return 2
 
 
 def _demo_contacts(home: Region, today: datetime.date) -> int:

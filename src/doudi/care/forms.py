@@ -6,7 +6,14 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from doudi.care.models import AdmissionKind, ContactMethod, InstitutionKind, PersonKind
+from doudi.care.models import (
+    AdmissionKind,
+    CareKind,
+    ContactMethod,
+    GuardianAbsence,
+    InstitutionKind,
+    PersonKind,
+)
 from doudi.care.rules import HealthCode
 from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
 from doudi.regions.models import Region
@@ -117,3 +124,44 @@ class ContactForm(CareForm):
         help_text=_("没有时留空"),
     )
     open_case = forms.BooleanField(label=_("同时开立跟进案件（一门受理）"), required=False)
+
+
+class ChildReportForm(CareForm):
+    region = forms.ModelChoiceField(label=_("所在村社区"), queryset=Region.objects.none(), empty_label=None)
+    child_name = forms.CharField(label=_("儿童姓名"), max_length=64)
+    child_id_number = forms.CharField(
+        label=_("身份证号"), max_length=30, required=False, help_text=_("不知道时留空")
+    )
+    child_age = forms.CharField(label=_("年龄"), max_length=4)
+    location = forms.CharField(label=_("儿童所在地点"), max_length=200)
+    absence = forms.ChoiceField(label=_("无人监护原因"), choices=GuardianAbsence.choices)
+    guardian_name = forms.CharField(label=_("原监护人"), max_length=64, required=False)
+    situation = forms.CharField(
+        label=_("儿童现状"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("身体、饮食、住处、谁在身边"),
+    )
+
+    def __init__(self, *args, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions if regions is not None else Region.objects.none()
+
+
+class AcknowledgeForm(CareForm):
+    note = forms.CharField(label=_("说明"), max_length=2000, required=False)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ArrangementForm(CareForm):
+    kind = forms.ChoiceField(label=_("照料方式"), choices=CareKind.choices)
+    carer_name = forms.CharField(label=_("临时监护/照料人"), max_length=64)
+    carer_phone = forms.CharField(label=_("联系电话"), max_length=30)
+    place = forms.CharField(label=_("照料地点"), max_length=200)
+    starts_on = forms.DateField(label=_("起始日期"), widget=DateInput())
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ChildFollowUpForm(CareForm):
+    note = forms.CharField(label=_("回访情况"), widget=forms.Textarea(attrs={"rows": 2}))
+    guardian_back = forms.BooleanField(label=_("监护人已返回，结案"), required=False)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)

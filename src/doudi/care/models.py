@@ -272,3 +272,131 @@ class Contact(models.Model):
     @property
     def found_need(self) -> bool:
         return bool(self.need)
+
+
+class ChildReportState(models.TextChoices):
+    REPORTED = "reported", _("已报告")
+    TOWNSHIP_ACKNOWLEDGED = "township_ack", _("乡镇街道已接报")
+    DISTRICT_ACKNOWLEDGED = "district_ack", _("区县已接报")
+    ARRANGED = "arranged", _("已安排监护照料")
+    CLOSED = "closed", _("监护人已返回，结案")
+
+
+class GuardianAbsence(models.TextChoices):
+    ISOLATED = "isolated", _("监护人被隔离观察")
+    HOSPITALISED = "hospitalised", _("监护人住院治疗")
+    DIED = "died", _("监护人死亡")
+    FRONT_LINE = "front_line", _("监护人在抗疫一线")
+    OTHER = "other", _("其他原因")
+
+
+class ChildReport(models.Model):
+    """无人监护儿童报告 (三(二)): a child left without guardianship by the epidemic, reported by a child
+    director or supervisor (儿童主任、儿童督导员); the township and the district must acknowledge within
+    hours (`care.child_escalation_hours.*`), a temporary guardianship and care arrangement follows, and
+    follow-ups until a guardian is back. `state` changes only through the services, each change a
+    ChildReportEvent row."""
+
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("所在村社区")
+    )
+    child = models.ForeignKey(
+        "registry.Person",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("登记在册的儿童"),
+    )
+    child_name = models.CharField(_("儿童姓名"), max_length=64)
+    child_id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    child_age = models.PositiveSmallIntegerField(_("年龄"))
+    location = models.CharField(_("儿童所在地点"), max_length=200)
+    absence = models.CharField(_("无人监护原因"), max_length=16, choices=GuardianAbsence.choices)
+    guardian_name = models.CharField(_("原监护人"), max_length=64, blank=True)
+    situation = models.TextField(_("儿童现状"))
+    state = models.CharField(_("状态"), max_length=16, choices=ChildReportState.choices)
+    version = models.PositiveIntegerField(default=1)
+    reported_at = models.DateTimeField(_("报告时间"))
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("报告人")
+    )
+    township_due_at = models.DateTimeField(_("乡镇街道应接报时间"))
+    district_due_at = models.DateTimeField(_("区县应接报时间"))
+    township_acknowledged_at = models.DateTimeField(_("乡镇街道接报时间"), null=True, blank=True)
+    district_acknowledged_at = models.DateTimeField(_("区县接报时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("无人监护儿童报告")
+        verbose_name_plural = _("无人监护儿童报告")
+        ordering = ["-reported_at", "-id"]
+        indexes = [models.Index(fields=["state", "reported_at"])]
+
+
+CHILD_EVENT_LABELS = {
+    "reported": _("报告"),
+    "township_ack": _("乡镇街道接报"),
+    "district_ack": _("区县接报"),
+    "arranged": _("安排临时监护照料"),
+    "follow_up": _("回访"),
+    "guardian_back": _("监护人返回，结案"),
+}
+
+
+class ChildReportEvent(InsertOnlyModel):
+    """The report's insert-only ledger: who, when, what (reported, acknowledged, arranged, followed up,
+    guardian back), the state before and after, and a note."""
+
+    report = models.ForeignKey(ChildReport, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(_("事项"), max_length=16)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16)
+    note = models.TextField(_("说明"), blank=True)
+    at = models.DateTimeField(_("时间"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    by_label = models.CharField(_("经办人"), max_length=150)
+
+    region_field = "report__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    @property
+    def kind_label(self) -> str:
+        return str(CHILD_EVENT_LABELS.get(self.kind, self.kind))
+
+
+class CareKind(models.TextChoices):
+    RELATIVE = "relative", _("亲属临时照料")
+    VILLAGE = "village", _("村（居）委会安排人员照料")
+    INSTITUTION = "institution", _("儿童福利机构、未成年人救助保护机构临时照料")
+    FOSTER = "foster", _("临时家庭寄养")
+    OTHER = "other", _("其他")
+
+
+class GuardianshipArrangement(InsertOnlyModel):
+    """临时监护和照料安排: who cares for the child, where, from when; a change of carer is a new row
+    (the latest is the one in force)."""
+
+    report = models.ForeignKey(ChildReport, on_delete=models.PROTECT, related_name="arrangements")
+    kind = models.CharField(_("照料方式"), max_length=16, choices=CareKind.choices)
+    carer_name = models.CharField(_("临时监护/照料人"), max_length=64)
+    carer_phone = models.CharField(_("联系电话"), max_length=20)
+    place = models.CharField(_("照料地点"), max_length=200)
+    starts_on = models.DateField(_("起始日期"))
+    arranged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    arranged_by_label = models.CharField(_("安排人"), max_length=150)
+    arranged_at = models.DateTimeField(_("安排时间"))
+
+    region_field = "report__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        verbose_name = _("临时监护照料安排")
+        verbose_name_plural = _("临时监护照料安排")
+        ordering = ["-arranged_at", "-id"]

@@ -13,6 +13,7 @@ applies is named, so the record says everything that was found, not only the fir
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -118,3 +119,27 @@ def screen(facts: ScreeningFacts) -> Decision:
         Outcome.PASS,
         (_("绿码，体温 %(t)s ℃ 正常，14天内未到过高风险地区") % {"t": facts.temperature},),
     )
+
+
+@dataclass(frozen=True)
+class EscalationClock:
+    """The hours-based clock of a report of a child left without guardianship (三(二)): when the
+    township and the district had to acknowledge it, and when they did (None: not yet)."""
+
+    township_due: datetime.datetime
+    district_due: datetime.datetime
+    township_done: datetime.datetime | None
+    district_done: datetime.datetime | None
+
+
+def late_levels(clock: EscalationClock, now: datetime.datetime) -> tuple[str, ...]:
+    """The levels ("township", "district") whose acknowledgement is late at `now`: not given by the
+    due time — whether still missing after it, or given after it."""
+    late = []
+    for level, due, done in (
+        ("township", clock.township_due, clock.township_done),
+        ("district", clock.district_due, clock.district_done),
+    ):
+        if (done is None and now > due) or (done is not None and done > due):
+            late.append(level)
+    return tuple(late)

@@ -12,14 +12,19 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from doudi.audit.services import record_read
 from doudi.care.models import (
+    ChildReport,
+    ChildReportEvent,
+    ChildReportState,
     Contact,
     ContactCategory,
     DailyReport,
+    GuardianshipArrangement,
     Institution,
     Outing,
     RiskArea,
     Screening,
 )
+from doudi.care.rules import EscalationClock, late_levels
 from doudi.core.scoping import get_visible_or_404
 from doudi.intake.sla import emergency_window_open
 from doudi.regions.models import Region
@@ -279,3 +284,68 @@ def person_contacts(user: Any, pk: int, day: datetime.date) -> PersonContacts:
 
 def contact_for(user: Any, pk: int) -> Contact:
     return get_visible_or_404(Contact.objects.select_related("person__region", "follow_up_case"), user, pk=pk)
+
+
+# --- children left without guardianship (三(二)) -------------------------------------------------------
+
+
+def clock_of(report: ChildReport) -> EscalationClock:
+    return EscalationClock(
+        report.township_due_at,
+        report.district_due_at,
+        report.township_acknowledged_at,
+        report.district_acknowledged_at,
+    )
+
+
+def child_reports_for(user: Any, *, open_only: bool = True) -> QuerySet[ChildReport]:
+    """The reports in the user's region (lists: the child's ID masked), newest first."""
+    qs = ChildReport.objects.visible_to(user).select_related("region__parent")
+    if open_only:
+        qs = qs.exclude(state=ChildReportState.CLOSED)
+    return qs.order_by("-reported_at", "-pk")
+
+
+@dataclass
+class ChildReportPage:
+    report: ChildReport
+    late: tuple[str, ...]
+    events: list[ChildReportEvent]
+    arrangement: GuardianshipArrangement | None
+    arrangements: list[GuardianshipArrangement]
+
+
+def child_report_page(user: Any, pk: int, now: datetime.datetime) -> ChildReportPage:
+    """One report with its clock, ledger and arrangements: an audited read (a child's record)."""
+    report = get_visible_or_404(ChildReport.objects.select_related("region__parent", "child"), user, pk=pk)
+    record_read(actor=user, obj=report)
+    arrangements = list(report.arrangements.order_by("-arranged_at", "-pk"))
+    return ChildReportPage(
+        report=report,
+        late=late_levels(clock_of(report), now),
+        events=list(report.events.order_by("at", "pk")),
+        arrangement=arrangements[0] if arrangements else None,
+        arrangements=arrangements,
+    )
+
+
+def late_acknowledgements(now: datetime.datetime, *, user: Any = None, region: Region | None = None) -> list:
+    """Open reports whose township or district acknowledgement is missing past its due time (督办):
+    (report, late levels), oldest first — the console list and the daily job."""
+    qs = ChildReport.objects.visible_to(user) if user is not None else ChildReport.objects.all()
+    if region is not None:
+        qs = qs.filter(region__path__startswith=region.path)
+    qs = (
+        qs.exclude(state=ChildReportState.CLOSED)
+        .filter(
+            Q(township_acknowledged_at__isnull=True, township_due_at__lt=now)
+            | Q(district_acknowledged_at__isnull=True, district_due_at__lt=now)
+        )
+        .select_related("region__parent")
+        .order_by("reported_at", "pk")
+    )
+    return [(r, late_levels(clock_of(r), now)) for r in qs]
+
+
+def child_report_for(user: Any, pk: int) -> ChildReport:
+    return get_visible_or_404(ChildReport.objects.select_related("region"), user, pk=pk)

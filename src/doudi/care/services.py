@@ -23,9 +23,15 @@ from doudi.audit.services import record
 from doudi.care import rules
 from doudi.care.models import (
     AdmissionKind,
+    CareKind,
+    ChildReport,
+    ChildReportEvent,
+    ChildReportState,
     Contact,
     ContactMethod,
     DailyReport,
+    GuardianAbsence,
+    GuardianshipArrangement,
     Institution,
     InstitutionKind,
     Outing,
@@ -731,3 +737,228 @@ def open_follow_up_case(*, by: Any, contact: Contact) -> Case:
     contact.save(update_fields=["follow_up_case"])
     record(actor=by, action=AuditAction.UPDATE, obj=contact, before=before, after=_contact_snapshot(contact))
     return case
+
+
+# --- children left without guardianship (无人监护儿童, 三(二)) ----------------------------------------------
+
+CHILD_REPORTERS = (Role.VILLAGE_WORKER, Role.TOWNSHIP_OFFICER, Role.DISTRICT_OFFICER)
+CHILD_HANDLERS = (Role.TOWNSHIP_OFFICER, Role.DISTRICT_OFFICER, Role.DISTRICT_APPROVER)
+ESCALATION_HOURS = "care.child_escalation_hours"
+ADULT_AGE = 18
+
+
+def can_report_child(user: Any) -> bool:
+    """Child directors (村社区, role village worker) and supervisors (乡镇街道) report; districts too."""
+    return is_acting_staff(user) and user.has_role(*CHILD_REPORTERS)
+
+
+def can_handle_child(user: Any) -> bool:
+    """The township and the district acknowledge, arrange care and follow up."""
+    return is_acting_staff(user) and user.has_role(*CHILD_HANDLERS)
+
+
+def escalation_hours(level: str, on: datetime.date) -> int:
+    from doudi.parameters.selectors import current_parameters
+
+    found = current_parameters().value_at(f"{ESCALATION_HOURS}.{level}", on)
+    if found is None:
+        raise ValidationError(_("未设定 %(d)s 适用的无人监护儿童响应时限。") % {"d": on})
+    return int(found.value)
+
+
+def _child_snapshot(r: ChildReport) -> dict:
+    return {
+        "region": r.region_id,
+        "child_name": r.child_name,
+        "child_id_number": mask_id_number(r.child_id_number),
+        "state": r.state,
+        "version": r.version,
+    }
+
+
+def _child_event(report: ChildReport, by: Any, kind: str, before: str, note: str = "") -> None:
+    ChildReportEvent.objects.create(
+        report=report,
+        kind=kind,
+        from_state=before,
+        to_state=report.state,
+        note=note,
+        at=_now(),
+        by=by,
+        by_label=by.byline,
+    )
+
+
+def _lock_report(report: ChildReport, by: Any, expected_version: Any) -> ChildReport:
+    report = ChildReport.objects.select_for_update().select_related("region").get(pk=report.pk)
+    if not region_in_scope(by, report.region):
+        raise PermissionDenied(_("该报告不在您的管辖范围内。"))
+    if expected_version not in (None, "") and int(expected_version) != report.version:
+        raise Conflict(_("该报告已被他人更新，请刷新后重试。"), path="version")
+    if report.state == ChildReportState.CLOSED:
+        raise Conflict(_("该报告已结案。"), path="state")
+    return report
+
+
+def _save_report(report: ChildReport, by: Any, kind: str, before_state: str, before: dict, note: str) -> None:
+    report.version += 1
+    report.save()
+    _child_event(report, by, kind, before_state, note)
+    record(
+        actor=by,
+        action=AuditAction.ACTION,
+        obj=report,
+        before=before,
+        after=_child_snapshot(report),
+        reason=kind,
+    )
+
+
+@transaction.atomic
+def report_child(
+    *,
+    by: Any,
+    region: Region | None,
+    child_name: Any,
+    child_age: Any,
+    location: Any,
+    absence: Any,
+    situation: Any,
+    child_id_number: Any = "",
+    guardian_name: Any = "",
+) -> ChildReport:
+    """报告无人监护儿童: filed for a village, the township's and the district's response clocks start."""
+    _require(can_report_child(by))
+    errors: dict[str, str] = {}
+    if region is None or region.level != RegionLevel.VILLAGE:
+        errors["region"] = _("请选择儿童所在的村社区。")
+    elif not region_in_scope(by, region):
+        errors["region"] = _("该村社区不在您的管辖范围内。")
+    child_name = clean_field_text(errors, "child_name", child_name, required=True, max_length=64)
+    age = clean_count(errors, "child_age", child_age, maximum=ADULT_AGE - 1)
+    id_number = _clean_id(errors, "child_id_number", child_id_number, required=False)
+    location = clean_field_text(errors, "location", location, required=True, max_length=200)
+    absence = _choice(errors, "absence", absence, GuardianAbsence.values)
+    guardian_name = clean_field_text(errors, "guardian_name", guardian_name, required=False, max_length=64)
+    situation = clean_field_text(errors, "situation", situation, required=True, max_length=MAX_FINDINGS)
+    _raise(errors)
+    now = _now()
+    day = timezone.localdate(now)
+    child = Person.objects.visible_to(by).filter(id_number=id_number).first() if id_number else None
+    report = ChildReport.objects.create(
+        region=region,
+        child=child,
+        child_name=child_name,
+        child_id_number=id_number,
+        child_age=age,
+        location=location,
+        absence=absence,
+        guardian_name=guardian_name,
+        situation=situation,
+        state=ChildReportState.REPORTED,
+        reported_at=now,
+        reported_by=by,
+        township_due_at=now + datetime.timedelta(hours=escalation_hours("township", day)),
+        district_due_at=now + datetime.timedelta(hours=escalation_hours("district", day)),
+    )
+    _child_event(report, by, "reported", "", situation)
+    record(actor=by, action=AuditAction.CREATE, obj=report, after=_child_snapshot(report))
+    return report
+
+
+@transaction.atomic
+def acknowledge_child_report(
+    *, by: Any, report: ChildReport, note: Any = "", expected_version: Any = None
+) -> ChildReport:
+    """接报: the township (an officer bound to a township) or the district (bound to a district)
+    acknowledges; each level once."""
+    _require(can_handle_child(by))
+    report = _lock_report(report, by, expected_version)
+    errors: dict[str, str] = {}
+    note = clean_field_text(errors, "note", note, required=False, max_length=MAX_FINDINGS)
+    _raise(errors)
+    before, before_state = _child_snapshot(report), report.state
+    now = _now()
+    if by.region.level == RegionLevel.TOWNSHIP:
+        if report.township_acknowledged_at is not None:
+            raise Conflict(_("乡镇街道已接报。"), path="state")
+        report.township_acknowledged_at = now
+        if report.state == ChildReportState.REPORTED:
+            report.state = ChildReportState.TOWNSHIP_ACKNOWLEDGED
+        kind = "township_ack"
+    elif by.region.level == RegionLevel.DISTRICT:
+        if report.district_acknowledged_at is not None:
+            raise Conflict(_("区县已接报。"), path="state")
+        report.district_acknowledged_at = now
+        if report.state in (ChildReportState.REPORTED, ChildReportState.TOWNSHIP_ACKNOWLEDGED):
+            report.state = ChildReportState.DISTRICT_ACKNOWLEDGED
+        kind = "district_ack"
+    else:
+        raise PermissionDenied(_("只有乡镇街道和区县可以接报。"))
+    _save_report(report, by, kind, before_state, before, note)
+    return report
+
+
+@transaction.atomic
+def arrange_guardianship(
+    *,
+    by: Any,
+    report: ChildReport,
+    kind: Any,
+    carer_name: Any,
+    carer_phone: Any,
+    place: Any,
+    starts_on: Any = None,
+    expected_version: Any = None,
+) -> GuardianshipArrangement:
+    """安排临时监护和照料: who, where, from when; a later arrangement replaces it (a new row)."""
+    _require(can_handle_child(by))
+    report = _lock_report(report, by, expected_version)
+    today = _today()
+    errors: dict[str, str] = {}
+    kind = _choice(errors, "kind", kind, CareKind.values)
+    carer_name = clean_field_text(errors, "carer_name", carer_name, required=True, max_length=64)
+    phone = _clean_phone(errors, "carer_phone", carer_phone, required=True)
+    place = clean_field_text(errors, "place", place, required=True, max_length=200)
+    day = clean_day(errors, "starts_on", starts_on or today, today=today)
+    _raise(errors)
+    arrangement = GuardianshipArrangement.objects.create(
+        report=report,
+        kind=kind,
+        carer_name=carer_name,
+        carer_phone=phone,
+        place=place,
+        starts_on=day,
+        arranged_by=by,
+        arranged_by_label=by.byline,
+        arranged_at=_now(),
+    )
+    before, before_state = _child_snapshot(report), report.state
+    report.state = ChildReportState.ARRANGED
+    note = _("%(kind)s：%(carer)s，%(place)s，自 %(day)s 起") % {
+        "kind": arrangement.get_kind_display(),
+        "carer": carer_name,
+        "place": place,
+        "day": day,
+    }
+    _save_report(report, by, "arranged", before_state, before, note)
+    return arrangement
+
+
+@transaction.atomic
+def follow_up_child(
+    *, by: Any, report: ChildReport, note: Any, guardian_back: bool = False, expected_version: Any = None
+) -> ChildReport:
+    """回访: a follow-up of the arranged care; when a guardian is back the report is closed."""
+    _require(can_report_child(by) or can_handle_child(by))
+    report = _lock_report(report, by, expected_version)
+    errors: dict[str, str] = {}
+    note = clean_field_text(errors, "note", note, required=True, max_length=MAX_FINDINGS)
+    if report.state != ChildReportState.ARRANGED:
+        errors["note"] = _("尚未安排临时监护照料，请先安排再回访。")
+    _raise(errors)
+    before, before_state = _child_snapshot(report), report.state
+    if guardian_back:
+        report.state, report.closed_at = ChildReportState.CLOSED, _now()
+    _save_report(report, by, "guardian_back" if guardian_back else "follow_up", before_state, before, note)
+    return report

@@ -22,3 +22,9 @@ urlpatterns += [
     path("contacts/person/<int:pk>/", views.person_contacts, name="person_contacts"),
     path("contacts/<int:pk>/open-case/", views.contact_open_case, name="contact_open_case"),
 ]
+urlpatterns += [
+    path("children/", views.child_report_list, name="child_reports"),
+    path("children/new/", views.child_report_new, name="child_report_new"),
+    path("children/<int:pk>/", views.child_report_detail, name="child_report"),
+    path("children/<int:pk>/<str:step>/", views.child_report_step, name="child_report_step"),
+]

@@ -8,14 +8,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from doudi.care import selectors, services
 from doudi.care.forms import (
+    AcknowledgeForm,
+    ArrangementForm,
+    ChildFollowUpForm,
+    ChildReportForm,
     ContactForm,
     DailyReportForm,
     InstitutionForm,
@@ -382,3 +387,95 @@ def contact_open_case(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("跟进案件 %(n)s 已开立。") % {"n": case.tracking_number})
     return redirect("care:person_contacts", pk=contact.person_id)
+
+
+# --- children left without guardianship (三(二)) -------------------------------------------------------
+
+CHILD_STEPS = {
+    "acknowledge": (AcknowledgeForm, services.acknowledge_child_report, _lazy("已接报。")),
+    "arrange": (ArrangementForm, services.arrange_guardianship, _lazy("临时监护照料已安排。")),
+    "follow-up": (ChildFollowUpForm, services.follow_up_child, _lazy("回访已登记。")),
+}
+
+
+@console_user_required
+def child_report_list(request: HttpRequest) -> HttpResponse:
+    """无人监护儿童: open reports in the user's region, and those whose acknowledgement is late."""
+    now = timezone.now()
+    show_all = request.GET.get("all") == "1"
+    late = {r.pk: levels for r, levels in selectors.late_acknowledgements(now, user=request.user)}
+    reports = selectors.child_reports_for(request.user, open_only=not show_all)
+    return render(
+        request,
+        "care/child_reports.html",
+        {
+            "rows": [(r, late.get(r.pk, ())) for r in reports],
+            "show_all": show_all,
+            "can_report": services.can_report_child(request.user),
+        },
+    )
+
+
+@console_user_required
+def child_report_new(request: HttpRequest) -> HttpResponse:
+    _require(services.can_report_child(request.user))
+    villages = regions_visible_to(request.user).filter(level=RegionLevel.VILLAGE).order_by("path")
+    initial = {"region": request.user.region_id} if request.user.region.level == RegionLevel.VILLAGE else None
+    form = ChildReportForm(request.POST or None, initial=initial, regions=villages)
+    report, status = submit(request, form, lambda d: services.report_child(by=request.user, **d))
+    if report is not None:
+        messages.success(request, _("已报告，乡镇街道和区县将按时限接报。"))
+        return redirect("care:child_report", pk=report.pk)
+    return render(request, "care/child_report_form.html", {"form": form}, status=status)
+
+
+def _child_forms(report, data=None, step=None) -> dict:
+    version = {"expected_version": report.version}
+    forms_ = {
+        name: cls(data if name == step else None, initial=version | {"starts_on": timezone.localdate()})
+        for name, (cls, _service, _msg) in CHILD_STEPS.items()
+    }
+    return {
+        "ack_form": forms_["acknowledge"],
+        "arrange_form": forms_["arrange"],
+        "follow_form": forms_["follow-up"],
+    }
+
+
+def _render_child(
+    request: HttpRequest, pk: int, forms_: dict | None = None, status: int = 200
+) -> HttpResponse:
+    page = selectors.child_report_page(request.user, pk, timezone.now())
+    return render(
+        request,
+        "care/child_report.html",
+        {
+            "page": page,
+            "r": page.report,
+            "can_handle": services.can_handle_child(request.user),
+            "can_follow": services.can_handle_child(request.user) or services.can_report_child(request.user),
+            **(forms_ or _child_forms(page.report)),
+        },
+        status=status,
+    )
+
+
+@console_user_required
+def child_report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_child(request, pk)
+
+
+@console_user_required
+@require_POST
+def child_report_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    if step not in CHILD_STEPS:
+        raise Http404
+    report = selectors.child_report_for(request.user, pk)
+    form_class, service, done = CHILD_STEPS[step]
+    forms_ = _child_forms(report, request.POST, step)
+    form = forms_[{"acknowledge": "ack_form", "arrange": "arrange_form", "follow-up": "follow_form"}[step]]
+    result, status = submit(request, form, lambda d: service(by=request.user, report=report, **d))
+    if result is not None:
+        messages.success(request, str(done))
+        return redirect("care:child_report", pk=report.pk)
+    return _render_child(request, pk, forms_, status)

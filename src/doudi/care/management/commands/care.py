@@ -4,6 +4,9 @@ doudi care missing-reports [--date YYYY-MM-DD] [--region CODE]
     the active institutions without a daily report (机构日报) for the day, by district
 doudi care overdue-contacts [--date YYYY-MM-DD] [--region CODE]
     the people whose contact (探访, 三(四)) is overdue, for their township and village
+doudi care child-escalations [--region CODE]
+    open reports of children without guardianship (三(二)) whose township or district
+    acknowledgement is past its due hour (督办)
 """
 
 from __future__ import annotations
@@ -49,12 +52,16 @@ class Command(BaseCommand):
         )
         c.add_argument("--date", help="YYYY-MM-DD (default: today)")
         c.add_argument("--region", help="a region code: only people under it")
+        e = sub.add_parser("child-escalations", help="child reports acknowledged too late or not yet")
+        e.add_argument("--region", help="a region code: only reports under it")
 
     def handle(self, *args, action: str, **o):
         if action == "missing-reports":
             self._missing_reports(_day(o.get("date")), _region(o.get("region")))
         elif action == "overdue-contacts":
             self._overdue_contacts(_day(o.get("date")), _region(o.get("region")))
+        elif action == "child-escalations":
+            self._child_escalations(_region(o.get("region")))
 
     def _missing_reports(self, day: datetime.date, region: Region | None) -> None:
         from doudi.care.selectors import district_of, missing_reports
@@ -91,3 +98,17 @@ class Command(BaseCommand):
                             "n": r.overdue_days,
                         }
                     )
+
+    def _child_escalations(self, region: Region | None) -> None:
+        from doudi.care.selectors import late_acknowledgements
+
+        now = timezone.now()
+        rows = late_acknowledgements(now, region=region)
+        self.stdout.write(_("接报超时的无人监护儿童报告：%(n)d 件") % {"n": len(rows)})
+        names = {"township": _("乡镇街道未按时接报"), "district": _("区县未按时接报")}
+        for report, levels in rows:
+            self.stdout.write(
+                f"  {timezone.localtime(report.reported_at):%Y-%m-%d %H:%M}  {report.region.parent.name}"
+                f" {report.region.name}  {report.child_name}  "
+                + "、".join(str(names[level]) for level in levels)
+            )
