@@ -329,3 +329,63 @@ def test_the_monthly_report_counts_arrears_in_the_owed_months_amounts_not_as_rec
     after = figures()
     assert [f[:3] for f in after] == [f[:3] for f in before]
     assert [f[3] for f in after] == [before[0][3] + top["dibao"], before[1][3] + top["price_subsidy"]]
+
+
+def test_the_citizen_sees_the_top_up_as_arrears_of_its_month(world):
+    from doudi.benefits.models import Enrolment
+    from doudi.intake import services as intake
+    from doudi.portal.selectors import citizen_payments
+
+    case = intake.open_case(
+        by=None,
+        case_type="tekun",
+        channel="portal",
+        region=world.tekun.region,
+        summary="特困供养",
+        applicant=world.tekun,
+    )
+    Enrolment.objects.filter(person=world.tekun, scheme="tekun").update(decision_case=case)
+    pay(MAR)
+    set_value(world, "dibao.standard.urban", 600)
+    arrears(MAR, MAR)
+    shown = {(p.month, p.scheme, p.amount_fen) for p in citizen_payments(case)}
+    assert ("2020-03", "特困人员基本生活费", 71_000) in shown
+    assert ("2020-03", "特困人员基本生活费（补发差额）", 7_000) in shown
+
+
+def test_an_arrears_run_interrupted_after_its_lines_gives_the_same_lines_when_computed_again(
+    world, monkeypatch
+):
+    pay(MAR, APR)
+    set_value(world, "dibao.standard.urban", 600)
+    set_value(world, "price_index.food_yoy", Decimal("5.0"))
+    run = services.create_arrears(first=MAR, last=APR, month=JUN)
+    finish = services._finish
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed between the lines and the batches")
+
+    monkeypatch.setattr(services, "_finish", crash)
+    with pytest.raises(RuntimeError):
+        services.compute_run(run)
+    run.refresh_from_db()
+    assert run.status == "failed" and not run.batches.exists()
+
+    def snapshot():
+        lines = PaymentLine.objects.filter(run=run).order_by("ref")
+        reductions = ArrearsReduction.objects.filter(run=run).order_by("month", "scheme", "beneficiary_id")
+        return (
+            list(lines.values_list("ref", "month", "scheme", "beneficiary_id", "amount_fen", "explanation")),
+            list(
+                reductions.values_list(
+                    "month", "scheme", "beneficiary_id", "paid_fen", "due_fen", "explanation"
+                )
+            ),
+        )
+
+    first = snapshot()
+    assert first[0] and first[1]
+    monkeypatch.setattr(services, "_finish", finish)
+    run = services.compute_run(run)
+    assert run.status == "computed" and snapshot() == first
+    assert run.batches.count() == 2 and run.line_count == len(first[0])

@@ -274,9 +274,12 @@ def citizen_payments(case: Case) -> list[CitizenPayment]:
     banks = dict(Bank.objects.filter(code__in={x.bank_code for x in lines}).values_list("code", "name"))
     rows = []
     for line in lines:
+        scheme = str(PayScheme(line.scheme).label) if line.scheme in PayScheme.values else line.scheme
+        if line.arrears_seq:  # the difference an arrears run pays for that month (补发差额)
+            scheme = _("%(scheme)s（补发差额）") % {"scheme": scheme}
         row = CitizenPayment(
             month=line.month,
-            scheme=str(PayScheme(line.scheme).label) if line.scheme in PayScheme.values else line.scheme,
+            scheme=scheme,
             amount_fen=line.amount_fen,
             status=line.status,
             status_label=str(LineStatus(line.status).label),
