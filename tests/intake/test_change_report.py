@@ -126,7 +126,7 @@ def test_a_raise_through_the_whole_flow(
 
 
 def test_a_reduction_is_deferred_while_the_window_is_open_and_applied_after(
-    officers, enrolled, frozen_today, django_capture_on_commit_callbacks
+    officers, enrolled, frozen_today, django_capture_on_commit_callbacks, client
 ):
     from doudi.regions.services import end_window
 
@@ -147,6 +147,12 @@ def test_a_reduction_is_deferred_while_the_window_is_open_and_applied_after(
         enrolment.monthly_amount == 338 and not EnrolmentChange.objects.filter(enrolment=enrolment).exists()
     )
     assert "暂缓执行" in texts(case)[-1] and "338" in texts(case)[-1]
+    client.force_login(officers.a_approver)
+    page = client.get(reverse("intake:case", args=[case.pk])).content.decode()
+    assert 'data-testid="change-deferred"' in page and 'id="change-apply-deferred"' in page
+    seq = CaseTransition.objects.get(case=case, action="decide").seq
+    notice = client.get(reverse("intake:notice", args=[case.pk, seq])).content.decode()
+    assert "暂缓执行" in notice and "338" in notice and "138" in notice
 
     # still in the window: refused again, nothing written
     with pytest.raises(Conflict):
