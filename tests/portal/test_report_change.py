@@ -142,6 +142,7 @@ def test_the_status_page_shows_the_report_and_its_decision(client, enrolled, reg
         'data-testid="change-report"' in page and "维持每月 338 元" in page and "收入变化后仍按原标准" in page
     )
     assert 'data-testid="decision"' not in page  # not the generic "救助金额" line
+    assert "区县作出决定" in page and "集体研究" not in page  # the steps in this workflow's words
 
 
 def test_the_village_files_it_in_the_console(client, enrolled, regions, make_user):

@@ -107,7 +107,19 @@ CITIZEN_TITLES = {
 }
 
 
+# A workflow's own words where an action name means something else there (by flow, then action).
+FLOW_TITLES = {
+    ("change_report", "economic_data"): gettext_lazy("核实变化情况"),
+    ("change_report", "evaluate"): gettext_lazy("重新核定低保金"),
+    ("change_report", "reinvestigate"): gettext_lazy("重新核实"),
+    ("change_report", "decide"): gettext_lazy("区县作出决定"),
+    ("change_report", "apply_deferred"): gettext_lazy("疫情防控期间结束，执行决定"),
+}
+
+
 def _title(flow: Any, t: CaseTransition) -> str:
+    if (flow.name, t.action) in FLOW_TITLES:
+        return str(FLOW_TITLES[(flow.name, t.action)])
     if t.action in CITIZEN_TITLES:
         return str(CITIZEN_TITLES[t.action])
     act = flow.action(t.action)
