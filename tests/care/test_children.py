@@ -210,21 +210,25 @@ def test_pages_scope_audit_and_steps(client, staff, regions):
     assert page.status_code == 200
     assert AuditEntry.objects.filter(action=AuditAction.READ, object_type="care.childreport").exists()
     step = reverse("care:child_report_step", args=[r.pk, "acknowledge"])
-    assert client.post(step, {"note": "", "expected_version": r.version}).status_code == 302
-    again = client.post(step, {"note": "", "expected_version": r.version + 1})
+    assert (
+        client.post(step, {"acknowledge-note": "", "acknowledge-expected_version": r.version}).status_code
+        == 302
+    )
+    again = client.post(step, {"acknowledge-note": "", "acknowledge-expected_version": r.version + 1})
     assert again.status_code == 409
     arrange = reverse("care:child_report_step", args=[r.pk, "arrange"])
     r.refresh_from_db()
     data = {
-        "kind": "village",
-        "carer_name": "\u200b",
-        "carer_phone": "13900001111",
-        "place": "村委会",
-        "starts_on": timezone.localdate().isoformat(),
-        "expected_version": r.version,
+        "arrange-kind": "village",
+        "arrange-carer_name": "\u200b",
+        "arrange-carer_phone": "13900001111",
+        "arrange-place": "村委会",
+        "arrange-starts_on": timezone.localdate().isoformat(),
+        "arrange-expected_version": r.version,
     }
-    assert client.post(arrange, data).status_code == 400
-    data["carer_name"] = "赵主任"
+    bad = client.post(arrange, data)
+    assert bad.status_code == 400 and 'data-testid="error-arrange-carer_name"' in bad.content.decode()
+    data["arrange-carer_name"] = "赵主任"
     assert client.post(arrange, data).status_code == 302
     assert (
         'data-testid="arrangement"' in client.get(reverse("care:child_report", args=[r.pk])).content.decode()

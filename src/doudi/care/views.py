@@ -432,7 +432,10 @@ def child_report_new(request: HttpRequest) -> HttpResponse:
 def _child_forms(report, data=None, step=None) -> dict:
     version = {"expected_version": report.version}
     forms_ = {
-        name: cls(data if name == step else None, initial=version | {"starts_on": timezone.localdate()})
+        # Prefixed: the three forms share a page, their fields must not share ids.
+        name: cls(
+            data if name == step else None, prefix=name, initial=version | {"starts_on": timezone.localdate()}
+        )
         for name, (cls, _service, _msg) in CHILD_STEPS.items()
     }
     return {
