@@ -168,6 +168,9 @@ def test_owed_months_must_be_paid_and_one_arrears_run_is_open_at_a_time(world):
         services.create_arrears(first=APR, last=MAR, month=JUN)
     with pytest.raises(ValidationError):
         services.create_arrears(first=MAR, last=MAR.shift(36), month=JUN)
+    with pytest.raises(ValidationError) as refused:  # paid before the month it pays for
+        services.create_arrears(first=MAR, last=MAR, month=MAR.shift(-1))
+    assert "month" in refused.value.message_dict
     with pytest.raises(PermissionDenied):
         services.create_arrears(first=MAR, last=MAR, officer=world.users.a_officer)
     frozen = services.create_arrears(first=MAR, last=MAR, month=JUN)

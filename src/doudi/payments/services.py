@@ -1065,6 +1065,8 @@ def create_arrears(
     _require_role(officer, RUNNERS, _("只有市民政管理员可以生成补发差额"))
     months = arrears_months(first, last)
     paying = month or Period.of(timezone.localdate())
+    if paying < last:
+        raise ValidationError({"month": _("补发差额的发放月份不能早于所补的月份（%(m)s）。") % {"m": last}})
     open_run = PayrollRun.objects.filter(kind=RunKind.ARREARS).exclude(status=RunStatus.COMPUTED).first()
     if open_run is not None and not open_run.snapshot_sha256:
         open_run.delete()  # a freeze interrupted before it was recorded: nothing refers to it
