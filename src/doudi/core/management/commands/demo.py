@@ -162,7 +162,10 @@ class Command(BaseCommand):
             self.stdout.write(_("已有服务机构，跳过关爱服务演示数据"))
         else:
             self.stdout.write(
-                _("服务机构：%(institutions)d 家，入院筛查：%(screenings)d 条，探访记录：%(contacts)d 条")
+                _(
+                    "服务机构：%(institutions)d 家，入院筛查：%(screenings)d 条，探访记录：%(contacts)d 条，"
+                    "无人监护儿童报告：%(children)d 件"
+                )
                 % care
             )
         self.stdout.write(
