@@ -12,10 +12,9 @@ What is counted (docs/reports.md):
   totals also split what is not paid yet: issued and waiting for the return, not yet in a bank file
   (pending), held (暂缓发放) and failed.
 - **户数/人数**: a recipient is a beneficiary with a line in the month. 低保 is split 城市/农村 by the
-  household's area type; its persons are the household size the payroll computed on (the members at
-  the month's end for a line without one). A person-level
-  scheme's persons are its lines and its households the distinct households of those persons.
-  Other household schemes (丧葬救助, one-off payments to a household) count households only.
+  household's area type; its households are its lines, its persons the household size the payroll
+  computed the amount on (`PaymentLine.size`). A person-level scheme counts
+  persons (its lines) and no households; other household schemes (丧葬救助) count households only.
 - **新增/停发** (new, stopped; households for a household scheme, persons otherwise) against the previous
   month, for monthly schemes only: new = the line the payroll marked `new` (no line for the beneficiary
   and scheme last month); stopped = a line last month and none this month, counted where it was paid.
@@ -31,7 +30,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -84,7 +83,7 @@ class Column:
 class Cell:
     """One row's figures for one column group."""
 
-    households: int = 0
+    households: int | None = 0
     persons: int | None = 0
     due_fen: int = 0
     paid_fen: int = 0
@@ -92,10 +91,9 @@ class Cell:
     stopped: int | None = 0
 
     def add(self, other: Cell) -> None:
-        self.households += other.households
         self.due_fen += other.due_fen
         self.paid_fen += other.paid_fen
-        for name in ("persons", "new", "stopped"):
+        for name in ("households", "persons", "new", "stopped"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, None if mine is None or theirs is None else mine + theirs)
 
@@ -205,71 +203,68 @@ def _in(values) -> str:
     return ", ".join(f"'{v}'" for v in sorted(values))
 
 
-def _area(alias: str) -> str:
-    """低保 is reported by the household's area type; other schemes in one column."""
+def _area_join(alias: str) -> str:
+    """低保 is reported by the household's area type (`a.area_type`; other schemes in one column, ''):
+    a hash join with the households, not a lookup per line."""
     return (
-        f"CASE WHEN {alias}.scheme IN ({_in(MEMBER_SCHEMES)}) THEN "
-        f"(SELECT h.area_type FROM registry_household h WHERE h.id = {alias}.household_id) ELSE '' END"
-    )
-
-
-def _members_sql(alias: str) -> str:
-    """The household's members at the month's end (two %s: the last day, twice)."""
-    return (
-        f"(SELECT COUNT(*) FROM registry_membership m WHERE m.household_id = {alias}.household_id "
-        "AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s))"
+        f"LEFT JOIN registry_household a ON a.id = {alias}.household_id "
+        f"AND {alias}.scheme IN ({_in(MEMBER_SCHEMES)}) "
     )
 
 
 def _line_figures(keys: str, params: list[Any], month: Period) -> list[tuple]:
-    """Per row, scheme and area: lines, distinct households, persons of the member schemes (the
-    household size the payroll computed on, `size`; the members at the month's end for a line
-    without one), 应发, the amounts by status, new lines."""
+    """Per row, scheme and area: lines, persons of the member schemes (the household size the payroll
+    computed the amount on, `size`), 应发, the amounts by status, new lines. Nothing here stops
+    PostgreSQL from aggregating in parallel by hash: no COUNT(DISTINCT …) (a sort of the month's lines)
+    and no subquery per line."""
     status_sums = ", ".join(f"SUM(CASE WHEN l.status = '{s}' THEN l.amount_fen ELSE 0 END)" for s in STATUSES)
-    last = month.last_day.isoformat()
     return _fetch(
-        # An arrears line (补发差额, arrears_seq > 0) adds to the owed month's amounts, not a recipient.
-        f"SELECT k.row_code, l.scheme, {_area('l')} AS area, COUNT(DISTINCT l.beneficiary_id), "
-        "COUNT(DISTINCT l.household_id), "
-        f"SUM(CASE WHEN l.arrears_seq = 0 AND l.scheme IN ({_in(MEMBER_SCHEMES)}) "
-        f"THEN COALESCE(l.size, {_members_sql('l')}) ELSE 0 END), "
-        f"SUM(l.amount_fen), {status_sums}, "
-        "SUM(CASE WHEN l.change = 'new' AND l.arrears_seq = 0 THEN 1 ELSE 0 END) "
-        f"FROM payments_paymentline l JOIN ({keys}) k ON k.place = l.region_id "
-        "WHERE l.month = %s GROUP BY k.row_code, l.scheme, area",
-        [last, last, *params, str(month)],
+        # An arrears line (补发差额, arrears_seq > 0) adds to the owed month's amounts, not a recipient:
+        # recipients, persons and new lines count the month's own lines only.
+        "SELECT k.row_code, l.scheme, COALESCE(a.area_type, '') AS area, "
+        "SUM(CASE WHEN l.arrears_seq = 0 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN l.arrears_seq = 0 AND l.scheme IN ({_in(MEMBER_SCHEMES)}) THEN COALESCE(l.size, 0) "
+        "ELSE 0 END), "
+        f"SUM(l.amount_fen), {status_sums}, SUM(CASE WHEN l.change = 'new' AND l.arrears_seq = 0 THEN 1 ELSE 0 END) "
+        f"FROM payments_paymentline l JOIN ({keys}) k ON k.place = l.region_id {_area_join('l')}"
+        "WHERE l.month = %s GROUP BY k.row_code, l.scheme, COALESCE(a.area_type, '')",
+        [*params, str(month)],
     )
 
 
 def _stopped(keys: str, params: list[Any], month: Period) -> list[tuple]:
-    """Last month's lines of monthly schemes with no line this month, by where they were paid."""
+    """Last month's own lines (not arrears) of monthly schemes with no own line this month, by where
+    they were paid."""
     return _fetch(
-        f"SELECT k.row_code, p.scheme, {_area('p')} AS area, COUNT(*) FROM payments_paymentline p "
-        f"JOIN ({keys}) k ON k.place = p.region_id "
-        f"WHERE p.month = %s AND p.scheme IN ({_in(MONTHLY_SCHEMES)}) AND NOT EXISTS ("
+        "SELECT k.row_code, p.scheme, COALESCE(a.area_type, '') AS area, COUNT(*) FROM payments_paymentline p "
+        f"JOIN ({keys}) k ON k.place = p.region_id {_area_join('p')}"
+        f"WHERE p.month = %s AND p.arrears_seq = 0 AND p.scheme IN ({_in(MONTHLY_SCHEMES)}) AND NOT EXISTS ("
         "SELECT 1 FROM payments_paymentline l WHERE l.beneficiary_id = p.beneficiary_id "
-        "AND l.scheme = p.scheme AND l.month = %s) GROUP BY k.row_code, p.scheme, area",
+        "AND l.scheme = p.scheme AND l.month = %s AND l.arrears_seq = 0) GROUP BY k.row_code, p.scheme, COALESCE(a.area_type, '')",
         [*params, str(month.shift(-1)), str(month)],
     )
 
 
 def _coverage(keys: str, params: list[Any], month: Period) -> list[tuple]:
-    """建档立卡 persons by row, and how many receive at least one scheme in the month."""
+    """建档立卡 persons by row, and how many receive at least one scheme in the month. The registered
+    poor are found first (tens of thousands, by the category's index; a materialised CTE so the planner
+    does not start from every person of the region), then placed in their rows."""
     first, last = month.first_day.isoformat(), month.last_day.isoformat()
     household = _in(HOUSEHOLD_SCHEMES)
     return _fetch(
+        "WITH poor AS MATERIALIZED (SELECT p.id AS person_id, p.region_id AS region_id "
+        "FROM registry_person p WHERE p.merged_into_id IS NULL AND p.id IN ("
+        "SELECT c.person_id FROM registry_personcategory c WHERE c.category = %s "
+        "AND c.valid_from <= %s AND (c.valid_to IS NULL OR c.valid_to >= %s))) "
         "SELECT k.row_code, COUNT(*), SUM(CASE WHEN EXISTS ("
-        "SELECT 1 FROM payments_paymentline l WHERE l.beneficiary_id = p.id "
+        "SELECT 1 FROM payments_paymentline l WHERE l.beneficiary_id = poor.person_id "
         f"AND l.scheme IN ({_in(PERSON_SCHEMES)}) AND l.month = %s) OR EXISTS ("
         "SELECT 1 FROM registry_membership m JOIN payments_paymentline l ON l.beneficiary_id = m.household_id "
         f"AND l.scheme IN ({household}) AND l.month = %s "
-        "WHERE m.person_id = p.id AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)"
+        "WHERE m.person_id = poor.person_id AND m.joined_on <= %s AND (m.left_on IS NULL OR m.left_on > %s)"
         ") THEN 1 ELSE 0 END) "
-        f"FROM registry_person p JOIN ({keys}) k ON k.place = p.region_id "
-        "WHERE p.merged_into_id IS NULL AND EXISTS (SELECT 1 FROM registry_personcategory c "
-        "WHERE c.person_id = p.id AND c.category = %s AND c.valid_from <= %s "
-        "AND (c.valid_to IS NULL OR c.valid_to >= %s)) GROUP BY k.row_code",
-        [str(month), str(month), last, last, *params, Category.REGISTERED_POOR.value, last, first],
+        f"FROM poor JOIN ({keys}) k ON k.place = poor.region_id GROUP BY k.row_code",
+        [Category.REGISTERED_POOR.value, last, first, str(month), str(month), last, last, *params],
     )
 
 
@@ -303,6 +298,7 @@ def _empty_row(region: Region, cols: list[Column]) -> Row:
         level=region.level,
         cells={
             c.key: Cell(
+                households=0 if c.household_scheme else None,
                 persons=0 if c.counts_persons else None,
                 new=0 if c.monthly else None,
                 stopped=0 if c.monthly else None,
@@ -317,22 +313,41 @@ def has_payroll(month: Period) -> bool:
     return PayrollRun.objects.filter(month=str(month), round=0, status=RunStatus.COMPUTED).exists()
 
 
+# PostgreSQL's default work_mem (4 MB) makes it sort and spill the month's lines, and probe last month's
+# lines one by one for 停发; with this much the aggregates and the anti-join are hashed in memory
+# (docs/benchmarks.md R1). Set for the report's transaction only.
+REPORT_WORK_MEM = "256MB"
+
+
+def _queries(keys: str, params: list[Any], month: Period) -> tuple[list[tuple], ...]:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        return (
+            _line_figures(keys, params, month),
+            _stopped(keys, params, month),
+            _coverage(keys, params, month),
+        )
+
+
 def monthly_report(region: Region, month: Period) -> MonthlyReport:
     """The report of `region` (not scoped: callers check the user may see it) for `month`."""
     rows_regions = _rows_of(region)
     keys, params = _row_keys(region, rows_regions)
-    figures = _line_figures(keys, params, month)
+    figures, stopped, coverage = _queries(keys, params, month)
     seen = {r[1] for r in figures}
     cols = columns(seen)
     by_key = {c.key: c for c in cols}
     rows = {r.code: _empty_row(r, cols) for r in rows_regions}
-    for code, scheme, area, count, households, members, due, *rest in figures:
+    for code, scheme, area, count, members, due, *rest in figures:
         row, column = rows[code], by_key[_column_key(scheme, area)]
         status_fen, new = rest[: len(STATUSES)], rest[len(STATUSES)]
         cell = row.cells[column.key]
         # One line per beneficiary and month: a household scheme's lines are households, a person
-        # scheme's lines are persons (their households counted distinct).
-        cell.households += count if column.household_scheme else households
+        # scheme's lines are persons.
+        if column.household_scheme:
+            cell.households = (cell.households or 0) + count
         if not column.household_scheme:
             cell.persons = (cell.persons or 0) + count
         elif column.counts_persons:
@@ -345,11 +360,11 @@ def monthly_report(region: Region, month: Period) -> MonthlyReport:
         if column.monthly:
             cell.new = (cell.new or 0) + new
             row.new += new
-    for code, scheme, area, stopped in _stopped(keys, params, month):
+    for code, scheme, area, n in stopped:
         cell = rows[code].cells[_column_key(scheme, area)]
-        cell.stopped = (cell.stopped or 0) + stopped
-        rows[code].stopped += stopped
-    for code, poor, covered in _coverage(keys, params, month):
+        cell.stopped = (cell.stopped or 0) + n
+        rows[code].stopped += n
+    for code, poor, covered in coverage:
         rows[code].poor, rows[code].covered = poor, covered
     total = _empty_row(region, cols)
     for row in rows.values():

@@ -75,7 +75,7 @@ class Command(BaseCommand):
                 if not (cell.households or cell.due_fen or cell.stopped):
                     continue
                 w(
-                    f"    {column.label}: households {cell.households}  persons {_n(cell.persons)}  "
+                    f"    {column.label}: households {_n(cell.households)}  persons {_n(cell.persons)}  "
                     f"due {_yuan(cell.due_fen)}  paid {_yuan(cell.paid_fen)}  "
                     f"new {_n(cell.new)}  stopped {_n(cell.stopped)}"
                 )
