@@ -322,18 +322,28 @@ def test_the_command_prints_the_figures_and_writes_the_same_excel(two_months, tm
         call_command("report", "monthly", "--month", "2020-04", "--district", "123")
 
 
-def test_a_scheme_code_the_lines_hold_but_payscheme_does_not_name_gets_its_own_column(two_months):
-    """A one-off scheme landed by the payroll shows as a column of its own, never dropped."""
+@pytest.mark.parametrize("scheme", ["temporary", "one_off_test"])
+def test_a_one_off_payment_has_a_column_of_its_own_without_new_stopped_or_coverage(two_months, scheme):
+    """One-off payments (临时救助, 一事一议, 先行救助) are counted per case in the month paid; a scheme
+    code the lines hold that PayScheme does not name still gets a column (last), never dropped."""
     from doudi.payments.models import PaymentLine
 
     line = PaymentLine.objects.filter(month="2020-04", scheme="tekun").get()
     # A one-off line is keyed by its case: a case id equal to a 建档立卡 person's id covers nobody.
-    PaymentLine.objects.filter(pk=line.pk).update(
-        scheme="one_off_test", beneficiary_id=two_months.poor_alone.pk
-    )
+    PaymentLine.objects.filter(pk=line.pk).update(scheme=scheme, beneficiary_id=two_months.poor_alone.pk)
     rep = report("500000")
-    assert rep.columns[-1].key == "one_off_test"
+    keys = [c.key for c in rep.columns]
+    assert scheme in keys and (scheme == "temporary" or keys[-1] == scheme)
+    cell = row(rep, "500102").cells[scheme]
+    assert (cell.households, cell.persons, cell.due_fen, cell.new, cell.stopped) == (
+        None,
+        1,
+        71_000,
+        None,
+        None,
+    )
     b = row(rep, "500102")
-    assert (b.cells["one_off_test"].due_fen, b.cells["one_off_test"].new) == (71_000, None)
     assert b.due_fen == sum(c.due_fen for c in b.cells.values())
     assert (row(rep, "500101").poor, row(rep, "500101").covered) == (2, 1)
+    # The 特困 person has no 特困 line in April any more: stopped in that scheme.
+    assert b.cells["tekun"].stopped == 1
