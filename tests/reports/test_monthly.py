@@ -347,3 +347,19 @@ def test_a_one_off_payment_has_a_column_of_its_own_without_new_stopped_or_covera
     assert (row(rep, "500101").poor, row(rep, "500101").covered) == (2, 1)
     # The 特困 person has no 特困 line in April any more: stopped in that scheme.
     assert b.cells["tekun"].stopped == 1
+
+
+def test_an_arrears_line_adds_to_the_owed_months_amounts_and_is_never_a_recipient_or_stopped(two_months):
+    """补发差额 for March paid later: March's 应发 grows by the top-up; recipients, persons, new and the
+    April 停发 stay as they were."""
+    from doudi.payments.models import PaymentLine
+
+    before_march, before_april = report("500000", MARCH), report("500000")
+    line = PaymentLine.objects.get(month="2020-03", scheme="dibao", beneficiary_id=two_months.h_exit.pk)
+    line.pk, line.ref, line.arrears_seq, line.amount_fen, line.change = None, "ARR1", 1, 5_400, "new"
+    line.save()
+    march, april = report("500000", MARCH), report("500000")
+    b, b0 = row(march, "500102").cells["dibao_urban"], row(before_march, "500102").cells["dibao_urban"]
+    assert b.due_fen == b0.due_fen + 5_400
+    assert (b.households, b.persons, b.new) == (b0.households, b0.persons, b0.new)
+    assert april.total.stopped == before_april.total.stopped == 2
