@@ -363,3 +363,12 @@ def test_an_arrears_line_adds_to_the_owed_months_amounts_and_is_never_a_recipien
     assert b.due_fen == b0.due_fen + 5_400
     assert (b.households, b.persons, b.new) == (b0.households, b0.persons, b0.new)
     assert april.total.stopped == before_april.total.stopped == 2
+
+
+def test_a_village_reports_itself_as_its_one_row(two_months):
+    village = report("500101001001")
+    assert [r.code for r in village.rows] == ["500101001001"] and not village.rows[0].drillable
+    sibling = report("500101001002")
+    township = report("500101001")
+    assert village.total.due_fen + sibling.total.due_fen == township.total.due_fen
+    assert village.total.cells["dibao_urban"].persons == 4  # h_same (3) and h_noacct (1)
