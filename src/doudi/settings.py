@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "doudi.benefits",
     "doudi.payments",
     "doudi.care",
+    "doudi.rescue",
     "doudi.reports",
     "doudi.disclosure",
     "doudi.console",

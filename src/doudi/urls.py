@@ -11,6 +11,7 @@ urlpatterns = [
     path("console/benefits/", include("doudi.benefits.urls")),
     path("console/payments/", include("doudi.payments.urls")),
     path("console/care/", include("doudi.care.urls")),
+    path("console/rescue/", include("doudi.rescue.urls")),
     path("console/reports/", include("doudi.reports.urls")),
     path("console/", include("doudi.console.urls")),
     path("hotlines/", include("doudi.regions.public_urls")),

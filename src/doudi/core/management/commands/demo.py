@@ -168,6 +168,13 @@ class Command(BaseCommand):
                 )
                 % care
             )
+        from doudi.rescue.demo import load_demo_rescue
+
+        rescue = load_demo_rescue(villages=villages)
+        if rescue is None:
+            self.stdout.write(_("已有救助管理站，跳过救助管理演示数据"))
+        else:
+            self.stdout.write(_("救助管理站：%(stations)d 个，巡查报告：%(reports)d 条") % rescue)
         self.stdout.write(
             _("完成，用时 %(s).1f 秒。登录信息（仅供本机演示）：") % {"s": time.perf_counter() - t0}
         )

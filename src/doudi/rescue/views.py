@@ -1,0 +1,160 @@
+"""Console pages of the rescue app (救助管理): thin views over services and selectors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from doudi.care.views import _day_param, _require, submit
+from doudi.core.access import console_user_required
+from doudi.regions.models import RegionLevel
+from doudi.regions.selectors import regions_visible_to
+from doudi.rescue import selectors, services
+from doudi.rescue.forms import CheckForm, FieldReportForm, OccupancyForm, StationForm
+
+
+def _regions(request: HttpRequest):
+    return regions_visible_to(request.user).filter(level__gte=RegionLevel.DISTRICT).order_by("path")
+
+
+@console_user_required
+def station_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    return render(
+        request,
+        "rescue/station_list.html",
+        {
+            "stations": selectors.stations_for(request.user, today),
+            "day": today,
+            "open_alerts": selectors.alerts_for(request.user, open_only=True),
+            "can_manage": services.can_manage_stations(request.user),
+            "can_report": services.can_report(request.user),
+        },
+    )
+
+
+@console_user_required
+def station_new(request: HttpRequest) -> HttpResponse:
+    _require(services.can_manage_stations(request.user))
+    form = StationForm(request.POST or None, regions=_regions(request))
+    saved, status = submit(request, form, lambda d: services.register_station(by=request.user, **d))
+    if saved is not None:
+        messages.success(request, _("救助管理站已登记。"))
+        return redirect("rescue:station_detail", pk=saved.pk)
+    return render(request, "rescue/form.html", {"form": form, "title": _("登记救助管理站")}, status=status)
+
+
+@console_user_required
+def station_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    page = selectors.station_page(request.user, pk, timezone.localdate())
+    return render(
+        request,
+        "rescue/station_detail.html",
+        {"page": page, "st": page.station, "can_work": services.can_work_stations(request.user)},
+    )
+
+
+@console_user_required
+def occupancy_new(request: HttpRequest, pk: int) -> HttpResponse:
+    station = selectors.station_for(request.user, pk)
+    _require(services.can_work_stations(request.user))
+    form = OccupancyForm(request.POST or None, initial={"day": timezone.localdate()})
+    saved, status = submit(
+        request, form, lambda d: services.record_occupancy(by=request.user, station=station, **d)
+    )
+    if saved is not None:
+        messages.success(request, _("在站人数已填报。"))
+        return redirect("rescue:station_detail", pk=station.pk)
+    return render(
+        request, "rescue/form.html", {"form": form, "title": _("填报在站人数"), "st": station}, status=status
+    )
+
+
+@console_user_required
+def check_new(request: HttpRequest, pk: int) -> HttpResponse:
+    station = selectors.station_for(request.user, pk)
+    _require(services.can_work_stations(request.user))
+    form = CheckForm(request.POST or None, initial={"day": timezone.localdate()})
+    saved, status = submit(
+        request, form, lambda d: services.record_check(by=request.user, station=station, **d)
+    )
+    if saved is not None:
+        messages.success(request, _("防控检查已录入。"))
+        return redirect("rescue:station_detail", pk=station.pk)
+    return render(
+        request,
+        "rescue/form.html",
+        {"form": form, "title": _("录入疫情防控检查"), "st": station},
+        status=status,
+    )
+
+
+@console_user_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "rescue/alerts.html",
+        {
+            "alerts": selectors.alerts_for(request.user)[:200],
+            "can_manage": services.can_manage_stations(request.user),
+        },
+    )
+
+
+@console_user_required
+def shelter_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    alert = selectors.alert_for(request.user, pk) if pk is not None else None
+    _require(services.can_manage_stations(request.user))
+    initial = {"threshold_percent": services.DEFAULT_THRESHOLD}
+    if alert is not None:
+        initial["region"] = alert.station.region_id
+    form = StationForm(request.POST or None, initial=initial, regions=_regions(request))
+    saved, status = submit(request, form, lambda d: services.open_shelter(by=request.user, alert=alert, **d))
+    if saved is not None:
+        messages.success(request, _("临时庇护场所已开设。"))
+        return redirect("rescue:station_detail", pk=saved.pk)
+    return render(
+        request,
+        "rescue/form.html",
+        {"form": form, "title": _("开设临时庇护场所"), "alert": alert},
+        status=status,
+    )
+
+
+@console_user_required
+def missing_checks(request: HttpRequest) -> HttpResponse:
+    day = _day_param(request)
+    return render(
+        request,
+        "rescue/missing_checks.html",
+        {"rows": selectors.missing_checks(request.user, day), "day": day},
+    )
+
+
+@console_user_required
+def report_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "rescue/report_list.html", {"reports": selectors.reports_for(request.user)[:200]})
+
+
+@console_user_required
+def report_new(request: HttpRequest) -> HttpResponse:
+    _require(services.can_report(request.user))
+    form = FieldReportForm(
+        request.POST or None,
+        initial={"found_at": timezone.localtime().replace(second=0, microsecond=0, tzinfo=None)},
+        regions=_regions(request),
+        stations=selectors.stations_to_guide(request.user),
+    )
+    saved, status = submit(request, form, lambda d: services.file_field_report(by=request.user, **d))
+    if saved is not None:
+        messages.success(request, _("巡查报告已提交。"))
+        return redirect("rescue:report_detail", pk=saved.pk)
+    return render(request, "rescue/report_form.html", {"form": form}, status=status)
+
+
+@console_user_required
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "rescue/report_detail.html", {"r": selectors.report_detail(request.user, pk)})
