@@ -18,7 +18,14 @@ from django.utils.translation import gettext as _
 from doudi.accounts.roles import Role, is_acting_staff
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record
-from doudi.care.services import _create_once, _raise, clean_count, clean_day, clean_field_text
+from doudi.care.services import (
+    _create_once,
+    _raise,
+    can_manage_institutions,
+    clean_count,
+    clean_day,
+    clean_field_text,
+)
 from doudi.core.errors import Conflict
 from doudi.core.scoping import region_in_scope
 from doudi.core.text import clean_text
@@ -38,7 +45,6 @@ MAX_CAPACITY = 100_000
 # The notice names no saturation line: 90% is the shipped default, set per station by the district.
 DEFAULT_THRESHOLD = 90
 
-MANAGERS = (Role.DISTRICT_OFFICER, Role.DISTRICT_APPROVER, Role.MUNICIPAL_ADMIN)
 STATION_WORKERS = (Role.RESCUE_STATION, Role.DISTRICT_OFFICER, Role.TOWNSHIP_OFFICER)
 REPORTERS = (
     Role.PATROL_REPORTER,
@@ -53,23 +59,23 @@ def _now() -> datetime.datetime:
     return timezone.now()
 
 
-def _today() -> datetime.date:
-    return timezone.localdate()
+def _acting(user: Any, roles: tuple[Role, ...]) -> bool:
+    return is_acting_staff(user) and user.has_role(*roles)
 
 
 def can_manage_stations(user: Any) -> bool:
-    """Register stations and open temporary shelters: district officers and approvers, the city."""
-    return is_acting_staff(user) and user.has_role(*MANAGERS)
+    """Register stations and open temporary shelters: the officers who register institutions (care)."""
+    return can_manage_institutions(user)
 
 
 def can_work_stations(user: Any) -> bool:
     """Record occupancy and infection-control checks: station staff and the officers above them."""
-    return is_acting_staff(user) and user.has_role(*STATION_WORKERS)
+    return _acting(user, STATION_WORKERS)
 
 
 def can_report(user: Any) -> bool:
     """File a patrol's field report."""
-    return is_acting_staff(user) and user.has_role(*REPORTERS)
+    return _acting(user, REPORTERS)
 
 
 def _require(allowed: bool) -> None:
@@ -214,7 +220,7 @@ def record_occupancy(*, by: Any, station: Station, day: Any, occupants: Any) -> 
     """填报在站人数 for a day; reaching the station's threshold raises the district's alert (once a day)."""
     _require_station(by, station)
     errors: dict[str, str] = {}
-    day = clean_day(errors, "day", day, today=_today())
+    day = clean_day(errors, "day", day, today=timezone.localdate())
     n = clean_count(errors, "occupants", occupants, maximum=MAX_CAPACITY)
     if "occupants" not in errors and n > station.capacity:
         errors["occupants"] = _("在站人数不能超过床位数（%(n)s）。") % {"n": station.capacity}
@@ -264,7 +270,7 @@ def record_check(
     if unknown:
         raise ValueError(f"unknown check items {sorted(unknown)}")
     errors: dict[str, str] = {}
-    day = clean_day(errors, "day", day, today=_today())
+    day = clean_day(errors, "day", day, today=timezone.localdate())
     flags = {item: _flag(items.get(item, False)) for item in InfectionCheck.ITEMS}
     note = clean_field_text(errors, "note", note, required=not all(flags.values()), max_length=500)
     _raise(errors)

@@ -57,38 +57,31 @@ def station_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@console_user_required
-def occupancy_new(request: HttpRequest, pk: int) -> HttpResponse:
+def _station_record(
+    request: HttpRequest, pk: int, form_class, service, title: str, done: str
+) -> HttpResponse:
+    """A day's record at a station (occupancy or infection-control check) through its service."""
     station = selectors.station_for(request.user, pk)
     _require(services.can_work_stations(request.user))
-    form = OccupancyForm(request.POST or None, initial={"day": timezone.localdate()})
-    saved, status = submit(
-        request, form, lambda d: services.record_occupancy(by=request.user, station=station, **d)
-    )
+    form = form_class(request.POST or None, initial={"day": timezone.localdate()})
+    saved, status = submit(request, form, lambda d: service(by=request.user, station=station, **d))
     if saved is not None:
-        messages.success(request, _("在站人数已填报。"))
+        messages.success(request, done)
         return redirect("rescue:station_detail", pk=station.pk)
-    return render(
-        request, "rescue/form.html", {"form": form, "title": _("填报在站人数"), "st": station}, status=status
+    return render(request, "rescue/form.html", {"form": form, "title": title, "st": station}, status=status)
+
+
+@console_user_required
+def occupancy_new(request: HttpRequest, pk: int) -> HttpResponse:
+    return _station_record(
+        request, pk, OccupancyForm, services.record_occupancy, _("填报在站人数"), _("在站人数已填报。")
     )
 
 
 @console_user_required
 def check_new(request: HttpRequest, pk: int) -> HttpResponse:
-    station = selectors.station_for(request.user, pk)
-    _require(services.can_work_stations(request.user))
-    form = CheckForm(request.POST or None, initial={"day": timezone.localdate()})
-    saved, status = submit(
-        request, form, lambda d: services.record_check(by=request.user, station=station, **d)
-    )
-    if saved is not None:
-        messages.success(request, _("防控检查已录入。"))
-        return redirect("rescue:station_detail", pk=station.pk)
-    return render(
-        request,
-        "rescue/form.html",
-        {"form": form, "title": _("录入疫情防控检查"), "st": station},
-        status=status,
+    return _station_record(
+        request, pk, CheckForm, services.record_check, _("录入疫情防控检查"), _("防控检查已录入。")
     )
 
 
