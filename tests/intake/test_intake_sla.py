@@ -71,6 +71,7 @@ def test_pauses_do_not_count():
     assert sla.due_date(D(2020, 3, 2), cal, [(D(2020, 3, 10), D(2020, 3, 17))]) == D(2020, 4, 8)
 
 
+@pytest.mark.django_db  # a year beyond the package is looked up among the bureau's loaded years
 def test_beyond_calendar_coverage_is_a_clear_error():
     beyond = D(sla.LAST_YEAR + 1, 1, 5)
     with pytest.raises(sla.SlaUnavailable) as exc:

@@ -26,6 +26,7 @@ class IntakeConfig(AppConfig):
             ),
         ),
         NavLink("intake:coverage", _("建档立卡覆盖"), Menu.PEOPLE, order=50),
+        NavLink("intake:holidays", _("节假日安排"), Menu.SYSTEM, order=40),
     ]
 
     def ready(self) -> None:

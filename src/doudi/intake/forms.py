@@ -152,3 +152,18 @@ class CovidImportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bootstrap_widgets(self)
+
+
+class HolidayYearForm(forms.Form):
+    """录入节假日安排 (intake/holidays.py)."""
+
+    year = forms.IntegerField(label=_("年份"), min_value=2000, max_value=2100)
+    source = forms.CharField(label=_("依据（国务院办公厅通知的文号或标题）"), max_length=200)
+    file = forms.FileField(
+        label=_("节假日安排（.csv 或 .xlsx）"),
+        help_text=_("列：日期（YYYY-MM-DD）、安排（休/班）、节日；未列出的日期按周一至周五上班、周末休息"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bootstrap_widgets(self)

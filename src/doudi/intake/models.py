@@ -501,3 +501,48 @@ class CovidEvent(models.Model):
                 name="covid_event_unique_live",
             ),
         ]
+
+
+class HolidayYear(models.Model):
+    """节假日安排: one year's public holidays and adjusted workdays (调休上班) as the bureau loaded them
+    from the State Council's notice (国务院办公厅关于YYYY年部分节假日安排的通知), for a year the installed
+    calendar package does not cover yet. The notice comes out each November, often before a package
+    release does: without it no working-day time limit can be computed for that year (intake/sla.py)."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    source = models.CharField(_("依据"), max_length=200)
+    sha256 = models.CharField(max_length=64)
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("录入人"),
+    )
+    loaded_at = models.DateTimeField(_("录入时间"))
+
+    class Meta:
+        verbose_name = _("节假日安排")
+        verbose_name_plural = _("节假日安排")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class HolidayDay(models.Model):
+    """One listed day of a loaded year: a day off (放假) or an adjusted workday (调休上班). Days not
+    listed follow the week: Monday to Friday work, Saturday and Sunday off."""
+
+    calendar = models.ForeignKey(HolidayYear, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField(_("日期"), unique=True)
+    workday = models.BooleanField(_("调休上班"))
+    name = models.CharField(_("节日"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日")
+        verbose_name_plural = _("节假日")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {'班' if self.workday else '休'}"

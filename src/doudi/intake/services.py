@@ -248,14 +248,25 @@ def refresh_window_sensitive_cases() -> int:
         phases = [c.phase for c in flow.clocks.values() if c.window_sensitive]
         if phases:
             sensitive[case_type] = phases
+    return sum(
+        _refresh_all(Case.objects.open().filter(case_type=case_type, sla_phase__in=phases))
+        for case_type, phases in sensitive.items()
+    )
+
+
+def _refresh_all(cases) -> int:
     changed = 0
-    for case_type, phases in sensitive.items():
-        qs = Case.objects.open().filter(case_type=case_type, sla_phase__in=phases).select_related("region")
-        for case in qs.iterator(chunk_size=500):
-            if refresh_sla(case):
-                Case.objects.filter(pk=case.pk).update(**{f: getattr(case, f) for f in SLA_FIELDS})
-                changed += 1
+    for case in cases.select_related("region").iterator(chunk_size=500):
+        if refresh_sla(case):
+            Case.objects.filter(pk=case.pk).update(**{f: getattr(case, f) for f in SLA_FIELDS})
+            changed += 1
     return changed
+
+
+def refresh_uncomputed_cases() -> int:
+    """Recompute the time limits of open cases that could not be computed (their year was not in the
+    calendar), after the bureau loaded a year's holiday notice. Returns how many cases changed."""
+    return _refresh_all(Case.objects.open().exclude(sla_error=""))
 
 
 # --- transitions ----------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 Working days come from `chinese_calendar` (package `chinesecalendar`): weekends off, public holidays
 off, and the adjusted workdays (调休上班, e.g. Sunday 2020-01-19) on. The package covers a fixed range
-of years; outside it we refuse to compute and raise `SlaUnavailable` with a message for the user —
-guessing a due date would be worse than saying we cannot.
+of years. A later year is covered once the bureau loads the State Council's holiday notice for it
+(`HolidayYear`, `doudi holidays load` or the console's 节假日安排; intake/holidays.py); the package
+stays authoritative for the years it covers. Outside both we refuse to compute and raise
+`SlaUnavailable` with a message for the user — guessing a due date would be worse than saying we cannot.
 
 Conventions (docs/intake.md):
 - a limit of n working days from a start day S ends on the n-th working day *after* S;
@@ -16,6 +18,7 @@ Conventions (docs/intake.md):
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +37,37 @@ FIRST_YEAR = min(_cc_constants.holidays).year
 LAST_YEAR = max(_cc_constants.holidays).year
 
 
+# The bureau's loaded years, read at most once a minute per process (a year is loaded once a year;
+# the loading process forgets its copy at once).
+BUREAU_CALENDAR_TTL = 60.0
+_bureau: tuple[float, dict[int, dict[datetime.date, bool]]] | None = None
+
+
+def bureau_calendar() -> dict[int, dict[datetime.date, bool]]:
+    """The years the bureau loaded: year → {listed day: is it a workday}."""
+    global _bureau
+    now = time.monotonic()
+    if _bureau is None or now - _bureau[0] > BUREAU_CALENDAR_TTL:
+        from doudi.intake.models import HolidayDay, HolidayYear
+
+        years: dict[int, dict[datetime.date, bool]] = {
+            y: {} for y in HolidayYear.objects.values_list("year", flat=True)
+        }
+        for day, workday in HolidayDay.objects.values_list("day", "workday"):
+            years.setdefault(day.year, {})[day] = workday
+        _bureau = (now, years)
+    return _bureau[1]
+
+
+def forget_bureau_calendar() -> None:
+    global _bureau
+    _bureau = None
+
+
+def package_covers(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
 class SlaUnavailable(Exception):
     """The calendar does not cover a date the computation needs: no due date can be given."""
 
@@ -41,19 +75,23 @@ class SlaUnavailable(Exception):
         self.year = year
         self.message = _(
             "节假日数据只覆盖 %(first)s–%(last)s 年，无法计算 %(year)s 年的工作日和办理期限；"
-            "请升级 chinesecalendar 后重新计算。"
+            "请市民政管理员在“节假日安排”中录入该年的国务院节假日安排后重新计算。"
         ) % {"first": FIRST_YEAR, "last": LAST_YEAR, "year": year}
         super().__init__(self.message)
 
 
 def covers(day: datetime.date) -> bool:
-    return FIRST_YEAR <= day.year <= LAST_YEAR
+    return package_covers(day.year) or day.year in bureau_calendar()
 
 
 def is_workday(day: datetime.date) -> bool:
-    if not covers(day):
+    if package_covers(day.year):
+        return chinese_calendar.is_workday(day)
+    listed = bureau_calendar().get(day.year)
+    if listed is None:
         raise SlaUnavailable(day.year)
-    return chinese_calendar.is_workday(day)
+    # A day the notice does not list follows the week.
+    return listed.get(day, day.weekday() < 5)
 
 
 def add_working_days(start: datetime.date, n: int) -> datetime.date:

@@ -30,4 +30,5 @@ urlpatterns = [
     path("covid/<int:pk>/void/", views.covid_void, name="covid_void"),
     path("coverage/", views.coverage, name="coverage"),
     path("coverage/export/", views.coverage_export, name="coverage_export"),
+    path("holidays/", views.holiday_years, name="holidays"),
 ]

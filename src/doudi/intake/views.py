@@ -27,17 +27,18 @@ from doudi.core.errors import Conflict
 from doudi.core.excel import DATE, Column, excel_response
 from doudi.core.http import flash_refusal, redirect_next, refusal_text
 from doudi.core.masking import mask_id_number, mask_phone
-from doudi.intake import flows, notices, selectors, services
+from doudi.intake import flows, holidays, notices, selectors, services, sla
 from doudi.intake.confirmations import confirmation
 from doudi.intake.forms import (
     ChangeReportForm,
     CovidEventForm,
     CovidImportForm,
+    HolidayYearForm,
     OpenCaseForm,
     ReferralForm,
     TransferForm,
 )
-from doudi.intake.models import Case, CaseType, Channel
+from doudi.intake.models import Case, CaseType, Channel, HolidayYear
 from doudi.regions.models import Region
 from doudi.registry.models import Person
 
@@ -770,4 +771,55 @@ def coverage_export(request: HttpRequest) -> HttpResponse:
         actor=request.user,
         sheet_title=_("建档立卡未覆盖"),
         object_type="intake.coverage",
+    )
+
+
+HOLIDAY_FILE_LIMIT = 1024 * 1024  # a year's notice is a few kilobytes
+
+
+@console_user_required
+def holiday_years(request: HttpRequest) -> HttpResponse:
+    """节假日安排: the years the time limits can be computed in; the municipal administrator loads the
+    next year's State Council notice here."""
+    can_load = holidays.can_load(request.user)
+    form = HolidayYearForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if not can_load:
+            raise PermissionDenied(_("只有市民政管理员可以录入节假日安排。"))
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            if upload.size > HOLIDAY_FILE_LIMIT:
+                form.add_error("file", _("文件超过 1 MB，不是一份节假日安排。"))
+            else:
+                try:
+                    calendar = holidays.load_year(
+                        year=form.cleaned_data["year"],
+                        data=upload.read(),
+                        source=form.cleaned_data["source"],
+                        by=request.user,
+                    )
+                except ValidationError as exc:
+                    for field, errors in exc.message_dict.items():
+                        for error in errors:
+                            form.add_error(field if field in form.fields else None, error)
+                else:
+                    messages.success(request, _("已录入 %(year)s 年节假日安排。") % {"year": calendar.year})
+                    return redirect("intake:holidays")
+        status = 400
+    years = HolidayYear.objects.prefetch_related("days").select_related("loaded_by")
+    return render(
+        request,
+        "intake/holidays.html",
+        {
+            "form": form,
+            "can_load": can_load,
+            "years": years,
+            "first": sla.FIRST_YEAR,
+            "last": sla.LAST_YEAR,
+            "uncovered_next": _today().year + 1
+            if not sla.package_covers(_today().year + 1) and not years.filter(year=_today().year + 1).exists()
+            else None,
+        },
+        status=status,
     )
