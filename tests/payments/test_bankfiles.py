@@ -207,3 +207,105 @@ def test_a_line_held_for_want_of_an_account_is_paid_by_a_follow_up_once_it_has_o
     held.refresh_from_db()
     assert (held.issue_run_id, held.status, held.flag, held.bank_code) == (follow.pk, "pending", "", "CQRCB")
     assert held.amount_fen == 44_600  # 546 − 100: the raise the rules find, enrolled at 436
+
+
+def test_csv_is_written_as_the_csv_module_writes_it_quotes_commas_and_line_breaks():
+    import csv
+    import io
+
+    names = ["张三", "Li, Si", 'Wang "Wu"', "a\nb", "", " 空格 "]
+    rows = [
+        {"ref": f"2020030000{i:06d}", "holder_name": name, "amount_fen": 100 * i + i, "scheme": "dibao"}
+        for i, name in enumerate(names)
+    ]
+    template = {
+        "format": "csv",
+        "encoding": "gb18030",
+        "header": True,
+        "trailer": True,
+        "columns": [
+            {"field": "ref", "title": "流水号"},
+            {"field": "holder_name", "title": "户,名"},
+            {"field": "amount"},
+            {"field": "scheme"},
+        ],
+    }
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["流水号", "户,名", "金额（元）", "发放项目"])
+    for r in rows:
+        writer.writerow([r["ref"], r["holder_name"], bankfiles.yuan_text(r["amount_fen"]), "最低生活保障金"])
+    writer.writerow(["合计", "6", bankfiles.yuan_text(sum(r["amount_fen"] for r in rows))])
+    assert bankfiles.render(template, rows) == out.getvalue().encode("gb18030")
+    # One column alone: an empty value is written as "" (as csv.writer does).
+    alone = {**template, "header": False, "trailer": False, "columns": [{"field": "holder_name"}]}
+    assert bankfiles.render(alone, rows[4:5]) == b'""\r\n'
+
+
+def test_fixed_width_pads_by_bytes_of_the_encoding():
+    template = {
+        "format": "fixed",
+        "encoding": "gb18030",
+        "trailer": True,
+        "columns": [
+            {"field": "holder_name", "width": 8},
+            {"field": "amount_fen", "width": 6, "align": "right", "pad": "0"},
+        ],
+    }
+    content = bankfiles.render(
+        template, [{"holder_name": "张三", "amount_fen": 338}, {"holder_name": "Li", "amount_fen": 5}]
+    )
+    assert (
+        content
+        == "张三    000338\r\nLi      000005\r\n".encode("gb18030")
+        + b"T0000000002"
+        + b"343".zfill(16)
+        + b"\r\n"
+    )
+
+
+def test_issuing_updates_the_lines_in_place_on_postgresql(world):
+    """Issuing a month's bank files marks every line issued: on PostgreSQL a heap-only (HOT) update,
+    which no index entry follows — not a second copy of each line and of its index entries."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("heap-only updates and table statistics are PostgreSQL's")
+    run = confirmed_run(world)
+    services.issue_bank_files(run=run, officer=world.users.finance)
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'payments_paymentline'"
+        )
+        updated, in_place = c.fetchone()
+    issued = PaymentLine.objects.filter(issue_run=run, status=LineStatus.ISSUED).count()
+    assert issued >= 5 and updated == issued and in_place == updated
+
+
+def test_a_file_written_in_pieces_is_the_file_written_whole(monkeypatch):
+    rows = [
+        {
+            "ref": f"2020030000{i:06d}",
+            "holder_name": "张三" if i % 2 else "Li, Si",
+            "amount_fen": i,
+            "scheme": "dibao",
+        }
+        for i in range(7)
+    ]
+    fixed = {
+        "format": "fixed",
+        "encoding": "gb18030",
+        "trailer": True,
+        "columns": [{"field": "ref", "width": 16}, {"field": "holder_name", "width": 6}],
+    }
+    csv_ = {
+        **bankfiles.DEFAULT_TEMPLATE,
+        "columns": [{"field": "ref"}, {"field": "holder_name"}, {"field": "amount"}],
+    }
+    whole = {name: bankfiles.render(t, rows) for name, t in (("fixed", fixed), ("csv", csv_))}
+    monkeypatch.setattr(bankfiles, "CHUNK", 2)
+    assert {name: bankfiles.render(t, rows) for name, t in (("fixed", fixed), ("csv", csv_))} == whole
+    # The line named by an error counts from the file's start, not the piece's.
+    rows[5]["holder_name"] = "欧阳娜娜"
+    with pytest.raises(bankfiles.BankFileError, match="第 6 笔"):
+        bankfiles.render(fixed, rows)

@@ -23,11 +23,14 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 
 FORMATS = ("csv", "xlsx", "fixed")
@@ -128,81 +131,190 @@ def template_errors(template: Any) -> list[str]:
 # --- rendering -----------------------------------------------------------------------------------------
 
 
-def line_rows(lines) -> list[dict[str, Any]]:
-    """The issued lines of one bank, in the file's order (district, household, scheme, person)."""
-    from doudi.payments.models import PayScheme
-
-    names = dict(PayScheme.choices)
-    return [
-        {
-            "ref": row["ref"],
-            "account_number": row["account_number"],
-            "holder_name": row["holder_name"],
-            "amount_fen": row["amount_fen"],
-            "amount": yuan_text(row["amount_fen"]),
-            "scheme": str(names.get(row["scheme"], row["scheme"])),
-            "scheme_code": row["scheme"],
-            "month": row["month"],
-            "district": row["district"],
-            "beneficiary_id": row["beneficiary_id"],
-        }
-        for row in lines.order_by("district", "household_id", "scheme", "person_id", "ref").values(
-            "ref",
-            "account_number",
-            "holder_name",
-            "amount_fen",
-            "scheme",
-            "month",
-            "district",
-            "beneficiary_id",
-            "household_id",
-            "person_id",
-        )
+# The issued lines of a run as the bank files read them (Arrow; ADBC on PostgreSQL).
+LINE_COLUMNS = pa.schema(
+    [
+        ("ref", pa.string()),
+        ("bank_code", pa.string()),
+        ("account_number", pa.string()),
+        ("holder_name", pa.string()),
+        ("amount_fen", pa.int64()),
+        ("scheme", pa.string()),
+        ("month", pa.string()),
+        ("district", pa.string()),
+        ("beneficiary_id", pa.int64()),
+        ("household_id", pa.int64()),
+        ("person_id", pa.int64()),
     ]
+)
+# The files' order: district, household, scheme, person (then the reference).
+FILE_ORDER = [(name, "ascending") for name in ("district", "household_id", "scheme", "person_id", "ref")]
+
+
+def issued_lines(run_id: int, statuses: Iterable[str]) -> pa.Table:
+    """The lines a run's bank files carry (issued by the run, in `statuses`), as Arrow: a million
+    lines never become Python objects. Unordered: `file_order` gives the files' order."""
+    from doudi.verification.dataio import read_tables
+
+    wanted = ", ".join(f"'{s}'" for s in statuses if re.fullmatch(r"[a-z]+", s))
+    sql = (
+        f"SELECT {', '.join(LINE_COLUMNS.names)} FROM payments_paymentline "
+        f"WHERE issue_run_id = {int(run_id)} AND status IN ({wanted})"
+    )
+    return read_tables({"lines": (sql, LINE_COLUMNS)})["lines"]
+
+
+def file_order(table: pa.Table) -> pa.Array:
+    """The row numbers of `table` in the files' order (FILE_ORDER): an index, not a sorted copy."""
+    return pc.sort_indices(table, sort_keys=FILE_ORDER)
 
 
 def yuan_text(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def _yuan_texts(fen: np.ndarray) -> pa.Array:
+    """`yuan_text` of every amount at once."""
+    whole = pc.cast(pa.array(fen // 100), pa.string())
+    cents = pc.utf8_lpad(pc.cast(pa.array(fen % 100), pa.string()), 2, "0")
+    return pc.binary_join_element_wise(whole, cents, ".")
+
+
+def _field_values(table: pa.Table, field: str) -> pa.Array:
+    """A column's text as written in the file."""
+    from doudi.payments.models import PayScheme
+
+    n = table.num_rows
+    if field == "amount":
+        return _yuan_texts(np.asarray(table.column("amount_fen").to_numpy(), dtype=np.int64))
+    source = "scheme" if field == "scheme_code" else field
+    column = table.column(source).combine_chunks() if n else pa.array([], pa.string())
+    if field == "scheme":
+        names = dict(PayScheme.choices)
+        codes = pc.unique(column)
+        labels = pa.array([str(names.get(c, c)) for c in codes.to_pylist()], pa.string())
+        return pc.take(labels, pc.index_in(column, value_set=codes))
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    return pc.fill_null(column, "")
+
+
+def _csv_values(values: pa.Array, alone: bool) -> pa.Array:
+    """As `csv.writer` (QUOTE_MINIMAL) writes a field: quoted when it holds a comma, a quote or a line
+    break (a quote doubled); an empty field alone on its row is written as ``""``."""
+    needs = pc.match_substring_regex(values, r'[,"\r\n]')
+    if alone:
+        needs = pc.or_(needs, pc.equal(values, ""))
+    if not pc.any(needs).as_py():
+        return values
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
+    return pc.if_else(needs, quoted, values)
+
+
+def _joined(parts: list[pa.Array], separator: str) -> bytes:
+    """Each row's parts joined by `separator` and ended by CRLF, as one UTF-8 buffer (no per-row
+    Python objects)."""
+    if not parts or not len(parts[0]):
+        return b""
+    rows = pc.binary_join_element_wise(*parts, separator) if len(parts) > 1 else parts[0]
+    rows = pc.binary_join_element_wise(rows, "\r\n", "")
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
+    return rows.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()
+
+
+def _fixed_values(column: dict[str, Any], values: pa.Array, encoding: str, start: int = 0) -> pa.Array:
+    """A fixed-width column: each value padded to `width` bytes of the encoding, never cut."""
+    width, pad = column["width"], column.get("pad", " ")
+    right = column.get("align", "left") == "right"
+    if pc.all(pc.string_is_ascii(values)).as_py() is not False:  # one byte a character
+        too_long = pc.greater(pc.utf8_length(values), width)
+        padded = pc.utf8_lpad(values, width, pad) if right else pc.utf8_rpad(values, width, pad)
+    else:
+        texts = values.to_pylist()
+        sizes = np.array([len(v.encode(encoding)) for v in texts], dtype=np.int64)
+        too_long = pa.array(sizes > width)
+        fill = [pad * max(width - n, 0) for n in sizes.tolist()]
+        padded = pa.array([f + v if right else v + f for v, f in zip(texts, fill, strict=True)], pa.string())
+    if pc.any(too_long).as_py():
+        first = int(np.flatnonzero(np.asarray(too_long.to_numpy(zero_copy_only=False)))[0])
+        raise BankFileError(
+            _("%(where)s：%(field)s 超过 %(width)s 字节的列宽")
+            % {"where": _("第 %(i)s 笔") % {"i": start + first + 1}, "field": column["field"], "width": width}
+        )
+    return padded
+
+
+# Lines rendered at a time: a file of millions of lines is written piece by piece, never whole in memory.
+CHUNK = 250_000
+
+
 def render(
-    template: dict[str, Any], rows: list[dict[str, Any]], *, run: Any = None, bank: Any = None
+    template: dict[str, Any], rows: list[dict[str, Any]] | pa.Table, *, run: Any = None, bank: Any = None
 ) -> bytes:
-    """The file's bytes: the same rows always give the same bytes."""
+    """The file's bytes: the same rows always give the same bytes. `rows`: the lines (an Arrow table
+    of LINE_COLUMNS, or dicts with the fields the template names), in the file's order."""
+    return b"".join(render_parts(template, rows))
+
+
+def render_parts(
+    template: dict[str, Any], rows: list[dict[str, Any]] | pa.Table, order: pa.Array | None = None
+) -> Iterator[bytes]:
+    """The file's bytes in pieces: the header, the lines CHUNK at a time, the trailer. `order`: the
+    rows of `rows` the file carries, in the file's order (default: all, as they are)."""
     errors = template_errors(template)
     if errors:
         raise BankFileError("; ".join(errors))
+    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows)
+    if order is None:
+        order = pa.array(np.arange(table.num_rows, dtype=np.int64))
     columns = template["columns"]
     encoding = template.get("encoding", "utf-8")
     header = [c.get("title") or FIELDS[c["field"]] for c in columns]
-    body = [[str(row[c["field"]]) for c in columns] for row in rows]
-    total = sum(row["amount_fen"] for row in rows)
-    trailer = ["合计", str(len(rows)), yuan_text(total)]
+    count = len(order)
+    total = int(pc.sum(pc.take(table.column("amount_fen"), order)).as_py() or 0) if count else 0
+    trailer = ["合计", str(count), yuan_text(total)]
     fmt = template["format"]
+    sources = {"amount": "amount_fen", "scheme_code": "scheme"}  # fields written from another column
+    needed = {sources.get(c["field"], c["field"]) for c in columns} | {"amount_fen"}
+    table = table.select([name for name in table.column_names if name in needed])
+
+    def chunks() -> Iterator[tuple[int, list[pa.Array]]]:
+        for start in range(0, count, CHUNK):
+            part = table.take(order[start : start + CHUNK])
+            yield start, [_field_values(part, c["field"]) for c in columns]
+
+    if fmt == "xlsx":
+        body_rows = [list(r) for _start, v in chunks() for r in zip(*(a.to_pylist() for a in v), strict=True)]
+        yield _xlsx(
+            header if template.get("header") else None,
+            body_rows,
+            trailer if template.get("trailer") else None,
+            columns,
+        )
+        return
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
         if template.get("header"):
-            writer.writerow(header)
-        writer.writerows(body)
+            csv.writer(out, lineterminator="\r\n").writerow(header)
+        yield out.getvalue().encode(encoding)
+        for _start, values in chunks():
+            yield _encoded(_joined([_csv_values(v, len(columns) == 1) for v in values], ","), encoding)
+        out = io.StringIO()
         if template.get("trailer"):
-            writer.writerow(trailer)
-        return out.getvalue().encode(encoding)
-    if fmt == "fixed":
-        out_lines = []
-        if template.get("header"):
-            out_lines.append(_fixed_line(columns, header, encoding, where=_("表头")))
-        for i, values in enumerate(body, start=1):
-            out_lines.append(_fixed_line(columns, values, encoding, where=_("第 %(i)s 笔") % {"i": i}))
-        if template.get("trailer"):
-            out_lines.append(f"T{len(rows):010d}{total:016d}".encode(encoding))
-        return b"".join(line + b"\r\n" for line in out_lines)
-    return _xlsx(
-        header if template.get("header") else None,
-        body,
-        trailer if template.get("trailer") else None,
-        columns,
-    )
+            csv.writer(out, lineterminator="\r\n").writerow(trailer)
+        yield out.getvalue().encode(encoding)
+        return
+    if template.get("header"):
+        yield _fixed_line(columns, header, encoding, where=_("表头")) + b"\r\n"
+    for start, values in chunks():
+        padded = [_fixed_values(c, v, encoding, start) for c, v in zip(columns, values, strict=True)]
+        yield _encoded(_joined(padded, ""), encoding)
+    if template.get("trailer"):
+        yield f"T{count:010d}{total:016d}\r\n".encode(encoding)
+
+
+def _encoded(utf8: bytes, encoding: str) -> bytes:
+    return utf8 if encoding == "utf-8" else utf8.decode("utf-8").encode(encoding)
 
 
 def _fixed_line(columns: list[dict[str, Any]], values: list[str], encoding: str, *, where: str) -> bytes:
@@ -276,16 +388,20 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def write_atomically(path: Path, content: bytes) -> Path:
-    """Write under a temporary name, flush to disk, then rename: a reader never sees half a file."""
+def write_atomically(path: Path, content: bytes | Iterable[bytes]) -> tuple[Path, str]:
+    """Write under a temporary name, flush to disk, then rename: a reader never sees half a file.
+    `content` may come in pieces (a file of millions of lines); returns the path and its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
+    digest = hashlib.sha256()
     with open(tmp, "wb") as f:
-        f.write(content)
+        for part in [content] if isinstance(content, bytes) else content:
+            f.write(part)
+            digest.update(part)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    return path
+    return path, digest.hexdigest()
 
 
 # --- the return file -----------------------------------------------------------------------------------

@@ -173,7 +173,8 @@ def _queries(month: Period, *, whole_registry: bool = False) -> dict[str, tuple[
         "accounts": (
             "SELECT a.person_id AS person_id, a.id AS account_id, b.code AS bank_code, "
             "a.account_number AS account_number, a.holder_name AS holder_name "
-            "FROM payments_payeeaccount a JOIN payments_bank b ON b.id = a.bank_id WHERE a.status = 'active'",
+            "FROM payments_payeeaccount a JOIN payments_bank b ON b.id = a.bank_id WHERE a.status = 'active' "
+            "ORDER BY a.person_id",
             ACCOUNT_SCHEMA,
         ),
         "previous": (
@@ -319,10 +320,26 @@ def _district_of(villages: pa.Table, region: pa.ChunkedArray | pa.Array) -> pa.A
     return pc.take(district, index)
 
 
+def _sorted(table: pa.Table, first: str, second: str | None = None) -> pa.Table:
+    """`table` in ascending order of its integer key column(s). The database mostly hands rows over
+    in that order already (merge joins, index scans): a check costs far less than a sort, which
+    moves every column of millions of rows."""
+    a = np.asarray(table.column(first).to_numpy(), dtype=np.int64)
+    if second is None:
+        ordered = bool(np.all(a[1:] >= a[:-1]))
+    else:
+        b = np.asarray(table.column(second).to_numpy(), dtype=np.int64)
+        ordered = bool(np.all((a[1:] > a[:-1]) | ((a[1:] == a[:-1]) & (b[1:] >= b[:-1]))))
+    if ordered:
+        return table
+    keys = [(first, "ascending")] + ([(second, "ascending")] if second else [])
+    return table.sort_by(keys)
+
+
 def build_snapshot(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """The database tables as the snapshot's Parquet tables (population schema of policy/batch.py)."""
-    enrolments = tables["enrolments"].sort_by([("enrolment_id", "ascending")])
-    households = tables["households"].sort_by([("household_id", "ascending")])
+    enrolments = _sorted(tables["enrolments"], "enrolment_id")
+    households = _sorted(tables["households"], "household_id")
     dibao = enrolments.filter(pc.equal(enrolments.column("scheme"), "dibao"))
     h_ids = households.column("household_id")
     at = pc.index_in(h_ids, value_set=dibao.column("household_id"))
@@ -346,7 +363,7 @@ def build_snapshot(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
             "houses": households.column("houses"),
         }
     )
-    members = tables["members"].sort_by([("household_id", "ascending"), ("person_id", "ascending")])
+    members = _sorted(tables["members"], "household_id", "person_id")
     cats = tables["categories"]
     m_ids = members.column("person_id").to_numpy()
     columns = {name: members.column(name) for name in members.column_names}
@@ -362,7 +379,7 @@ def build_snapshot(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
         flag[sorter[pos[hit]]] = True
         columns[f"cat_{name}"] = pa.array(flag)
     persons = pa.table(columns)
-    accounts = tables["accounts"].sort_by([("person_id", "ascending")])
+    accounts = _sorted(tables["accounts"], "person_id")
     previous = tables["previous"].sort_by([("beneficiary_id", "ascending"), ("scheme", "ascending")])
     return {
         "households.parquet": households,
@@ -582,7 +599,7 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     hh = pq.read_table(
         snapshot / "households.parquet", columns=["household_id", "district", "region_id", "head_id"]
     )
-    hh = hh.sort_by([("household_id", "ascending")])  # read_population's household order
+    hh = _sorted(hh, "household_id")  # read_population's household order
     enrolments = pq.read_table(snapshot / "enrolments.parquet")
     accounts = pq.read_table(snapshot / "accounts.parquet")
     previous = pq.read_table(snapshot / "previous.parquet")
@@ -598,6 +615,10 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     hidx = population.person_household
     h_ids = population.household_id
     p_ids = population.person_id
+    dibao_enrolled = population.household_enrolled
+    household_last = population.household_last_amount_fen
+    categories = population.person_categories
+    del population  # the incomes, dates and assets were the rules' input only: released for the lines
     in_window_h = r["in_window"]
 
     # Person-level enrolments (特困, children): the enrolled amount per member, 0 if none.
@@ -617,7 +638,6 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
 
     tekun_enrolled, tekun_last = person_enrolment("tekun")
     child_enrolled, child_last = person_enrolment("children")
-    dibao_enrolled = population.household_enrolled
     person_enrolled = tekun_enrolled | child_enrolled
 
     parts: list[dict[str, Any]] = []
@@ -626,7 +646,7 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     h = np.flatnonzero(dibao_enrolled)
     decision = r["dibao.decision"][h]
     computed = r["dibao.computed_amount"][h]
-    last = population.household_last_amount_fen[h]
+    last = household_last[h]
     exitish = np.isin(decision, [_D["exit"], _D["exit_deferred"], _D["not_applicable"]])
     reduce = ~exitish & (computed < last)
     paid = np.where(exitish | reduce, last, r["dibao.amount"][h])
@@ -664,7 +684,6 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
 
     # Persons the payroll pays the other schemes to: members of an enrolled dibao household, enrolled
     # 特困/children, and (R5) the other categories the notice names.
-    categories = population.person_categories
     member_of_dibao = dibao_enrolled[hidx]
     paid_persons = member_of_dibao | person_enrolled | ((categories & np.uint8(Category.TEKUN)) != 0)
 
@@ -695,7 +714,7 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     parts.append(_part("bereavement", h, h_ids[h], None, amount[h], null[h], flag, None, {}))
     del r
 
-    lines = _assemble(parts, hh, population, accounts, previous, month)
+    lines = _assemble(parts, hh, h_ids, p_ids, accounts, previous, month)
     stopped = _stopped(lines, previous)
     # One-off payments of decided cases (a few): after the scheme lines, 流水号 continuing theirs.
     extra = oneoffs.lines(
@@ -745,7 +764,13 @@ def _part(scheme, hrow, beneficiary, prow, amount, null, flag, decision, basis) 
 
 
 def _assemble(
-    parts, hh: pa.Table, population, accounts: pa.Table, previous: pa.Table, month: Period
+    parts,
+    hh: pa.Table,
+    h_ids: np.ndarray,
+    p_ids: np.ndarray,
+    accounts: pa.Table,
+    previous: pa.Table,
+    month: Period,
 ) -> pa.Table:
     def cat(name: str) -> np.ndarray:
         return np.concatenate([p[name] for p in parts])
@@ -754,12 +779,12 @@ def _assemble(
     beneficiary, amount, null, flag = cat("beneficiary"), cat("amount"), cat("null"), cat("flag")
     decision = pa.concat_arrays([pa.array(p["decision"], pa.string()) for p in parts])
     basis = {name: (cat(f"basis_{name}"), cat(f"basis_{name}_null")) for name in BASIS}
+    parts.clear()  # the concatenated copies replace them: not both in memory
 
     district = hh.column("district").combine_chunks()
-    h_ids = population.household_id
     head = np.asarray(hh.column("head_id").to_numpy(), dtype=np.int64)
     # Who is paid: the person, or the household head for a household scheme.
-    payee = np.where(prow >= 0, population.person_id[np.maximum(prow, 0)], head[hrow])
+    payee = np.where(prow >= 0, p_ids[np.maximum(prow, 0)], head[hrow])
     district_code = np.asarray(pc.cast(district, pa.int64()).to_numpy(), dtype=np.int64)[hrow]
     order = np.lexsort((np.where(prow >= 0, payee, 0), scheme, h_ids[hrow], district_code))
     scheme, hrow, payee, beneficiary, amount, null, flag = (
@@ -783,7 +808,6 @@ def _assemble(
 
     held = null | ~has_account
     flag = np.where(~has_account & ~null, FLAG["no_account"], flag)
-    status = np.where(held, "held", "pending")
     amount = np.where(null, 0, amount)
 
     scheme_text = pc.take(pa.array(SCHEMES), pa.array(scheme.astype(np.int64)))
@@ -794,7 +818,7 @@ def _assemble(
     return pa.table(
         {
             "ref": pc.binary_join_element_wise(prefix, pc.utf8_lpad(_text(np.arange(1, n + 1)), 10, "0"), ""),
-            "month": pa.array(np.full(n, str(month), dtype=object), pa.string()),
+            "month": pa.repeat(pa.scalar(str(month)), n),
             "scheme": scheme_text,
             "beneficiary_id": pa.array(beneficiary),
             "household_id": pa.array(h_ids[hrow]),
@@ -806,16 +830,16 @@ def _assemble(
             "change": pc.take(pa.array(CHANGES), pa.array(change)),
             "decision": pc.fill_null(decision, ""),
             "flag": pc.take(pa.array(FLAGS), pa.array(flag.astype(np.int64))),
-            "status": pa.array(status.astype(object), pa.string()),
+            "status": pc.take(pa.array(["pending", "held"]), pa.array(held.astype(np.int8))),
             "account_id": account("account_id"),
             "bank_code": pc.fill_null(account("bank_code"), ""),
             "account_number": pc.fill_null(account("account_number"), ""),
             "holder_name": pc.fill_null(account("holder_name"), ""),
             **figures,
-            "explanation": pa.array(np.full(n, "", dtype=object), pa.string()),
+            "explanation": pa.repeat(pa.scalar(""), n),
             "attempts": pa.array(np.zeros(n, np.int16)),
-            "failure_code": pa.array(np.full(n, "", dtype=object), pa.string()),
-            "failure_reason": pa.array(np.full(n, "", dtype=object), pa.string()),
+            "failure_code": pa.repeat(pa.scalar(""), n),
+            "failure_reason": pa.repeat(pa.scalar(""), n),
         }
     )
 

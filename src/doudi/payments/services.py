@@ -41,6 +41,7 @@ from doudi.core.masking import mask_account_number
 from doudi.core.scoping import region_in_scope
 from doudi.payments import arrears, bankfiles, oneoffs, payroll
 from doudi.payments.models import (
+    REISSUE_CANDIDATES,
     AccountStatus,
     ArrearsReduction,
     Bank,
@@ -373,7 +374,10 @@ def freeze_run(*, month: Period, officer: Any = None) -> PayrollRun:
         return run
     tables = payroll.read_database(month)
     params = frozen_parameters(month)
-    return _record_frozen(run, payroll.freeze(snapshot_dir(run.month, run.round), tables, params), officer)
+    frozen = payroll.freeze(snapshot_dir(run.month, run.round), tables, params)
+    del tables
+    pa.default_memory_pool().release_unused()  # the read's buffers, before the computation needs memory
+    return _record_frozen(run, frozen, officer)
 
 
 def frozen_parameters(month: Period) -> dict:
@@ -506,6 +510,7 @@ def compute_run(run: PayrollRun, *, officer: Any = None, progress=None) -> Payro
         else:
             lines, stopped, timings = payroll.follow_up_lines(directory), None, {}
         report("writing", 80)
+        pa.default_memory_pool().release_unused()
         clock = time.perf_counter()
         summaries = payroll.batch_summaries(lines, stopped if stopped is not None else _empty_stopped())
         if run.round == 0:
@@ -738,24 +743,26 @@ def issue_bank_files(*, run: PayrollRun, officer: Any = None) -> list[BankFile]:
     existing = list(BankFile.objects.filter(run=run).select_related("bank"))
     if existing:
         return existing
-    lines = PaymentLine.objects.filter(issue_run=run, status__in=[LineStatus.PENDING, LineStatus.ISSUED])
-    codes = sorted(set(lines.values_list("bank_code", flat=True)))
+    lines = bankfiles.issued_lines(run.pk, [LineStatus.PENDING, LineStatus.ISSUED])
+    codes = sorted(set(pa.compute.unique(lines.column("bank_code")).to_pylist()))
     banks = {b.code: b for b in Bank.objects.filter(code__in=codes)}
     missing = [c for c in codes if c not in banks]
     if missing:
         raise Conflict(_("未配置的代发银行：%(codes)s") % {"codes": ", ".join(missing)}, path="run")
     out_dir = data_dir() / "bankfiles" / f"{run.month}-r{run.round}"
+    order = bankfiles.file_order(lines)
+    bank_of = pa.compute.take(lines.column("bank_code").combine_chunks(), order)
     written = []
     for code in codes:
         bank = banks[code]
-        rows = bankfiles.line_rows(lines.filter(bank_code=code))
+        rows = order.filter(pa.compute.equal(bank_of, code))  # this bank's lines, in the file's order
         template = bank.file_template or bankfiles.DEFAULT_TEMPLATE  # a bank that asked for nothing
-        content = bankfiles.render(template, rows, run=run, bank=bank)
         name = bankfiles.file_name(template, run=run, bank=bank)
-        path = bankfiles.write_atomically(out_dir / name, content)
-        written.append(
-            (bank, name, path, bankfiles.sha256(content), len(rows), sum(r["amount_fen"] for r in rows))
-        )
+        parts = bankfiles.render_parts(template, lines, rows)
+        path, digest = bankfiles.write_atomically(out_dir / name, parts)
+        total = int(pa.compute.sum(pa.compute.take(lines.column("amount_fen"), rows)).as_py() or 0)
+        written.append((bank, name, path, digest, len(rows), total))
+    del lines, order, bank_of
     now = timezone.now()
     with transaction.atomic():
         if BankFile.objects.filter(run=run).exists():  # another process finished first
@@ -948,7 +955,10 @@ def create_follow_up(*, month: Period, officer: Any = None) -> PayrollRun:
 
 
 # Lines a follow-up run may take: returned as failed, or held only for want of an account.
-REISSUABLE = Q(status=LineStatus.FAILED) | Q(status=LineStatus.HELD, flag=LineFlag.NO_ACCOUNT)
+# REISSUE_CANDIDATES says the same to the database, so the follow-up's query reads the partial index.
+REISSUABLE = (Q(status=LineStatus.FAILED) | Q(status=LineStatus.HELD, flag=LineFlag.NO_ACCOUNT)) & (
+    REISSUE_CANDIDATES
+)
 
 
 def _correctable_failures(month: Period) -> pa.Table:
