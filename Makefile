@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/verification.py
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/payroll.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) var/doudi.sqlite3*
