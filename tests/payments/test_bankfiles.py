@@ -270,7 +270,7 @@ def test_issuing_updates_the_lines_in_place_on_postgresql(world):
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        pytest.skip("heap-only updates and table statistics are PostgreSQL's")
+        pytest.skip(reason="needs PostgreSQL: heap-only updates and table statistics are PostgreSQL's")
     run = confirmed_run(world)
     services.issue_bank_files(run=run, officer=world.users.finance)
     with connection.cursor() as c:
