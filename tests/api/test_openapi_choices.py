@@ -84,3 +84,19 @@ def test_a_case_answer_lists_a_choice_fields_values(client, officer, token_for, 
     assert [c["value"] for c in fields["method"]["choices"]] == ["visit", "phone", "video"]
     assert all(c["label"] for c in fields["method"]["choices"])
     assert all(f["choices"] == [] for f in fields.values() if f["kind"] != "choice")
+
+
+@pytest.mark.django_db
+def test_a_change_report_cannot_bypass_its_own_filing_through_the_generic_endpoint(
+    client, officer, token_for, regions
+):
+    """家庭情况变化报告 needs the household's dibao and one open report at a time: the generic filing
+    (API, services.open_case) refuses it, naming the field, and writes nothing."""
+    from doudi.intake.models import Case
+
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token_for(officer)}"}
+    body = {"case_type": "change_report", "channel": "walk_in", "region": regions.a_v.code,
+            "summary": "收入变化", "applicant_name": "张三"}  # fmt: skip
+    refused = client.post("/api/v1/cases", data=body, content_type="application/json", **headers)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["path"] == "case_type"
+    assert not Case.objects.filter(case_type="change_report").exists()

@@ -94,6 +94,8 @@ def open_case(officers, regions):
             kwargs.setdefault("subtype", "urgent")
         if case_type == "children":
             kwargs.setdefault("subtype", "orphan")
+        if case_type == "change_report":  # as change_report.file_report registers it
+            kwargs.setdefault("details", {"change_report": {"kinds": ["income"]}})
         if applicant is None:
             kwargs.setdefault("applicant_name", "李四")
         return services.open_case(

@@ -548,6 +548,11 @@ def open_case(
     errors: dict[str, str] = {}
     if case_type not in CaseType.values:
         errors["case_type"] = _("请选择案件类型。")
+    elif case_type == CaseType.CHANGE_REPORT and "change_report" not in (details or {}):
+        # Only change_report.file_report checks that the household is paid dibao and has no report open.
+        errors["case_type"] = _(
+            "家庭情况变化报告请通过“家庭情况变化报告”登记入口提交（须核对该家庭正在领取低保）。"
+        )
     if channel not in Channel.values:
         errors["channel"] = _("请选择来源渠道。")
     allowed_subtypes = SUBTYPES.get(case_type, {})
