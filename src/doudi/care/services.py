@@ -7,12 +7,12 @@ outside one's region or role is `PermissionDenied`. See docs/care.md.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +40,14 @@ from doudi.care.models import (
     Screening,
 )
 from doudi.core.errors import Conflict
+from doudi.core.fields import (
+    clean_count,
+    clean_day,
+    clean_field_text,
+    create_once,
+    raise_field_errors,
+    require,
+)
 from doudi.core.masking import mask_id_number, mask_phone
 from doudi.core.scoping import region_in_scope
 from doudi.core.text import clean_text
@@ -50,7 +58,6 @@ from doudi.registry.models import Person
 from doudi.registry.services import clean_phone
 
 # A head count above this is a typing error (the largest institutions hold a few thousand).
-MAX_COUNT = 100_000
 MAX_TRAJECTORY_PLACES = 50
 
 MANAGERS = (Role.DISTRICT_OFFICER, Role.DISTRICT_APPROVER, Role.MUNICIPAL_ADMIN)
@@ -90,62 +97,13 @@ def can_keep_risk_list(user: Any) -> bool:
     )
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("您没有执行此操作的权限。"))
-
-
 def _require_institution(user: Any, institution: Institution) -> None:
-    _require(can_work_institutions(user))
+    require(can_work_institutions(user))
     if not region_in_scope(user, institution.region):
         raise PermissionDenied(_("该机构不在您的管辖范围内。"))
 
 
-# --- field cleaning (errors collected by field name) -----------------------------------------------------
-
-
-def clean_field_text(errors: dict[str, str], field: str, raw: Any, *, required: bool, max_length: int) -> str:
-    """The text without invisible characters; a blank required field or one too long is an error."""
-    text = clean_text(raw)
-    if required and not text:
-        errors[field] = _("请填写此项。")
-    elif len(text) > max_length:
-        errors[field] = _("不能超过 %(n)s 个字。") % {"n": max_length}
-    return text
-
-
-def clean_count(errors: dict[str, str], field: str, raw: Any, *, maximum: int = MAX_COUNT) -> int:
-    """A whole number from 0 to `maximum` (text from a form or a number)."""
-    text = clean_text(raw)
-    if not text:
-        errors[field] = _("请填写此项。")
-        return 0
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        errors[field] = _("请填写整数。")
-        return 0
-    if not 0 <= value <= maximum:
-        errors[field] = _("应为 0 至 %(max)s 之间的整数。") % {"max": maximum}
-    return value
-
-
-def clean_day(errors: dict[str, str], field: str, raw: Any, *, today: datetime.date) -> datetime.date:
-    """A date (a date object or YYYY-MM-DD) that is not in the future."""
-    day = raw
-    if isinstance(raw, str):
-        try:
-            day = datetime.date.fromisoformat(clean_text(raw))
-        except ValueError:
-            day = None
-    if isinstance(day, datetime.datetime):
-        day = day.date()
-    if not isinstance(day, datetime.date):
-        errors[field] = _("请填写有效日期（YYYY-MM-DD）。")
-        return today
-    if day > today:
-        errors[field] = _("日期不能晚于今天。")
-    return day
+# --- field cleaning (errors collected by field name: core/fields.py) ---------------------------------
 
 
 def _clean_id(errors: dict[str, str], field: str, raw: Any, *, required: bool) -> str:
@@ -200,23 +158,6 @@ def _choice(errors: dict[str, str], field: str, raw: Any, choices: Iterable[str]
     return value
 
 
-def _raise(errors: dict[str, str]) -> None:
-    if errors:
-        raise ValidationError(errors)
-
-
-def _create_once(model: Any, conflict: Callable[[], Conflict], key: dict[str, Any], **fields: Any) -> Any:
-    """Insert a row whose unique `key` may be taken already: then a Conflict (the first row stands),
-    whether the earlier row is seen before the insert or lands at the same moment."""
-    if model.objects.filter(**key).exists():
-        raise conflict()
-    try:
-        with transaction.atomic():
-            return model.objects.create(**key, **fields)
-    except IntegrityError:
-        raise conflict() from None
-
-
 # --- institutions ---------------------------------------------------------------------------------------
 
 
@@ -248,7 +189,7 @@ def save_institution(
     active: bool = True,
 ) -> Institution:
     """登记/修改服务机构. The region must lie in the officer's subtree, at district level or below."""
-    _require(can_manage_institutions(by))
+    require(can_manage_institutions(by))
     if institution is not None:
         institution = Institution.objects.select_for_update().get(pk=institution.pk)
         if not region_in_scope(by, institution.region):
@@ -274,7 +215,7 @@ def save_institution(
             same = same.exclude(pk=institution.pk)
         if same.exists():
             errors["name"] = _("该区划已有同名机构。")
-    _raise(errors)
+    raise_field_errors(errors)
     before = institution_snapshot(institution) if institution is not None else None
     target = institution or Institution()
     for attr, value in {
@@ -322,7 +263,7 @@ def _area_snapshot(a: RiskArea) -> dict:
 @transaction.atomic
 def list_risk_area(*, by: Any, name: Any, listed_on: Any, reason: Any) -> RiskArea:
     """列入高风险地区: on the list of the officer's own node (the city or their district)."""
-    _require(can_keep_risk_list(by))
+    require(can_keep_risk_list(by))
     errors: dict[str, str] = {}
     name = clean_field_text(errors, "name", name, required=True, max_length=64).replace(" ", "")
     if name and len(name) < rules.AREA_NAME_MIN:
@@ -335,7 +276,7 @@ def list_risk_area(*, by: Any, name: Any, listed_on: Any, reason: Any) -> RiskAr
         )
         if open_same.exists():
             errors["name"] = _("该地区已在本单位的高风险地区名单中。")
-    _raise(errors)
+    raise_field_errors(errors)
     area = RiskArea.objects.create(name=name, region=by.region, listed_on=day, reason=reason, listed_by=by)
     record(actor=by, action=AuditAction.CREATE, obj=area, after=_area_snapshot(area), reason=reason)
     return area
@@ -344,7 +285,7 @@ def list_risk_area(*, by: Any, name: Any, listed_on: Any, reason: Any) -> RiskAr
 @transaction.atomic
 def lift_risk_area(*, by: Any, area: RiskArea, lifted_on: Any) -> RiskArea:
     """移出名单: the area stays on record with the day it stopped counting."""
-    _require(can_keep_risk_list(by))
+    require(can_keep_risk_list(by))
     area = RiskArea.objects.select_for_update().select_related("region").get(pk=area.pk)
     if not region_in_scope(by, area.region):
         raise PermissionDenied(_("该名单条目不是本单位发布的。"))
@@ -354,7 +295,7 @@ def lift_risk_area(*, by: Any, area: RiskArea, lifted_on: Any) -> RiskArea:
     day = clean_day(errors, "lifted_on", lifted_on, today=_today() + datetime.timedelta(days=30))
     if "lifted_on" not in errors and day <= area.listed_on:
         errors["lifted_on"] = _("移出日期应晚于列入日期 %(d)s。") % {"d": area.listed_on}
-    _raise(errors)
+    raise_field_errors(errors)
     before = _area_snapshot(area)
     area.lifted_on, area.lifted_by = day, by
     area.save(update_fields=["lifted_on", "lifted_by"])
@@ -427,7 +368,7 @@ def record_screening(
     temp = clean_temperature(errors, "temperature", temperature)
     code = _choice(errors, "health_code", health_code, rules.HealthCode.values)
     day = clean_day(errors, "screened_on", screened_on or today, today=today)
-    _raise(errors)
+    raise_field_errors(errors)
     if not institution.active:
         raise ValidationError(_("该机构已停止运营，不能登记筛查。"))
     areas = areas_in_force(institution.region, day)
@@ -524,7 +465,7 @@ def record_outing(
         ).exists()
     ):
         errors["resident_id_number"] = _("该人员有一次外出尚未登记返回。")
-    _raise(errors)
+    raise_field_errors(errors)
     outing = Outing.objects.create(
         institution=institution,
         resident_name=resident_name,
@@ -552,7 +493,7 @@ def record_return(*, by: Any, outing: Outing, returned_at: Any = None, note: Any
     note = clean_field_text(errors, "return_note", note, required=False, max_length=200)
     if at is not None and "returned_at" not in errors and at < outing.left_at:
         errors["returned_at"] = _("返回时间不能早于外出时间。")
-    _raise(errors)
+    raise_field_errors(errors)
     before = _outing_snapshot(outing)
     outing.returned_at, outing.return_note, outing.returned_recorded_by = at, note, by
     outing.save(update_fields=["returned_at", "return_note", "returned_recorded_by"])
@@ -598,8 +539,8 @@ def submit_daily_report(
         errors["symptomatic"] = _("有症状人数不能超过在院人数与在岗工作人员之和。")
     if not errors and symptomatic_n and not note:
         errors["note"] = _("有症状人员时请说明症状和处置情况。")
-    _raise(errors)
-    report = _create_once(
+    raise_field_errors(errors)
+    report = create_once(
         DailyReport,
         lambda: _already_reported(institution, day),
         {"institution": institution, "day": day},
@@ -670,7 +611,7 @@ def record_contact(
     found may open the follow-up case at once (`open_case`), in the same transaction."""
     from doudi.care.selectors import contact_schedule
 
-    _require(can_contact(by))
+    require(can_contact(by))
     if not Person.objects.visible_to(by).filter(pk=person.pk).exists():
         raise PermissionDenied(_("该人员不在您的管辖范围内。"))
     today = _today()
@@ -683,8 +624,8 @@ def record_contact(
         errors["person"] = _(
             "该人员在联系日期不属于探访对象（孤寡老人、散居孤儿、留守儿童和老年人、重病重残人员）。"
         )
-    _raise(errors)
-    contact = _create_once(
+    raise_field_errors(errors)
+    contact = create_once(
         Contact,
         lambda: _already_contacted(person, day),
         {"person": person, "contacted_on": day, "method": method, "contacted_by": by},
@@ -707,7 +648,7 @@ def open_follow_up_case(*, by: Any, contact: Contact) -> Case:
     from doudi.care.selectors import contact_schedule
     from doudi.intake.services import open_case
 
-    _require(can_contact(by))
+    require(can_contact(by))
     contact = Contact.objects.select_for_update().select_related("person__region").get(pk=contact.pk)
     person = contact.person
     if not Person.objects.visible_to(by).filter(pk=person.pk).exists():
@@ -828,7 +769,7 @@ def report_child(
     guardian_name: Any = "",
 ) -> ChildReport:
     """报告无人监护儿童: filed for a village, the township's and the district's response clocks start."""
-    _require(can_report_child(by))
+    require(can_report_child(by))
     errors: dict[str, str] = {}
     if region is None or region.level != RegionLevel.VILLAGE:
         errors["region"] = _("请选择儿童所在的村社区。")
@@ -841,7 +782,7 @@ def report_child(
     absence = _choice(errors, "absence", absence, GuardianAbsence.values)
     guardian_name = clean_field_text(errors, "guardian_name", guardian_name, required=False, max_length=64)
     situation = clean_field_text(errors, "situation", situation, required=True, max_length=MAX_FINDINGS)
-    _raise(errors)
+    raise_field_errors(errors)
     now = _now()
     day = timezone.localdate(now)
     child = Person.objects.visible_to(by).filter(id_number=id_number).first() if id_number else None
@@ -872,11 +813,11 @@ def acknowledge_child_report(
 ) -> ChildReport:
     """接报: the township (an officer bound to a township) or the district (bound to a district)
     acknowledges; each level once."""
-    _require(can_handle_child(by))
+    require(can_handle_child(by))
     report = _lock_report(report, by, expected_version)
     errors: dict[str, str] = {}
     note = clean_field_text(errors, "note", note, required=False, max_length=MAX_FINDINGS)
-    _raise(errors)
+    raise_field_errors(errors)
     before, before_state = _child_snapshot(report), report.state
     now = _now()
     if by.region.level == RegionLevel.TOWNSHIP:
@@ -912,7 +853,7 @@ def arrange_guardianship(
     expected_version: Any = None,
 ) -> GuardianshipArrangement:
     """安排临时监护和照料: who, where, from when; a later arrangement replaces it (a new row)."""
-    _require(can_handle_child(by))
+    require(can_handle_child(by))
     report = _lock_report(report, by, expected_version)
     today = _today()
     errors: dict[str, str] = {}
@@ -921,7 +862,7 @@ def arrange_guardianship(
     phone = _clean_phone(errors, "carer_phone", carer_phone, required=True)
     place = clean_field_text(errors, "place", place, required=True, max_length=200)
     day = clean_day(errors, "starts_on", starts_on or today, today=today)
-    _raise(errors)
+    raise_field_errors(errors)
     arrangement = GuardianshipArrangement.objects.create(
         report=report,
         kind=kind,
@@ -950,13 +891,13 @@ def follow_up_child(
     *, by: Any, report: ChildReport, note: Any, guardian_back: bool = False, expected_version: Any = None
 ) -> ChildReport:
     """回访: a follow-up of the arranged care; when a guardian is back the report is closed."""
-    _require(can_report_child(by) or can_handle_child(by))
+    require(can_report_child(by) or can_handle_child(by))
     report = _lock_report(report, by, expected_version)
     errors: dict[str, str] = {}
     note = clean_field_text(errors, "note", note, required=True, max_length=MAX_FINDINGS)
     if report.state != ChildReportState.ARRANGED:
         errors["note"] = _("尚未安排临时监护照料，请先安排再回访。")
-    _raise(errors)
+    raise_field_errors(errors)
     before, before_state = _child_snapshot(report), report.state
     if guardian_back:
         report.state, report.closed_at = ChildReportState.CLOSED, _now()

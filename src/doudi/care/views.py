@@ -34,15 +34,11 @@ from doudi.care.rules import Outcome
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
 from doudi.core.excel import DATE, INTEGER, Column, excel_response
+from doudi.core.fields import require
 from doudi.core.http import flash_refusal
 from doudi.core.masking import mask_id_number, mask_phone
 from doudi.regions.models import RegionLevel
 from doudi.regions.selectors import regions_visible_to
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("您没有执行此操作的权限。"))
 
 
 def submit(request: HttpRequest, form: Any, action: Callable[[dict], Any]) -> tuple[Any, int]:
@@ -62,7 +58,7 @@ def submit(request: HttpRequest, form: Any, action: Callable[[dict], Any]) -> tu
         return None, 409
 
 
-def _day_param(request: HttpRequest) -> datetime.date:
+def day_param(request: HttpRequest) -> datetime.date:
     try:
         return datetime.date.fromisoformat(request.GET.get("day", "").strip()[:10])
     except ValueError:
@@ -91,7 +87,7 @@ def institution_list(request: HttpRequest) -> HttpResponse:
 
 
 def _institution_form(request: HttpRequest, institution) -> HttpResponse:
-    _require(services.can_manage_institutions(request.user))
+    require(services.can_manage_institutions(request.user))
     regions = regions_visible_to(request.user).filter(level__gte=RegionLevel.DISTRICT).order_by("path")
     initial = None
     if institution is not None:
@@ -145,7 +141,7 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @console_user_required
 def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
     inst = selectors.institution_for(request.user, pk)
-    _require(services.can_work_institutions(request.user))
+    require(services.can_work_institutions(request.user))
     form = ScreeningForm(request.POST or None, initial={"person_kind": "resident", "admission_kind": "new"})
     screening, status = submit(
         request, form, lambda d: services.record_screening(by=request.user, institution=inst, **d)
@@ -170,7 +166,7 @@ def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @console_user_required
 def outing_new(request: HttpRequest, pk: int) -> HttpResponse:
     inst = selectors.institution_for(request.user, pk)
-    _require(services.can_work_institutions(request.user))
+    require(services.can_work_institutions(request.user))
     form = OutingForm(request.POST or None)
     outing, status = submit(
         request, form, lambda d: services.record_outing(by=request.user, institution=inst, **d)
@@ -206,7 +202,7 @@ def outing_return(request: HttpRequest, pk: int) -> HttpResponse:
 @console_user_required
 def report_new(request: HttpRequest, pk: int) -> HttpResponse:
     inst = selectors.institution_for(request.user, pk)
-    _require(services.can_work_institutions(request.user))
+    require(services.can_work_institutions(request.user))
     form = DailyReportForm(request.POST or None, initial={"day": timezone.localdate(), "symptomatic": "0"})
     report, status = submit(
         request, form, lambda d: services.submit_daily_report(by=request.user, institution=inst, **d)
@@ -223,7 +219,7 @@ def report_new(request: HttpRequest, pk: int) -> HttpResponse:
 @console_user_required
 def missing_reports(request: HttpRequest) -> HttpResponse:
     """日报缺报: the institutions in the user's region without a daily report for the day."""
-    day = _day_param(request)
+    day = day_param(request)
     rows = selectors.missing_reports(day, user=request.user)
     if request.GET.get("format") == "xlsx":
         return excel_response(
@@ -264,7 +260,7 @@ def risk_areas(request: HttpRequest) -> HttpResponse:
     can_keep = services.can_keep_risk_list(request.user)
     form = RiskAreaForm(request.POST or None, initial={"listed_on": timezone.localdate()})
     if request.method == "POST":
-        _require(can_keep)
+        require(can_keep)
     area, status = submit(request, form, lambda d: services.list_risk_area(by=request.user, **d))
     if area is not None:
         messages.success(request, _("已列入高风险地区名单：%(n)s。") % {"n": area.name})
@@ -355,7 +351,7 @@ def person_contacts(request: HttpRequest, pk: int) -> HttpResponse:
     can_contact = services.can_contact(request.user)
     form = ContactForm(request.POST or None, initial={"contacted_on": today, "method": "visit"})
     if request.method == "POST":
-        _require(can_contact)
+        require(can_contact)
     contact, status = submit(
         request, form, lambda d: services.record_contact(by=request.user, person=page.person, **d)
     )
@@ -418,7 +414,7 @@ def child_report_list(request: HttpRequest) -> HttpResponse:
 
 @console_user_required
 def child_report_new(request: HttpRequest) -> HttpResponse:
-    _require(services.can_report_child(request.user))
+    require(services.can_report_child(request.user))
     villages = regions_visible_to(request.user).filter(level=RegionLevel.VILLAGE).order_by("path")
     initial = {"region": request.user.region_id} if request.user.region.level == RegionLevel.VILLAGE else None
     form = ChildReportForm(request.POST or None, initial=initial, regions=villages)

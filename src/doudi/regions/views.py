@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from doudi.accounts.roles import Role
 from doudi.core.access import console_user_required
+from doudi.core.fields import require
 from doudi.core.http import flash_refusal
 from doudi.core.scoping import get_visible_or_404
 from doudi.regions import selectors, services
@@ -19,11 +20,6 @@ from doudi.regions.models import Hotline, RegionLevel
 
 def _is_municipal_admin(user) -> bool:
     return user.has_role(Role.MUNICIPAL_ADMIN)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("您没有执行此操作的权限。"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,7 +55,7 @@ def window_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @console_user_required
 def window_declare(request: HttpRequest) -> HttpResponse:
-    _require(_is_municipal_admin(request.user))
+    require(_is_municipal_admin(request.user))
     form = WindowDeclareForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -81,7 +77,7 @@ def window_declare(request: HttpRequest) -> HttpResponse:
 
 @console_user_required
 def window_end(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(_is_municipal_admin(request.user))
+    require(_is_municipal_admin(request.user))
     window = get_object_or_404(selectors.windows_for_staff(request.user), pk=pk)
     form = WindowEndForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -126,7 +122,7 @@ def hotline_list(request: HttpRequest) -> HttpResponse:
 
 
 def _hotline_form_view(request: HttpRequest, hotline: Hotline | None) -> HttpResponse:
-    _require(services.can_manage_hotlines(request.user))
+    require(services.can_manage_hotlines(request.user))
     initial = None
     if hotline is not None:
         initial = {f: getattr(hotline, f) for f in services.HOTLINE_FIELDS} | {
@@ -177,7 +173,7 @@ def authority_list(request: HttpRequest) -> HttpResponse:
     can_manage = services.can_manage_hotlines(request.user)
     districts = _editable_districts(request.user)
     if request.method == "POST":
-        _require(can_manage)
+        require(can_manage)
         region = get_object_or_404(districts, code=request.POST.get("code", "")[:12])
         try:
             services.set_authority_name(

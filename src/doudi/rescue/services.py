@@ -18,15 +18,16 @@ from django.utils.translation import gettext as _
 from doudi.accounts.roles import Role, is_acting_staff
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record
-from doudi.care.services import (
-    _create_once,
-    _raise,
-    can_manage_institutions,
+from doudi.care.services import can_manage_institutions
+from doudi.core.errors import Conflict
+from doudi.core.fields import (
     clean_count,
     clean_day,
     clean_field_text,
+    create_once,
+    raise_field_errors,
+    require,
 )
-from doudi.core.errors import Conflict
 from doudi.core.scoping import region_in_scope
 from doudi.core.text import clean_text
 from doudi.regions.models import Region, RegionLevel
@@ -78,13 +79,8 @@ def can_report(user: Any) -> bool:
     return _acting(user, REPORTERS)
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("您没有执行此操作的权限。"))
-
-
 def _require_station(user: Any, station: Station) -> None:
-    _require(can_work_stations(user))
+    require(can_work_stations(user))
     if not region_in_scope(user, station.region):
         raise PermissionDenied(_("该救助管理站不在您的管辖范围内。"))
 
@@ -138,7 +134,7 @@ def _create_station(
     address = clean_field_text(errors, "address", address, required=False, max_length=200)
     if name and "region" not in errors and Station.objects.filter(region=region, name=name).exists():
         errors["name"] = _("该区划已有同名救助管理站或临时庇护场所。")
-    _raise(errors)
+    raise_field_errors(errors)
     station = Station.objects.create(
         name=name,
         kind=kind,
@@ -163,7 +159,7 @@ def register_station(
     address: Any = "",
 ) -> Station:
     """登记救助管理站."""
-    _require(can_manage_stations(by))
+    require(can_manage_stations(by))
     return _create_station(
         by=by,
         kind=StationKind.STATION,
@@ -188,7 +184,7 @@ def open_shelter(
 ) -> Station:
     """开设临时庇护场所: a district officer opens a shelter, in answer to an alert or not; the alert
     (locked) then names the shelter, once."""
-    _require(can_manage_stations(by))
+    require(can_manage_stations(by))
     if alert is not None:
         alert = SaturationAlert.objects.select_for_update().select_related("station__region").get(pk=alert.pk)
         if not region_in_scope(by, alert.station.region):
@@ -224,8 +220,8 @@ def record_occupancy(*, by: Any, station: Station, day: Any, occupants: Any) -> 
     n = clean_count(errors, "occupants", occupants, maximum=MAX_CAPACITY)
     if "occupants" not in errors and n > station.capacity:
         errors["occupants"] = _("在站人数不能超过床位数（%(n)s）。") % {"n": station.capacity}
-    _raise(errors)
-    row = _create_once(
+    raise_field_errors(errors)
+    row = create_once(
         Occupancy,
         _conflict(_("该站当日在站人数已填报。")),
         {"station": station, "day": day},
@@ -273,8 +269,8 @@ def record_check(
     day = clean_day(errors, "day", day, today=timezone.localdate())
     flags = {item: _flag(items.get(item, False)) for item in InfectionCheck.ITEMS}
     note = clean_field_text(errors, "note", note, required=not all(flags.values()), max_length=500)
-    _raise(errors)
-    row = _create_once(
+    raise_field_errors(errors)
+    row = create_once(
         InfectionCheck,
         _conflict(_("该站当日防控检查已录入。")),
         {"station": station, "day": day},
@@ -324,7 +320,7 @@ def file_field_report(
 ) -> FieldReport:
     """巡查报告: the rule (`rules.refer`) decides the destination; the report then needs the receiving
     quarantine-observation site, or the station the person was guided to and whether they accepted."""
-    _require(can_report(by))
+    require(can_report(by))
     errors: dict[str, str] = {}
     unit_kind = clean_text(unit_kind)
     if unit_kind not in PatrolUnit.values:
@@ -354,8 +350,8 @@ def file_field_report(
         if answer not in {"yes", "no"}:
             errors["accepted"] = _("请选择本人是否接受救助。")
         took = answer == "yes"
-    _raise(errors)
-    report = _create_once(
+    raise_field_errors(errors)
+    report = create_once(
         FieldReport,
         _conflict(_("同一时间、地点的同一人员已报告过。")),
         {"region": region, "found_at": when, "place": place, "description": description},

@@ -8,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from doudi.care.views import _day_param, _require, submit
+from doudi.care.views import day_param, submit
 from doudi.core.access import console_user_required
+from doudi.core.fields import require
 from doudi.regions.models import RegionLevel
 from doudi.regions.selectors import regions_visible_to
 from doudi.rescue import selectors, services
@@ -38,7 +39,7 @@ def station_list(request: HttpRequest) -> HttpResponse:
 
 @console_user_required
 def station_new(request: HttpRequest) -> HttpResponse:
-    _require(services.can_manage_stations(request.user))
+    require(services.can_manage_stations(request.user))
     form = StationForm(request.POST or None, regions=_regions(request))
     saved, status = submit(request, form, lambda d: services.register_station(by=request.user, **d))
     if saved is not None:
@@ -62,7 +63,7 @@ def _station_record(
 ) -> HttpResponse:
     """A day's record at a station (occupancy or infection-control check) through its service."""
     station = selectors.station_for(request.user, pk)
-    _require(services.can_work_stations(request.user))
+    require(services.can_work_stations(request.user))
     form = form_class(request.POST or None, initial={"day": timezone.localdate()})
     saved, status = submit(request, form, lambda d: service(by=request.user, station=station, **d))
     if saved is not None:
@@ -100,7 +101,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @console_user_required
 def shelter_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     alert = selectors.alert_for(request.user, pk) if pk is not None else None
-    _require(services.can_manage_stations(request.user))
+    require(services.can_manage_stations(request.user))
     initial = {"threshold_percent": services.DEFAULT_THRESHOLD}
     if alert is not None:
         initial["region"] = alert.station.region_id
@@ -119,7 +120,7 @@ def shelter_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @console_user_required
 def missing_checks(request: HttpRequest) -> HttpResponse:
-    day = _day_param(request)
+    day = day_param(request)
     return render(
         request,
         "rescue/missing_checks.html",
@@ -134,7 +135,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 @console_user_required
 def report_new(request: HttpRequest) -> HttpResponse:
-    _require(services.can_report(request.user))
+    require(services.can_report(request.user))
     form = FieldReportForm(
         request.POST or None,
         initial={"found_at": timezone.localtime().replace(second=0, microsecond=0, tzinfo=None)},
