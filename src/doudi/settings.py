@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "doudi.care",
     "doudi.rescue",
     "doudi.reports",
+    "doudi.supervision",
     "doudi.disclosure",
     "doudi.console",
     "doudi.portal",

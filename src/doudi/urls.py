@@ -13,6 +13,7 @@ urlpatterns = [
     path("console/care/", include("doudi.care.urls")),
     path("console/rescue/", include("doudi.rescue.urls")),
     path("console/reports/", include("doudi.reports.urls")),
+    path("console/supervision/", include("doudi.supervision.urls")),
     path("console/", include("doudi.console.urls")),
     path("hotlines/", include("doudi.regions.public_urls")),
     path("gongshi/", include("doudi.disclosure.urls")),

@@ -46,6 +46,8 @@ class Menu:
     VERIFICATION = NavGroup("verification", pgettext_lazy("console menu", "核对"), 30)
     # Translators: console menu title; one short word in English: Policy
     POLICY = NavGroup("policy", pgettext_lazy("console menu", "政策参数"), 40)
+    # Translators: console menu title; one short word in English: Oversight
+    SUPERVISION = NavGroup("supervision", pgettext_lazy("console menu", "监督检查"), 45)
     # Translators: console menu title; one short word in English: System
     SYSTEM = NavGroup("system", pgettext_lazy("console menu", "系统与区划"), 50)
 

@@ -1,0 +1,1 @@
+"""Supervision's tables (资金监管、监督检查)."""
