@@ -1,1 +1,268 @@
-"""Supervision's tables (资金监管、监督检查)."""
+"""Supervision's tables (资金监管、监督检查).
+
+The checks on every payroll (docs/supervision.md):
+
+- `CheckRun`: one run of the checks over a month's payroll — when, by whom (or after which payroll),
+  and per check the findings it saw and the time it took.
+- `Finding`: one thing a check found — a person paid twice, paid after death, a shared account … —
+  with its evidence, keyed by a stable `key` so that running the checks again finds the same row
+  instead of adding a second one. A finding is worked in the supervisor's queue: assigned, then
+  confirmed (with the amount to recover, exact fen), explained, and recovered once repaid; every step is
+  a row of the insert-only `FindingTransition` ledger.
+- `Recovery` and `Repayment`: the money a confirmed finding asks back, and each sum repaid (insert-only);
+  the finding becomes `recovered` when the repayments reach the amount.
+- `StaffRelative`: 近亲属备案 (条例第33条) — a staff member's declaration that a person in the registry is
+  a close relative; the check compares it with who handled or approved each beneficiary.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from doudi.core.scoping import RegionScopedManager
+from doudi.intake.models import InsertOnlyManager, InsertOnlyModel
+
+
+class Check(models.TextChoices):
+    """The supervision checks; the code is part of each finding's key."""
+
+    PAID_TWICE = "paid_twice", _("同一项目同月重复发放")
+    TWO_DISTRICTS = "two_districts", _("同月在两个区县领取")
+    PAID_AFTER_DEATH = "after_death", _("死亡后仍发放")
+    TEKUN_AND_DIBAO = "tekun_dibao", _("特困与低保重复享受")
+    SHARED_ACCOUNT = "shared_account", _("同一账户为无关家庭收款")
+    STAFF_RELATIVE = "staff_relative", _("经办人员近亲属享受救助")
+    AMOUNT_MISMATCH = "amount_mismatch", _("发放金额与规则测算不符")
+    OVERRIDE_NO_REASON = "override_no_reason", _("人工调整金额未写明理由")
+    LATE_PAYMENT = "late_payment", _("超过办理时限发放")
+    NO_DISCLOSURE = "no_disclosure", _("未经公示作出决定")
+    SHORT_DISCLOSURE = "short_disclosure", _("公示未满公示期")
+
+
+class CheckRun(models.Model):
+    """One run of the checks over a month: on demand, from the command line, or after a payroll."""
+
+    month = models.CharField(_("检查月份"), max_length=7)
+    trigger = models.CharField(_("触发方式"), max_length=16)  # console | command | payroll
+    started_at = models.DateTimeField(_("开始时间"))
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Per check: {"found": n, "new": n, "seconds": s}.
+    results = models.JSONField(_("检查结果"), default=dict, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("监督检查运行")
+        verbose_name_plural = _("监督检查运行")
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class FindingState(models.TextChoices):
+    OPEN = "open", _("待处理")
+    ASSIGNED = "assigned", _("核查中")
+    CONFIRMED = "confirmed", _("已确认")
+    EXPLAINED = "explained", _("已说明")
+    RECOVERED = "recovered", _("已追回")
+
+
+# Worked on (in the queue) vs. resolved.
+OPEN_STATES = (FindingState.OPEN, FindingState.ASSIGNED)
+
+
+class Finding(models.Model):
+    """问题线索: what one check found about one beneficiary (or account, case) and why.
+
+    `key` is stable — the check, the month and what was found (e.g. `paid_twice:2020-03:dibao:12`) —
+    and unique: running the checks again refreshes `last_run` and never adds a second row. `amount_fen`
+    is the money at issue as found; `recover_fen` the amount to recover, set when it is confirmed."""
+
+    key = models.CharField(_("线索编号"), max_length=160)
+    check_code = models.CharField(_("检查项目"), max_length=20, choices=Check.choices)
+    month = models.CharField(_("所属月份"), max_length=7)
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("村社区")
+    )
+    district = models.CharField(_("区县"), max_length=12)
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    household = models.ForeignKey(
+        "registry.Household", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    case = models.ForeignKey("intake.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    amount_fen = models.BigIntegerField(_("涉及金额（分）"), default=0)
+    # What the check saw (line refs, dates, sources, the other household …): JSON, personal data masked.
+    evidence = models.JSONField(_("证据"), default=dict)
+    state = models.CharField(
+        _("状态"), max_length=10, choices=FindingState.choices, default=FindingState.OPEN
+    )
+    version = models.PositiveIntegerField(default=1)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("核查人"),
+    )
+    recover_fen = models.BigIntegerField(_("应追回金额（分）"), null=True, blank=True)
+    resolution = models.TextField(_("处理意见"), blank=True)
+    first_run = models.ForeignKey(CheckRun, on_delete=models.PROTECT, related_name="+")
+    last_run = models.ForeignKey(CheckRun, on_delete=models.PROTECT, related_name="+")
+    found_at = models.DateTimeField(_("发现时间"))
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        verbose_name = _("问题线索")
+        verbose_name_plural = _("问题线索")
+        constraints = [
+            models.UniqueConstraint(fields=["key"], name="one_finding_per_key"),
+            models.CheckConstraint(
+                condition=models.Q(recover_fen__isnull=True) | models.Q(recover_fen__gte=0),
+                name="finding_recover_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "check_code"]), models.Index(fields=["month", "check_code"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class FindingTransition(InsertOnlyModel):
+    """The insert-only ledger of a finding: who, when, from, to, why (and to whom, how much)."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="transitions")
+    seq = models.PositiveIntegerField()
+    action = models.CharField(_("操作"), max_length=16)
+    from_state = models.CharField(_("原状态"), max_length=10, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=10)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    by_label = models.CharField(_("操作人"), max_length=150)
+    at = models.DateTimeField(_("时间"))
+    reason = models.TextField(_("理由"), blank=True)
+    assigned_label = models.CharField(_("核查人"), max_length=150, blank=True)
+    amount_fen = models.BigIntegerField(_("金额（分）"), null=True, blank=True)
+
+    region_field = "finding__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        ordering = ["finding", "seq"]
+        verbose_name = _("线索处理记录")
+        verbose_name_plural = _("线索处理记录")
+        constraints = [
+            models.UniqueConstraint(fields=["finding", "seq"], name="one_finding_transition_per_seq")
+        ]
+
+
+class Recovery(models.Model):
+    """追回: the money a confirmed finding asks back, tracked until repaid."""
+
+    finding = models.OneToOneField(Finding, on_delete=models.PROTECT, related_name="recovery")
+    amount_fen = models.BigIntegerField(_("应追回金额（分）"))
+    repaid_fen = models.BigIntegerField(_("已追回金额（分）"), default=0)
+    created_at = models.DateTimeField(_("确认时间"))
+    repaid_at = models.DateTimeField(_("追回完成时间"), null=True, blank=True)
+
+    region_field = "finding__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("追回")
+        verbose_name_plural = _("追回")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="recovery_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(repaid_fen__gte=0) & models.Q(repaid_fen__lte=models.F("amount_fen")),
+                name="recovery_repaid_within_amount",
+            ),
+        ]
+
+    @property
+    def outstanding_fen(self) -> int:
+        return self.amount_fen - self.repaid_fen
+
+
+class Repayment(InsertOnlyModel):
+    """One sum repaid against a recovery (退回资金): insert-only."""
+
+    recovery = models.ForeignKey(Recovery, on_delete=models.PROTECT, related_name="repayments")
+    seq = models.PositiveIntegerField()
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    paid_on = models.DateField(_("退回日期"))
+    reference = models.CharField(_("缴款凭证号"), max_length=64, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    by_label = models.CharField(_("登记人"), max_length=150)
+    at = models.DateTimeField(_("登记时间"))
+
+    region_field = "recovery__finding__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        ordering = ["recovery", "seq"]
+        verbose_name = _("退回记录")
+        verbose_name_plural = _("退回记录")
+        constraints = [
+            models.UniqueConstraint(fields=["recovery", "seq"], name="one_repayment_per_seq"),
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="repayment_amount_positive"),
+        ]
+
+
+class Kinship(models.TextChoices):
+    """近亲属 (民法典第1045条): spouse, parents, children, siblings, grandparents, grandchildren."""
+
+    SPOUSE = "spouse", _("配偶")
+    PARENT = "parent", _("父母")
+    CHILD = "child", _("子女")
+    SIBLING = "sibling", _("兄弟姐妹")
+    GRANDPARENT = "grandparent", _("祖父母、外祖父母")
+    GRANDCHILD = "grandchild", _("孙子女、外孙子女")
+    IN_LAW = "in_law", _("其他近姻亲")
+
+
+class StaffRelative(models.Model):
+    """近亲属备案 (条例第33条): a staff member declares that a person is a close relative. A
+    declaration is withdrawn (never deleted) when it was wrong; the supervisor sees them all."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="declared_relatives"
+    )
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    relation = models.CharField(_("关系"), max_length=12, choices=Kinship.choices)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    declared_at = models.DateTimeField(_("备案时间"))
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    withdrawn_reason = models.CharField(_("撤回理由"), max_length=200, blank=True)
+
+    # Scoped by the staff member's unit: a district's supervisor sees its own staff's declarations.
+    region_field = "staff__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["-declared_at", "-id"]
+        verbose_name = _("近亲属备案")
+        verbose_name_plural = _("近亲属备案")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "person"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="one_open_declaration_per_staff_person",
+            )
+        ]
