@@ -350,3 +350,11 @@ def test_dibao_case_accepted_during_the_2020_spring_festival(officers, open_case
     frozen_today(D(2020, 1, 23))
     before = services.perform_action(case=open_case("dibao"), action="accept", by=officers.a_township)
     assert (before.sla_limit, before.due_on) == (30, D(2020, 2, 24))
+
+
+def test_free_text_is_stored_without_invisible_characters_and_keeps_its_lines(open_case):
+    case = open_case("temporary", summary="\u200b因疫情失业\r\n\u202e家中两名老人\u202c需照料\u200b")
+    assert case.summary == "因疫情失业\n家中两名老人需照料"
+    with pytest.raises(ValidationError) as exc:
+        open_case("temporary", summary="\u200b\u200d\ufeff \n ")  # only invisible characters: blank
+    assert "summary" in exc.value.message_dict

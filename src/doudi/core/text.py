@@ -38,5 +38,27 @@ def clean_text(raw: Any) -> str:
     return "".join(out)
 
 
+def clean_multiline_text(raw: Any) -> str:
+    """Free text (a case summary, a reason, a comment) as stored: NFC and without invisible characters
+    like `clean_text`, but its lines kept — line endings become "\n", spaces inside a line are kept as
+    typed (one space each), trailing spaces and runs of more than one blank line are dropped."""
+    text = unicodedata.normalize("NFC", "" if raw is None else str(raw))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = []
+    for line in text.split("\n"):
+        kept = []
+        for ch in line:
+            if ch.isspace():
+                kept.append(" ")
+            elif ch not in _INVISIBLE and unicodedata.category(ch) not in _DROPPED_CATEGORIES:
+                kept.append(ch)
+        lines.append("".join(kept).rstrip())
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
 def _han(ch: str) -> bool:
     return unicodedata.name(ch, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))

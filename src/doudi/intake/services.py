@@ -31,7 +31,7 @@ from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_id_number, mask_phone
 from doudi.core.scoping import region_in_scope
-from doudi.core.text import clean_text
+from doudi.core.text import clean_multiline_text, clean_text
 from doudi.intake import covid_import, files, sla
 from doudi.intake.flows import ACCEPTED, AWAITING_DOCUMENTS, Action, Field, flow_for, require_transition
 from doudi.intake.models import (
@@ -117,7 +117,7 @@ def _lock(case: Case) -> Case:
 
 
 def _clean_text(value: Any, field: str, *, required: bool, max_length: int = MAX_TEXT) -> str:
-    text = str(value or "").strip()
+    text = clean_multiline_text(value)
     if required and not text:
         raise ValidationError({field: _("请填写此项。")})
     if len(text) > max_length:
