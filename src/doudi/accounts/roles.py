@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     DISTRICT_APPROVER = "district_approver", _("区县民政审批人")
     MUNICIPAL_ADMIN = "municipal_admin", _("市民政管理员")
     MUNICIPAL_SUPERVISOR = "municipal_supervisor", _("市民政监督员")
+    DISTRICT_SUPERVISOR = "district_supervisor", _("区县民政监督员")
     RESCUE_STATION = "rescue_station", _("救助管理站工作人员")
     INSTITUTION_STAFF = "institution_staff", _("服务机构工作人员")
     PATROL_REPORTER = "patrol_reporter", _("巡查报告人")
@@ -26,6 +27,7 @@ ROLE_LEVEL = {
     Role.DISTRICT_APPROVER: 2,
     Role.MUNICIPAL_ADMIN: 1,
     Role.MUNICIPAL_SUPERVISOR: 1,
+    Role.DISTRICT_SUPERVISOR: 2,
     Role.RESCUE_STATION: 2,
     Role.INSTITUTION_STAFF: 2,
     Role.PATROL_REPORTER: 2,
@@ -34,7 +36,10 @@ ROLE_LEVEL = {
 }
 
 # Roles that only read (supervision, audit): they never act on cases.
-READ_ONLY_ROLES = frozenset({Role.MUNICIPAL_SUPERVISOR, Role.AUDITOR})
+READ_ONLY_ROLES = frozenset({Role.MUNICIPAL_SUPERVISOR, Role.DISTRICT_SUPERVISOR, Role.AUDITOR})
+# 监督员: the supervisors of art. 35, city-wide or within one district; the only roles that see a
+# whistle-blower's identity (art. 34, supervision/reports.py).
+SUPERVISOR_ROLES = frozenset({Role.MUNICIPAL_SUPERVISOR, Role.DISTRICT_SUPERVISOR})
 
 
 def is_acting_staff(user) -> bool:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doudi.accounts.models import User
-from doudi.accounts.roles import Role
+from doudi.accounts.roles import READ_ONLY_ROLES, Role
 from doudi.audit.services import record_read
 from doudi.core.access import console_user_required
 from doudi.core.errors import Conflict
@@ -108,7 +108,7 @@ def _bulk_actions(user: User) -> list[tuple[str, str]]:
 def _assignees(user: User):
     return (
         User.objects.filter(region__in=Region.objects.visible_to(user), is_active=True)
-        .exclude(groups__name__in=["municipal_supervisor", "auditor"])
+        .exclude(groups__name__in=[str(r) for r in READ_ONLY_ROLES])
         .order_by("username")
         .distinct()
     )

@@ -44,6 +44,7 @@ DEMO_NAMES = {
     Role.DISTRICT_APPROVER: "张志强",
     Role.MUNICIPAL_ADMIN: "李文华",
     Role.MUNICIPAL_SUPERVISOR: "周敏",
+    Role.DISTRICT_SUPERVISOR: "何静",
     Role.RESCUE_STATION: "赵刚",
     Role.INSTITUTION_STAFF: "孙晓燕",
     Role.PATROL_REPORTER: "吴军",
