@@ -349,3 +349,36 @@ def late_acknowledgements(now: datetime.datetime, *, user: Any = None, region: R
 
 def child_report_for(user: Any, pk: int) -> ChildReport:
     return get_visible_or_404(ChildReport.objects.select_related("region"), user, pk=pk)
+
+
+# --- psychological aid (心理援助, notice 五) -------------------------------------------------------------
+
+
+def psych_aid_cases(user: Any, *, open_only: bool = True) -> QuerySet:
+    """The psychological-aid offers (照料服务 cases opened on a COVID death) in the user's region, the
+    open ones by due date."""
+    from doudi.intake.models import Case, CaseType
+
+    qs = (
+        Case.objects.visible_to(user)
+        .filter(case_type=CaseType.CARE, details__psych_aid__isnull=False)
+        .select_related("region", "applicant")
+    )
+    if open_only:
+        qs = qs.filter(closed_at__isnull=True)
+    return qs.order_by("closed_at", "due_on", "-filed_at", "-pk")
+
+
+def psych_aid_offer(user: Any, pk: int):
+    """One offer for printing (the family's name and phone): an audited read."""
+    from doudi.intake.models import Case, CaseType
+
+    case = get_visible_or_404(
+        Case.objects.filter(case_type=CaseType.CARE, details__psych_aid__isnull=False).select_related(
+            "region", "applicant"
+        ),
+        user,
+        pk=pk,
+    )
+    record_read(actor=user, obj=case, reason="care.psych_aid")
+    return case

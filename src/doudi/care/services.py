@@ -903,3 +903,93 @@ def follow_up_child(
         report.state, report.closed_at = ChildReportState.CLOSED, _now()
     _save_report(report, by, "guardian_back" if guardian_back else "follow_up", before_state, before, note)
     return report
+
+
+# --- psychological aid (心理援助, notice 五) ---------------------------------------------------------------
+
+PSYCH_AID = "psych_aid"
+PSYCH_KEYWORD = "心理"
+
+
+def psych_hotlines(region: Region) -> list[dict]:
+    """The published lines a family is told to call (regions' hotlines, 四): the psychological lines
+    (名称含“心理”) of the person's district and of the city first, then their other lines."""
+    from doudi.regions.selectors import hotlines_for
+
+    lines = list(hotlines_for(region.district_code or None))
+    lines.sort(key=lambda h: (PSYCH_KEYWORD not in h.name, h.district.level != RegionLevel.DISTRICT))
+    return [
+        {"name": h.name, "phone": h.phone, "hours": h.service_hours, "district": h.district.name}
+        for h in lines
+    ]
+
+
+def _family_of(person: Person, by: Any) -> Person | None:
+    from doudi.intake.workflows.temporary import _family_contact
+
+    family = _family_contact(person)
+    if family is not None and not Person.objects.visible_to(by).filter(pk=family.pk).exists():
+        return None
+    return family
+
+
+def psych_aid_case(person: Person) -> Case | None:
+    return Case.objects.filter(case_type=CaseType.CARE, details__psych_aid__person=person.pk).first()
+
+
+def offer_psych_aid(*, person: Person, died_on: datetime.date, by: Any) -> Case | None:
+    """心理援助转介: a COVID death recorded for `person` opens, for the family, a 照料服务 case with the
+    psychological-aid lines to contact (department 心理援助): the village or township calls the family,
+    offers the service and follows up until the case is closed. One per deceased person (a re-import or
+    a second recording opens nothing). Called inside the event's transaction; the death is recorded
+    even when the offer cannot be opened (logged)."""
+    import logging
+
+    from doudi.intake.models import Department
+    from doudi.intake.services import open_case
+
+    if psych_aid_case(person) is not None:
+        return None
+    family = _family_of(person, by)
+    lines = psych_hotlines(person.region)
+    listed = "；".join(f"{h['name']} {h['phone']}" for h in lines[:3]) or _("（本区县尚未公布热线）")
+    summary = _(
+        "心理援助：%(name)s 于 %(date)s 因新冠肺炎病亡，请联系其家属，提供心理援助、情绪疏导服务"
+        "（通知五），并告知可拨打：%(lines)s。"
+    ) % {"name": person.name, "date": died_on.isoformat(), "lines": listed}
+    details = {
+        PSYCH_AID: {
+            "person": person.pk,
+            "name": person.name,
+            "trigger": "bereaved",
+            "event_on": died_on.isoformat(),
+            "family": family.pk if family is not None else None,
+            "hotlines": lines,
+        }
+    }
+    applicant: dict[str, Any] = (
+        {"applicant": family}
+        if family is not None
+        else {"applicant_name": _("%(name)s的家属") % {"name": person.name}}
+    )
+    try:
+        with transaction.atomic():
+            return open_case(
+                by=by,
+                case_type=CaseType.CARE,
+                channel=Channel.DEPARTMENT_REFERRAL,
+                region=person.region,
+                department=Department.PSYCHOLOGICAL,
+                summary=summary,
+                details=details,
+                **applicant,
+            )
+    except (ValidationError, PermissionDenied) as exc:
+        logging.getLogger(__name__).warning("psychological-aid offer not opened for %s: %s", person.pk, exc)
+        return None
+
+
+def on_covid_event(sender: Any, event: Any, person: Person, by: Any, **kwargs: Any) -> None:
+    """The signal receiver (intake.signals.covid_event_recorded): a death → the family's offer."""
+    if event.kind == "died":
+        offer_psych_aid(person=person, died_on=event.date, by=by)

@@ -28,3 +28,7 @@ urlpatterns += [
     path("children/<int:pk>/", views.child_report_detail, name="child_report"),
     path("children/<int:pk>/<str:step>/", views.child_report_step, name="child_report_step"),
 ]
+urlpatterns += [
+    path("psych-aid/", views.psych_aid, name="psych_aid"),
+    path("psych-aid/<int:pk>/print/", views.psych_aid_print, name="psych_aid_print"),
+]

@@ -478,3 +478,27 @@ def child_report_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
         messages.success(request, str(done))
         return redirect("care:child_report", pk=report.pk)
     return _render_child(request, pk, forms_, status)
+
+
+# --- psychological aid (心理援助, 五) -------------------------------------------------------------------
+
+
+@console_user_required
+def psych_aid(request: HttpRequest) -> HttpResponse:
+    """心理援助: the offers made to bereaved families in the user's region, open first."""
+    show_all = request.GET.get("all") == "1"
+    return render(
+        request,
+        "care/psych_aid.html",
+        {
+            "cases": selectors.psych_aid_cases(request.user, open_only=not show_all)[:500],
+            "show_all": show_all,
+        },
+    )
+
+
+@console_user_required
+def psych_aid_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """心理援助告知单: what the village hands or reads to the family — the lines to call."""
+    case = selectors.psych_aid_offer(request.user, pk)
+    return render(request, "care/psych_aid_print.html", {"case": case, "aid": case.details["psych_aid"]})
