@@ -47,6 +47,10 @@ FACT_COLUMNS: dict[Source, dict[str, str]] = {
     Source.BANK_DEPOSITS: {"amount": "balance_fen", "day": "as_of"},
     Source.DEATHS: {"day": "died_on"},
     Source.HOSPITALISATION: {"amount": "out_of_pocket_fen", "day": "admitted_on", "day2": "discharged_on"},
+    Source.HOUSEHOLD_REGISTRATION: {"flag": "change", "day": "changed_on"},
+    Source.INSURANCE: {"amount": "cash_value_fen", "ref": "policy_no", "flag": "product", "day": "as_of"},
+    Source.SECURITIES: {"amount": "market_value_fen", "ref": "account_no", "day": "as_of"},
+    Source.UNEMPLOYMENT: {"amount": "benefit_fen", "day": "registered_on", "day2": "ended_on"},
 }
 
 
@@ -58,8 +62,16 @@ def flag_code(source: Source, value: str) -> int:
 
 
 # The sources the monthly re-check reads (the provident fund is shown in reports only: its deposits
-# follow the wage already counted from 人社).
-RECHECK_SOURCES = tuple(s for s in Source if s != Source.PROVIDENT_FUND)
+# follow the wage already counted from 人社; 户籍, insurers, securities and unemployment registration
+# are shown in reports and read by the discovery sweep, not counted by R1).
+REPORT_ONLY_SOURCES = (
+    Source.PROVIDENT_FUND,
+    Source.HOUSEHOLD_REGISTRATION,
+    Source.INSURANCE,
+    Source.SECURITIES,
+    Source.UNEMPLOYMENT,
+)
+RECHECK_SOURCES = tuple(s for s in Source if s not in REPORT_ONLY_SOURCES)
 
 # Below these differences a figure is not worth an officer's visit (per household and month).
 INCOME_TOLERANCE_FEN = 5_000

@@ -22,6 +22,10 @@ class SourceChoice(models.TextChoices):
     BANK_DEPOSITS = Source.BANK_DEPOSITS.value, _("银行存款")
     DEATHS = Source.DEATHS.value, _("死亡登记（公安/卫健）")
     HOSPITALISATION = Source.HOSPITALISATION.value, _("住院记录（卫健）")
+    HOUSEHOLD_REGISTRATION = Source.HOUSEHOLD_REGISTRATION.value, _("户籍变动（公安）")
+    INSURANCE = Source.INSURANCE.value, _("商业保险")
+    SECURITIES = Source.SECURITIES.value, _("证券账户")
+    UNEMPLOYMENT = Source.UNEMPLOYMENT.value, _("失业登记（人社）")
 
 
 assert set(SourceChoice.values) == {s.value for s in SCHEMAS}

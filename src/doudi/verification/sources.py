@@ -1,7 +1,8 @@
 """Department data sources (部门数据) and the schema each extract must follow.
 
 《社会救助暂行办法》第五十八条 and 条例第27条: household economic status is verified (核对) against
-the records of 人社, 不动产, 车管, 市场监管, 税务, 公积金, banks, 公安/卫健. Each department sends an
+the records of 人社, 不动产, 车管, 市场监管, 税务, 公积金, banks, 公安/卫健, and (art. 27's remaining
+ones) 户籍 changes, insurers, securities and unemployment registration. Each department sends an
 *extract* (a file); this module declares, per source, the columns the file must carry, their types,
 the key that must be unique, and whether a new extract replaces the previous one (a snapshot) or adds
 to it (events such as deaths and hospital stays).
@@ -32,6 +33,11 @@ class Source(StrEnum):
     BANK_DEPOSITS = "bank_deposits"
     DEATHS = "deaths"
     HOSPITALISATION = "hospitalisation"
+    # 条例第27条: the further departments a verification platform reads (户籍, 保险, 证券, 失业登记).
+    HOUSEHOLD_REGISTRATION = "household_registration"
+    INSURANCE = "insurance"
+    SECURITIES = "securities"
+    UNEMPLOYMENT = "unemployment"
 
 
 class ColumnType(StrEnum):
@@ -237,6 +243,83 @@ SCHEMAS: dict[Source, SourceSchema] = {
             ),
             key=("id_number", "hospital", "admitted_on"),
             history=History.EVENTS,
+        ),
+        SourceSchema(
+            Source.HOUSEHOLD_REGISTRATION,
+            gettext_noop("户籍变动"),
+            gettext_noop("公安局（户政）"),
+            (
+                ID,
+                NAME,
+                Column(
+                    "change",
+                    gettext_noop("变动类型"),
+                    ColumnType.CHOICE,
+                    choices=(
+                        ("death", gettext_noop("死亡注销")),
+                        ("move_out", gettext_noop("迁出")),
+                        ("move_in", gettext_noop("迁入")),
+                    ),
+                ),
+                Column("changed_on", gettext_noop("变动日期"), ColumnType.DATE),
+                Column("place", gettext_noop("迁往或迁自地址"), ColumnType.TEXT, required=False),
+                Column("authority", gettext_noop("登记机关"), ColumnType.TEXT, required=False),
+            ),
+            key=("id_number", "change", "changed_on"),
+            history=History.EVENTS,
+        ),
+        SourceSchema(
+            Source.INSURANCE,
+            gettext_noop("商业保险"),
+            gettext_noop("保险公司"),
+            (
+                ID,
+                NAME,
+                Column("insurer", gettext_noop("保险公司"), ColumnType.TEXT),
+                Column("policy_no", gettext_noop("保单号"), ColumnType.TEXT),
+                Column(
+                    "product",
+                    gettext_noop("险种"),
+                    ColumnType.CHOICE,
+                    choices=(
+                        ("life", gettext_noop("人寿保险")),
+                        ("annuity", gettext_noop("年金保险")),
+                        ("health", gettext_noop("健康保险")),
+                        ("property", gettext_noop("财产保险")),
+                    ),
+                ),
+                Column("cash_value", gettext_noop("现金价值"), ColumnType.AMOUNT),
+                Column("annual_premium", gettext_noop("年缴保费"), ColumnType.AMOUNT, required=False),
+                Column("as_of", gettext_noop("价值日期"), ColumnType.DATE),
+            ),
+            key=("insurer", "policy_no", "id_number"),
+        ),
+        SourceSchema(
+            Source.SECURITIES,
+            gettext_noop("证券账户"),
+            gettext_noop("证券登记结算机构"),
+            (
+                ID,
+                NAME,
+                Column("broker", gettext_noop("证券公司"), ColumnType.TEXT),
+                Column("account_no", gettext_noop("证券账户"), ColumnType.TEXT),
+                Column("market_value", gettext_noop("市值"), ColumnType.AMOUNT),
+                Column("as_of", gettext_noop("市值日期"), ColumnType.DATE),
+            ),
+            key=("broker", "account_no"),
+        ),
+        SourceSchema(
+            Source.UNEMPLOYMENT,
+            gettext_noop("失业登记"),
+            gettext_noop("人力资源和社会保障局（就业服务机构）"),
+            (
+                ID,
+                NAME,
+                Column("registered_on", gettext_noop("登记日期"), ColumnType.DATE),
+                Column("ended_on", gettext_noop("终止日期"), ColumnType.DATE, required=False),
+                Column("benefit", gettext_noop("失业保险金（月）"), ColumnType.AMOUNT, required=False),
+            ),
+            key=("id_number", "registered_on"),
         ),
     )
 }

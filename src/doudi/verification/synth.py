@@ -41,6 +41,10 @@ SHARES: dict[Source, float] = {
     Source.BANK_DEPOSITS: 0.20,
     Source.DEATHS: 0.02,
     Source.HOSPITALISATION: 0.03,
+    Source.HOUSEHOLD_REGISTRATION: 0.02,
+    Source.INSURANCE: 0.03,
+    Source.SECURITIES: 0.02,
+    Source.UNEMPLOYMENT: 0.02,
 }
 
 # Rates of the mismatches (fractions of the people or households they can apply to).
@@ -59,6 +63,10 @@ RATES = {
     "death": 0.005,
     "hospital": 0.02,
     "name_typo": 0.01,
+    "move": 0.005,  # 户籍 moves in or out
+    "insured": 0.05,  # households holding a commercial policy
+    "securities": 0.02,  # people holding a securities account
+    "unemployed": 0.02,  # working-age people registered unemployed
 }
 
 # County codes of other provinces for people outside the (Chongqing) population.
@@ -77,6 +85,8 @@ _BANKS = ("中国工商银行重庆分行", "中国农业银行重庆分行", "�
           "中国邮政储蓄银行重庆分行")  # fmt: skip
 _HOSPITALS = ("重庆医科大学附属第一医院", "重庆市人民医院", "重庆三峡中心医院", "陆军军医大学第一附属医院",
               "重庆市中医院", "重庆市急救医疗中心")  # fmt: skip
+_INSURERS = ("中国人寿重庆分公司", "中国平安人寿重庆分公司", "太平洋人寿重庆分公司", "泰康人寿重庆分公司")
+_BROKERS = ("西南证券", "中信证券重庆分公司", "国泰君安重庆分公司", "华泰证券重庆分公司")
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 _ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
@@ -392,6 +402,66 @@ def generate_extracts(
         )
     )
 
+    # 户籍: the deaths again as 死亡注销, and a few moves; insurers, securities, 失业登记 --------
+    moved = _select(rng, np.ones(pop.P, dtype=bool), RATES["move"])
+    who = np.r_[dead, moved]
+    n = len(who)
+    change = np.r_[np.zeros(len(dead), np.int64), rng.integers(1, 3, len(moved))]
+    parts[Source.HOUSEHOLD_REGISTRATION].append(
+        _rows(
+            who,
+            pop,
+            rng,
+            change=pc.take(pa.array(["死亡注销", "迁出", "迁入"]), pa.array(change)),
+            changed_on=_dates(rng, n, on - timedelta(days=120), on),
+            place=pc.if_else(pa.array(change == 0), "", _join(_pick(rng, _PLACES, n), "区")),
+            authority=_pick(rng, ("重庆市公安局",), n),
+        )
+    )
+    insured = pop.head[_select(rng, np.ones(pop.H, dtype=bool), RATES["insured"])]
+    n = len(insured)
+    parts[Source.INSURANCE].append(
+        _rows(
+            insured,
+            pop,
+            rng,
+            insurer=_pick(rng, _INSURERS, n),
+            policy_no=_join("P", _num(serial("account", n), 12)),
+            product=_pick(rng, ("人寿保险", "年金保险", "健康保险"), n),
+            cash_value=_yuan(rng.integers(0, 5_000_000, n)),
+            annual_premium=_yuan(rng.integers(50_000, 1_000_000, n)),
+            as_of=pa.array(np.full(n, np.datetime64(on)), pa.date32()),
+        )
+    )
+    holders = _select(rng, np.ones(pop.P, dtype=bool), RATES["securities"])
+    n = len(holders)
+    parts[Source.SECURITIES].append(
+        _rows(
+            holders,
+            pop,
+            rng,
+            broker=_pick(rng, _BROKERS, n),
+            account_no=_join("A", _num(serial("account", n), 10)),
+            market_value=_yuan(rng.integers(0, 20_000_000, n)),
+            as_of=pa.array(np.full(n, np.datetime64(on)), pa.date32()),
+        )
+    )
+    jobless = _select(rng, pop.working_age, RATES["unemployed"])
+    n = len(jobless)
+    registered_on = np.datetime64(on) - rng.integers(1, 360, n).astype("timedelta64[D]")
+    ended = np.where(rng.random(n) < 0.2, registered_on + 90, np.datetime64("NaT"))
+    ended = np.where(ended <= np.datetime64(on), ended, np.datetime64("NaT"))
+    parts[Source.UNEMPLOYMENT].append(
+        _rows(
+            jobless,
+            pop,
+            rng,
+            registered_on=pa.array(registered_on.astype("datetime64[D]"), pa.date32()),
+            ended_on=pa.array(ended.astype("datetime64[D]"), pa.date32()),
+            benefit=pc.if_else(pa.array(rng.random(n) < 0.5), _yuan(rng.integers(100_000, 180_000, n)), ""),
+        )
+    )
+
     # People outside the population fill the rest, spread over the sources by their shares.
     have = {source: sum(len(p["id_number"]) for p in parts[source]) for source in Source}
     room = max(records - sum(have.values()), 0)
@@ -466,6 +536,25 @@ def _outsider_part(source: Source, n: int, start: int, rng, on: date, serial) ->
         extra = {"bank": _pick(rng, _BANKS, n), "account_no": _accounts(serial("account", n)),
                  "balance": _yuan(rng.integers(0, 50_000_000, n)),
                  "as_of": pa.array(np.full(n, np.datetime64(on)), pa.date32())}  # fmt: skip
+    elif source == Source.HOUSEHOLD_REGISTRATION:
+        extra = {
+            "change": _pick(rng, ("死亡注销", "迁出", "迁入"), n),
+            "changed_on": _dates(rng, n, on - timedelta(days=365), on),
+            "place": _pick(rng, _PLACES, n),
+            "authority": _pick(rng, ("四川省公安厅",), n),
+        }
+    elif source == Source.INSURANCE:
+        extra = {"insurer": _pick(rng, _INSURERS, n), "policy_no": _join("Q", _num(serial("account", n), 12)),
+                 "product": _pick(rng, ("人寿保险", "年金保险", "健康保险", "财产保险"), n),
+                 "cash_value": _yuan(rng.integers(0, 10_000_000, n)), "annual_premium": _pick(rng, ("",), n),
+                 "as_of": pa.array(np.full(n, np.datetime64(on)), pa.date32())}  # fmt: skip
+    elif source == Source.SECURITIES:
+        extra = {"broker": _pick(rng, _BROKERS, n), "account_no": _join("B", _num(serial("account", n), 10)),
+                 "market_value": _yuan(rng.integers(0, 50_000_000, n)),
+                 "as_of": pa.array(np.full(n, np.datetime64(on)), pa.date32())}  # fmt: skip
+    elif source == Source.UNEMPLOYMENT:
+        extra = {"registered_on": _dates(rng, n, on - timedelta(days=365), on),
+                 "ended_on": pa.array([None] * n, pa.date32()), "benefit": _pick(rng, ("",), n)}  # fmt: skip
     elif source == Source.DEATHS:
         extra = {
             "died_on": _dates(rng, n, on - timedelta(days=365), on),
