@@ -30,6 +30,7 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	@if $(BIN)/python tests/pg_available.py; then \
 	  DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	  DATABASE_REPLICA_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	    $(BIN)/python -m pytest -n 2 -q -m "not browser"; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "PostgreSQL is unreachable on 127.0.0.1:5432 and CI=true: the PostgreSQL run is required."; exit 1; \

@@ -44,6 +44,17 @@ def _audit_guard_for_flush(request):
     remove_guard(connection)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _reports_read_the_primary():
+    """The PostgreSQL run names a replica alias that mirrors the test database (make test-postgres),
+    but a mirror is another connection and cannot see a test's uncommitted rows: reports read the
+    primary in every test but the router's own (tests/core/test_replica.py turns this back on)."""
+    from django.conf import settings
+
+    settings.DOUDI_REPLICA_READS = False
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language (Chinese): a test that switches to English must not

@@ -7,6 +7,8 @@ ALLOWED_HOSTS  comma-separated; default localhost names
 DOUDI_VAR_DIR  where the embedded database, secret and uploads live; default ./var
 DOUDI_AUDIT_KEY_FILE / DOUDI_AUDIT_KEY   the audit chain's key (see doudi.audit.keys)
 DOUDI_AUDIT_CHECKPOINT_DIR               where `doudi audit checkpoint` writes and verify reads checkpoints
+DATABASE_REPLICA_URL   a read-only PostgreSQL replica for reports, dashboards and exports (doudi.core.replica)
+DOUDI_REPLICA_READS    "0" sends those reads to the primary too (default: on when a replica is named)
 """
 
 import os
@@ -121,6 +123,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# A streaming replica serves the long reads (reports, dashboards, exports); see doudi.core.replica.
+# In a test run it mirrors the test database (Django's TEST MIRROR).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["doudi.core.replica.ReplicaRouter"]
+DOUDI_REPLICA_READS = _env_bool("DOUDI_REPLICA_READS", True)
 
 # Rate limits (portal, objections, the public API) count in the cache, so the cache must be shared by
 # every server process or each worker multiplies the limit. On PostgreSQL — production, several workers

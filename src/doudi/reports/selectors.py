@@ -30,10 +30,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from doudi.core.replica import read_alias, read_connection
 from doudi.core.scoping import get_visible_or_404
 from doudi.payments.models import HOUSEHOLD_SCHEMES, PayrollRun, PayScheme, RunStatus
 from doudi.policy.periods import Period
@@ -190,7 +191,7 @@ def _row_keys(region: Region, rows: list[Region]) -> tuple[str, list[Any]]:
 
 def _fetch(sql: str, params: list[Any]) -> list[tuple]:
     """The rows, sums as int (PostgreSQL's SUM of a bigint is a numeric), NULL sums as 0."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return [
             tuple(int(v or 0) if isinstance(v, Decimal | int) or v is None else v for v in row)
@@ -320,9 +321,10 @@ REPORT_WORK_MEM = "256MB"
 
 
 def _queries(keys: str, params: list[Any], month: Period) -> tuple[list[tuple], ...]:
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
+    # On the replica when there is one (doudi.core.replica): the report's transaction is opened there.
+    with transaction.atomic(using=read_alias()):
+        if read_connection().vendor == "postgresql":
+            with read_connection().cursor() as cursor:
                 cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         return (
             _line_figures(keys, params, month),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from doudi.core.access import console_user_required, forbidden
 from doudi.core.excel import xlsx_download
+from doudi.core.replica import reads_from_replica
 from doudi.core.text import clean_text
 from doudi.policy.periods import Period
 from doudi.reports import selectors
@@ -66,6 +67,7 @@ def _bad_month(request: HttpRequest) -> HttpResponse:
 
 
 @console_user_required
+@reads_from_replica
 def monthly(request: HttpRequest) -> HttpResponse:
     """统计月报: one row per district (township, village) of the chosen region, per scheme."""
     report = _checked_report(request)
@@ -92,6 +94,7 @@ def monthly(request: HttpRequest) -> HttpResponse:
 
 
 @console_user_required
+@reads_from_replica
 def monthly_xlsx(request: HttpRequest) -> HttpResponse:
     """The report as Excel, laid out like the paper one; every download is an audited EXPORT."""
     report = _checked_report(request)

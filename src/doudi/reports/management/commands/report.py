@@ -31,6 +31,7 @@ class Command(BaseCommand):
         m.add_argument("--xlsx", default="", help="also write the report as an .xlsx file")
 
     def handle(self, *args, action: str, **o):
+        from doudi.core.replica import reporting
         from doudi.regions.models import Region
         from doudi.reports.excel import empty_message, report_xlsx
         from doudi.reports.selectors import monthly_report
@@ -47,7 +48,8 @@ class Command(BaseCommand):
         )
         if region is None:
             raise CommandError(f"--district: no region {code!r}" if code else "no region tree loaded")
-        report = monthly_report(region, month)
+        with reporting():  # on the replica when there is one
+            report = monthly_report(region, month)
         self._print(report)
         if not report.has_payroll:
             self.stderr.write(empty_message(report))
