@@ -117,6 +117,59 @@ BAD_INPUTS = [
         {"period": "2020-03", "parameters": {"dibao.standard.suburban": 1}, "households": []},
         "parameters.dibao.standard.suburban",
     ),
+    # 条例第11–13条: the additive inputs are checked like the rest
+    *(
+        (
+            label,
+            {
+                "period": "2020-03",
+                "households": [
+                    {
+                        "id": "h",
+                        "region": "500101",
+                        "area_type": "urban",
+                        "members": [{"id": "a", **member}],
+                        **fields,
+                    }
+                ],
+            },
+            path,
+        )
+        for label, member, fields, path in [
+            (
+                "conscript without married",
+                {"membership": {"status": "serving_conscript"}},
+                {},
+                "households[0].members[0].membership.married",
+            ),
+            (
+                "clergy without a date",
+                {"membership": {"status": "clergy"}},
+                {},
+                "households[0].members[0].membership.living_apart_since",
+            ),
+            (
+                "a minor assessed separately",
+                {"birth_date": "2010-01-01", "membership": {"separate_household": "severe_disability"}},
+                {},
+                "households[0].members[0].membership.separate_household",
+            ),
+            ("negative securities", {}, {"assets": {"securities": -5}}, "households[0].assets.securities"),
+            ("a boat and a half", {}, {"assets": {"boats": 1.5}}, "households[0].assets.boats"),
+            (
+                "farming costs as text",
+                {},
+                {"farming": {"direct_costs": "100"}},
+                "households[0].farming.direct_costs",
+            ),
+            (
+                "application after the period",
+                {},
+                {"application_date": "2020-04-01"},
+                "households[0].application_date",
+            ),
+        ]
+    ),
 ]
 
 

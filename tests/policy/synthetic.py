@@ -70,7 +70,41 @@ def random_household(rng: random.Random, household_id: int, first_member_id: int
             "vehicles": rng.choice([0, 0, 0, 1]),
             "houses": rng.choice([0, 1, 1, 2]),
         }
+    _regulation_facts(random.Random(f"art-{household_id}-{first_member_id}"), household)
     return household
+
+
+def _regulation_facts(rng: random.Random, household: dict[str, Any]) -> None:
+    """条例第11–13条 facts on some households, from an RNG of their own (the rest stays as it was)."""
+    if rng.random() < 0.2:
+        assets = household.setdefault("assets", {})
+        for name in ("securities", "claims"):
+            if rng.random() < 0.5:
+                assets[name] = rng.choice([0, rng.randrange(0, 20000), round(rng.uniform(0, 5000), 2)])
+        for name in ("boats", "disability_vehicles"):
+            if rng.random() < 0.3:
+                assets[name] = rng.choice([0, 1, 2])
+    if rng.random() < 0.15:
+        household["farming"] = {
+            name: rng.choice([0, rng.randrange(0, 30000), round(rng.uniform(0, 9000), 2)])
+            for name in ("cash_income", "in_kind_income", "direct_costs")
+            if rng.random() < 0.8
+        }
+    if rng.random() < 0.2:
+        household["application_date"] = _day(rng, date(2019, 6, 1), 270).isoformat()
+    for member in household["members"]:
+        if rng.random() > 0.12:
+            continue
+        status = rng.choice(["present", "serving_conscript", "clergy", "prisoner"])
+        membership: dict[str, Any] = {"status": status}
+        if status == "serving_conscript":
+            membership["married"] = rng.random() < 0.4
+        if status == "clergy":
+            membership["living_apart_since"] = _day(rng, date(2017, 1, 1), 1400).isoformat()
+        adult = member.get("birth_date", "2999") < "1999-01-01"
+        if adult and rng.random() < 0.4:
+            membership["separate_household"] = rng.choice(["severe_disability", "bedridden_illness"])
+        member["membership"] = membership
 
 
 def random_households(count: int, seed: int) -> list[dict[str, Any]]:
@@ -110,6 +144,26 @@ def write_parquet(households: list[dict[str, Any]], directory: Path) -> None:
                     [h.get("assets", {}).get("vehicles", 0) for h in households], pa.int16()
                 ),
                 "houses": pa.array([h.get("assets", {}).get("houses", 0) for h in households], pa.int16()),
+                **{
+                    f"{name}_fen": pa.array(
+                        [fen(h.get("assets", {}).get(name, 0)) for h in households], pa.int64()
+                    )
+                    for name in ("securities", "claims")
+                },
+                **{
+                    name: pa.array([h.get("assets", {}).get(name, 0) for h in households], pa.int16())
+                    for name in ("boats", "disability_vehicles")
+                },
+                "application_date": pa.array(
+                    [day(h.get("application_date")) for h in households], pa.date32()
+                ),
+                "farming": ["farming" in h for h in households],
+                **{
+                    f"farming_{name}_fen": pa.array(
+                        [fen((h.get("farming") or {}).get(name, 0)) for h in households], pa.int64()
+                    )
+                    for name in ("cash_income", "in_kind_income", "direct_costs")
+                },
             }
         ),
         directory / "households.parquet",
@@ -134,4 +188,11 @@ def write_parquet(households: list[dict[str, Any]], directory: Path) -> None:
         columns[f"cat_{name}"] = [name in m.get("categories", []) for _, m in rows]
     for name in ("confirmed_on", "discharged_on", "died_on"):
         columns[f"covid_{name}"] = pa.array([day(m.get("covid", {}).get(name)) for _, m in rows], pa.date32())
+    membership = [m.get("membership", {}) for _, m in rows]
+    columns["membership_status"] = [ms.get("status", "present") for ms in membership]
+    columns["married"] = [ms.get("married") for ms in membership]
+    columns["living_apart_since"] = pa.array(
+        [day(ms.get("living_apart_since")) for ms in membership], pa.date32()
+    )
+    columns["separate_household"] = [ms.get("separate_household") for ms in membership]
     pq.write_table(pa.table(columns), directory / "persons.parquet")

@@ -37,9 +37,12 @@ def test_the_top_up_shows_its_arithmetic_636_times_2_minus_300() -> None:
     ]
     income = steps["dibao.income_test"]["arithmetic"][0]
     assert income["text"] == "300 < 1272 (= 636 × 2)" and income["result"] is True
-    deposits, vehicles, houses = steps["dibao.asset_test"]["arithmetic"]
-    assert deposits["text"] == "0 ≤ 30528 (= 24 × 636 × 2)"
+    # 条例第13条 item by item: money assets (deposits + securities + claims), vehicles, boats, houses
+    money, vehicles, boats, houses = steps["dibao.asset_test"]["arithmetic"]
+    assert money["text"] == "0 + 0 + 0 ≤ 30528 (= 24 × 636 × 2)"
+    assert money["expression"].startswith("assets.deposits + assets.securities + assets.claims ≤")
     assert vehicles["expression"] == "assets.vehicles ≤ dibao.assets.max_vehicles"
+    assert boats["text"] == "0 ≤ 0"
     assert houses["text"] == "0 ≤ 1"
 
 

@@ -33,10 +33,26 @@ SECTION_4_ANSWER_WITHOUT_EXPLANATION = {
         {"id": "h1", "total": 2192,
          "dibao": {"standard": 546, "size": 1, "work_cost_deduction": 300.0, "counted_income": 1200.0,
                    "per_capita_income": 1200.0, "income_test": False, "asset_test": True, "eligible": False,
-                   "enrolled": True, "computed_amount": 0, "decision": "exit_deferred", "amount": 900},
+                   "enrolled": True, "computed_amount": 0, "decision": "exit_deferred", "amount": 900,
+                   # additive (条例第12–13条): the income period, farming income, the asset items and limits
+                   "income_period": {"kind": "month_before_application", "from": "2020-02-01",
+                                     "to": "2020-02-29", "months": 1},
+                   "farming_income": 0.0,
+                   "asset_items": [{"item": "deposits", "value": 10000.0}, {"item": "securities", "value": 0.0},
+                                   {"item": "claims", "value": 0.0}, {"item": "vehicles", "value": 0},
+                                   {"item": "disability_vehicles", "value": 0, "excepted": True},
+                                   {"item": "boats", "value": 0}, {"item": "houses", "value": 1}],
+                   "asset_limits": [
+                       {"test": "financial_assets", "items": ["deposits", "securities", "claims"],
+                        "value": 10000.0, "limit": 13104.0, "passes": True},
+                       {"test": "vehicles", "items": ["vehicles"], "value": 0, "limit": 0, "passes": True},
+                       {"test": "boats", "items": ["boats"], "value": 0, "limit": 0, "passes": True},
+                       {"test": "houses", "items": ["houses"], "value": 1, "limit": 1, "passes": True}]},
          "bereavement": {"amount": 0, "needs_district_standard": False},
          "members": [
              {"id": "p1",
+              # additive (条例第11条): whether the member counted, and why
+              "membership": {"counted": True, "reason": "member", "separate_household": None},
               "tekun": {"amount": 0},
               "child_allowance": {"amount": 0, "kind": None, "age_out_deferred": False},
               "price_subsidy": {"amount": 200, "basis": 546, "index": "food", "rise": 18.3, "multiplier": 2},

@@ -75,6 +75,11 @@ def test_every_default_of_policy_section_2_is_shipped(defaults: ParameterSet) ->
         **{f"care.contact_days.emergency.{c}": d for c, d in CARE_EMERGENCY_DAYS.items()},
         "care.child_escalation_hours.township": 2,
         "care.child_escalation_hours.district": 6,
+        # Not in POLICY.md §2: 条例第9条 (the minimum wage per tier, each district's tier) and 第13条 (boats).
+        "minimum_wage.tier_1": 1800,
+        "minimum_wage.tier_2": 1700,
+        "minimum_wage.district_tier": 2,
+        "dibao.assets.max_boats": 0,
     }
     assert set(defaults) == set(expected)
     for name, value in expected.items():

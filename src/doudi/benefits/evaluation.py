@@ -46,6 +46,9 @@ INCOME_LABELS = {
 SHOWN_RULES = ("emergency.", "dibao.")
 RULE_LABELS = {
     "emergency.in_window": _("是否处于疫情防控期间"),
+    "dibao.membership": _("家庭成员是否计入（条例第11条）"),
+    "dibao.income_period": _("收入计算期间（条例第12条）"),
+    "dibao.farming_income": _("农业家庭月均纯收入（元）"),
     "dibao.standard": _("低保标准（元/人·月）"),
     "dibao.size": _("保障人口（不含特困人员）"),
     "dibao.work_cost_deduction": _("务工成本扣减（元）"),
@@ -76,11 +79,26 @@ DECISION_LABELS = {
     "exit_deferred": _("暂缓退出（疫情期间）"),
     "exit": _("退出"),
 }
+# 条例第11条: why a member counted or not (the engine's `dibao.membership` reasons).
+MEMBERSHIP_LABELS = {
+    "member": _("计入"),
+    "assessed_alone": _("计入（单独施保）"),
+    "tekun": _("不计入：特困人员"),
+    "serving_conscript_unmarried": _("不计入：服义务兵役的未婚人员"),
+    "clergy_living_apart": _("不计入：宗教教职人员，离家一年以上"),
+    "prisoner": _("不计入：服刑人员"),
+    "separate_household": _("不计入：单独施保"),
+}
 # What a formula names besides rules and parameters: the household's own data (§4 names).
 DATA_LABELS = {
     "assets.deposits": _("存款（元）"),
     "assets.vehicles": _("机动车辆（辆）"),
     "assets.houses": _("住房（套）"),
+    "assets.securities": _("有价证券（元）"),
+    "assets.claims": _("债权（元）"),
+    "assets.boats": _("船舶（艘）"),
+    "farming.net_income": _("12个月现金和实物收入减直接成本（元）"),
+    "income_period.months": _("月数"),
 }
 INSTRUMENT_LABELS = {
     CQ_DIBAO_REGULATION: _("《重庆市城乡居民最低生活保障条例》"),
@@ -139,7 +157,22 @@ def _display(value: Any, rule: str) -> str:
         return _("是") if value else _("否")
     if rule == "dibao.decision":
         return str(DECISION_LABELS.get(value, value))
+    if rule == "dibao.membership":
+        return str(MEMBERSHIP_LABELS.get(value, value))
+    if rule == "dibao.income_period" and isinstance(value, dict):
+        return _("%(start)s至%(end)s（%(months)s个月）") % {
+            "start": value["from"],
+            "end": value["to"],
+            "months": value["months"],
+        }
     return "—" if value is None else str(value)
+
+
+def _member_label(step: dict[str, Any]) -> str:
+    label = str(RULE_LABELS.get(step["rule"], step["rule"]))
+    if "member" not in step:
+        return label
+    return f"{label}：{step.get('member_name') or step['member']}"
 
 
 def explanation_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -147,8 +180,9 @@ def explanation_rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     notice's clause, the regulation articles, and the arithmetic (numbers, and in words)."""
     return [
         {
-            "rule": s["rule"],
-            "label": RULE_LABELS.get(s["rule"], s["rule"]),
+            # a member's step (条例第11条: who counts) is one row per member
+            "rule": s["rule"] + (f"#{s['member']}" if "member" in s else ""),
+            "label": _member_label(s),
             "clause": s.get("clause") or "",
             "clause_text": clause_text(s.get("clause") or ""),
             "value": _display(s.get("value"), s["rule"]),
@@ -289,11 +323,19 @@ def evaluate_household(
     }
     result = evaluate_request(request, base_params=current_parameters())
     answer = result["households"][0]
-    steps = [s for s in answer["explanation"] if s["rule"].startswith(SHOWN_RULES)]
+    names = {str(m.person_id): m.person.name for m in memberships}
+    steps = [
+        s | ({"member_name": names.get(str(s["member"]), "")} if "member" in s else {})
+        for s in answer["explanation"]
+        if s["rule"].startswith(SHOWN_RULES)
+    ]
     used = _parameters_used(steps)
     return {
         "period": str(period),
         "evaluated_on": on.isoformat(),
+        # 条例第12条: the income period the declared income items were taken for, kept with them
+        "income_period": answer["dibao"].get("income_period"),
+        "membership": {str(m["id"]): m["membership"] for m in answer["members"]},
         "in_emergency_window": result["in_emergency_window"],
         "window_parameters": request["parameters"],
         # Only what concerns this decision (e.g. not a missing price index, which is R4's business).

@@ -346,3 +346,30 @@ def simulations_for(user: Any) -> QuerySet[SimulationRun]:
     if not may_simulate(user):
         return SimulationRun.objects.none()
     return SimulationRun.objects.select_related("created_by", "snapshot").order_by("-created_at")
+
+
+# --- 条例第9条: the dibao standard below the minimum wage ------------------------------------------------
+
+
+def minimum_wage_warnings(params: ParameterSet | None = None) -> list[dict[str, Any]]:
+    """Every span where a dibao standard in force (stored values included) is not below the minimum wage
+    of a tier some district applies, for the console and `doudi check-parameters`: each with its date,
+    the two parameters by name in the user's language, their values, and the districts of the tier."""
+    from doudi.policy.checks import standard_not_below_minimum_wage
+
+    problems = standard_not_below_minimum_wage(params or current_parameters())
+    return [
+        {
+            "since": p.since,
+            "standard_name": p.standard_name,
+            "standard_label": parameter_label(p.standard_name),
+            "standard": p.standard,
+            "wage_name": p.wage_name,
+            "wage_label": parameter_label(p.wage_name),
+            "wage": p.wage,
+            "tier": p.tier,
+            "districts": [d for d in p.districts if d],
+            "other_districts": None in p.districts,
+        }
+        for p in problems
+    ]

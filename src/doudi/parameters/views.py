@@ -33,6 +33,7 @@ def parameter_list(request: HttpRequest) -> HttpResponse:
         {
             "parameters": catalogue,
             "unverified_count": sum(1 for p in catalogue if p.unverified),
+            "wage_warnings": selectors.minimum_wage_warnings(),
             "can_edit": _can_edit(request.user),
             "can_simulate": services.may_simulate(request.user),
         },
@@ -44,7 +45,16 @@ def parameter_detail(request: HttpRequest, name: str) -> HttpResponse:
     if name not in load_defaults():
         raise Http404
     info = selectors.parameter_catalogue(on=timezone.localdate(), name=name)[0]
-    return render(request, "parameters/detail.html", {"p": info, "can_edit": _can_edit(request.user)})
+    warnings = [
+        w
+        for w in selectors.minimum_wage_warnings()
+        if name in (w["standard_name"], w["wage_name"], "minimum_wage.district_tier")
+    ]
+    return render(
+        request,
+        "parameters/detail.html",
+        {"p": info, "can_edit": _can_edit(request.user), "wage_warnings": warnings},
+    )
 
 
 def _districts() -> list[tuple[str, str]]:

@@ -33,7 +33,14 @@ from doudi.policy.engine import Result, evaluate
 from doudi.policy.money import FEN_PER_YUAN
 from doudi.policy.parameters import ParameterSet, ValueType, coerce_value, parse_iso_date
 from doudi.policy.periods import Period
-from doudi.policy.population import CATEGORY_NAMES, COUNTED_INCOME, WORK_NAMES, Population
+from doudi.policy.population import (
+    CATEGORY_NAMES,
+    COUNTED_INCOME,
+    SEPARATE_NAMES,
+    STANDING_NAMES,
+    WORK_NAMES,
+    Population,
+)
 from doudi.policy.rules.children import KINDS
 from doudi.policy.rules.dibao import DECISIONS
 
@@ -64,6 +71,22 @@ PERSON_COLUMNS = (
 )
 
 
+# 条例第11–13条, optional (an extract without them is read as: no such assets, the application on the
+# period's first day, no farming household, every member present and counted with the household).
+OPTIONAL_HOUSEHOLD_COLUMNS = (
+    "securities_fen",
+    "claims_fen",
+    "boats",
+    "disability_vehicles",
+    "application_date",
+    "farming",
+    "farming_cash_income_fen",
+    "farming_in_kind_income_fen",
+    "farming_direct_costs_fen",
+)
+OPTIONAL_PERSON_COLUMNS = ("membership_status", "married", "living_apart_since", "separate_household")
+
+
 class BatchInputError(ValueError):
     """The Parquet input does not follow the population schema."""
 
@@ -73,8 +96,8 @@ class BatchInputError(ValueError):
 
 def read_population(input_dir: str | Path) -> Population:
     """The columnar population of ``households.parquet`` and ``persons.parquet`` in ``input_dir``."""
-    households = _read(Path(input_dir) / "households.parquet", HOUSEHOLD_COLUMNS)
-    persons = _read(Path(input_dir) / "persons.parquet", PERSON_COLUMNS)
+    households = _read(Path(input_dir) / "households.parquet", HOUSEHOLD_COLUMNS, OPTIONAL_HOUSEHOLD_COLUMNS)
+    persons = _read(Path(input_dir) / "persons.parquet", PERSON_COLUMNS, OPTIONAL_PERSON_COLUMNS)
     household_ids = _numbers(households, "household_id")
     order = None
     if len(household_ids) > 1 and not np.all(household_ids[1:] > household_ids[:-1]):
@@ -132,14 +155,57 @@ def read_population(input_dir: str | Path) -> Population:
         person_covid_confirmed_on=person_column(_dates(persons, "covid_confirmed_on")),
         person_covid_discharged_on=person_column(_dates(persons, "covid_discharged_on")),
         person_covid_died_on=person_column(_dates(persons, "covid_died_on")),
+        **_regulation_columns(households, persons, household_column, person_column),
     )
 
 
-def _read(path: Path, columns: tuple[str, ...]) -> pa.Table:
-    missing = [name for name in columns if name not in pq.read_schema(path).names]
+def _regulation_columns(
+    households: pa.Table, persons: pa.Table, household_column: Any, person_column: Any
+) -> dict[str, Any]:
+    """The optional 条例第11–13条 columns present in the input (absent ones stay neutral)."""
+    columns: dict[str, Any] = {}
+    have = set(households.column_names)
+    for name in ("securities_fen", "claims_fen", "boats", "disability_vehicles"):
+        if name in have:
+            columns[f"household_{name}"] = household_column(_numbers(households, name))
+    if "application_date" in have:
+        columns["household_application_date"] = household_column(_dates(households, "application_date"))
+    if "farming" in have:
+        farming = _flags(households, "farming")
+        parts = [f"farming_{part}_fen" for part in ("cash_income", "in_kind_income", "direct_costs")]
+        if not all(part in have for part in parts):
+            raise BatchInputError(f"households.parquet: farming needs {', '.join(parts)}")
+        cash, in_kind, costs = (_numbers(households, part) for part in parts)
+        columns["household_farming"] = household_column(farming)
+        columns["household_farming_net_fen"] = household_column(
+            np.where(farming, np.maximum(cash + in_kind - costs, 0), 0)
+        )
+    have = set(persons.column_names)
+    if "membership_status" in have:
+        columns["person_standing"] = person_column(
+            _strings(persons, "membership_status", STANDING_NAMES).astype(np.int8)
+        )
+    if "married" in have:
+        columns["person_married"] = person_column(_flags(persons, "married"))
+    if "living_apart_since" in have:
+        columns["person_apart_since"] = person_column(_dates(persons, "living_apart_since"))
+    if "separate_household" in have:
+        given = persons.column("separate_household")
+        codes = pc.index_in(given, value_set=pa.array(SEPARATE_NAMES))
+        if codes.null_count != given.null_count:
+            raise BatchInputError(f"separate_household has values outside {', '.join(SEPARATE_NAMES)}")
+        columns["person_separate"] = person_column(
+            np.asarray(pc.fill_null(codes, 0).to_numpy(), dtype=np.int8)
+        )
+    return columns
+
+
+def _read(path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> pa.Table:
+    names = pq.read_schema(path).names
+    missing = [name for name in columns if name not in names]
     if missing:
         raise BatchInputError(f"{path.name}: missing columns {', '.join(missing)}")
-    return pq.read_table(path, columns=list(columns))
+    return pq.read_table(path, columns=[*columns, *(name for name in optional if name in names)])
 
 
 def _numbers(table: pa.Table, name: str, *, cast: bool = False) -> npt.NDArray[np.int64]:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from doudi.policy.engine import Result, evaluate
+from doudi.policy.money import exact_yuan_json
 from doudi.policy.parameters import (
     OverrideError,
     ParameterError,
@@ -22,7 +23,18 @@ from doudi.policy.parameters import (
     ValueType,
     load_defaults,
 )
-from doudi.policy.population import CATEGORY_NAMES, COUNTED_INCOME, NO_DATE, WORK_NAMES, Category, Population
+from doudi.policy.periods import Period
+from doudi.policy.population import (
+    CATEGORY_NAMES,
+    COUNTED_INCOME,
+    NO_DATE,
+    SEPARATE_NAMES,
+    STANDING_NAMES,
+    WORK_NAMES,
+    Category,
+    Population,
+)
+from doudi.policy.rules.dibao import COUNTED, MEMBERSHIP
 from doudi.policy.schema import (
     INVALID,
     AnyObject,
@@ -46,6 +58,8 @@ from doudi.policy.schema import (
 
 CHILD_CATEGORIES = ("orphan", "de_facto_unsupported_child")
 MAX_DEPTH = 32  # a §4 request nests 6 levels (body → households → household → members → member → income)
+ADULT_AGE = 18  # 条例第11条: only an adult may be assessed as a separate household
+SEPARATE_REASONS = SEPARATE_NAMES[1:]  # severe_disability, bedridden_illness
 
 
 class InputError(ValueError):
@@ -82,7 +96,54 @@ def _check_member(member: dict[str, Any], path: str, errors: Errors) -> None:
                 fail(errors, f"{path}.covid.{name}", f"{name} is before confirmed_on")
 
 
+def _check_membership(membership: dict[str, Any], path: str, errors: Errors) -> None:
+    status = membership["status"]
+    if status == "serving_conscript" and membership["married"] is None:
+        fail(
+            errors,
+            key_path(path, "married"),
+            "required for a serving conscript (条例第11条: only the unmarried are not counted)",
+        )
+    if status == "clergy" and membership["living_apart_since"] is None:
+        fail(
+            errors,
+            key_path(path, "living_apart_since"),
+            "required for clergy (条例第11条: not counted when living apart for more than a year)",
+        )
+    if status not in ("clergy", INVALID) and membership["living_apart_since"] is not None:
+        fail(errors, key_path(path, "living_apart_since"), "only for clergy (status clergy)")
+
+
 _DATE = Nullable(Day())
+_MEMBERSHIP = Obj(
+    {
+        "status": Prop(OneOf(STANDING_NAMES), default="present"),
+        "married": Prop(Nullable(Flag()), default=None),
+        "living_apart_since": Prop(_DATE),
+        "separate_household": Prop(Nullable(OneOf(SEPARATE_REASONS)), default=None),
+    },
+    description="条例第11条: whether the member counts in the household — present (default), a serving "
+    "conscript (not counted unless married), clergy (not counted when living apart for more than a year), "
+    "a prisoner (not counted); separate_household: an adult with severe disability or bedridden illness "
+    "assessed as a household alone (not counted in a household with others)",
+    check=_check_membership,
+    extra_schema={
+        "allOf": [
+            {
+                "if": {"properties": {"status": {"const": "serving_conscript"}}, "required": ["status"]},
+                "then": {"required": ["married"], "properties": {"married": {"type": "boolean"}}},
+            },
+            {
+                "if": {"properties": {"status": {"const": "clergy"}}, "required": ["status"]},
+                "then": {
+                    "required": ["living_apart_since"],
+                    "properties": {"living_apart_since": {"type": "string"}},
+                },
+                "else": {"properties": {"living_apart_since": {"type": "null"}}},
+            },
+        ]
+    },
+)
 _MEMBER = Obj(
     {
         "id": Prop(Identifier(), required=True),
@@ -99,6 +160,7 @@ _MEMBER = Obj(
         "covid": Prop(
             Obj({"confirmed_on": Prop(_DATE), "discharged_on": Prop(_DATE), "died_on": Prop(_DATE)})
         ),
+        "membership": Prop(_MEMBERSHIP),
     },
     check=_check_member,
     extra_schema={
@@ -133,8 +195,33 @@ _HOUSEHOLD = Obj(
                     "deposits": Prop(Money(), default=0),
                     "vehicles": Prop(Count(), default=0),
                     "houses": Prop(Count(), default=0),
-                }
+                    "securities": Prop(Money(), default=0),
+                    "claims": Prop(Money(), default=0),
+                    "boats": Prop(Count(), default=0),
+                    "disability_vehicles": Prop(Count(), default=0),
+                },
+                description="条例第13条, item by item: deposits, securities and claims (yuan), vehicles "
+                "(disability vehicles excepted: counted apart and not tested), boats, houses",
             )
+        ),
+        "application_date": Prop(
+            Nullable(
+                Day(),
+                description="条例第12条: the income is the month before it (default: the period's first day)",
+            )
+        ),
+        "farming": Prop(
+            Nullable(
+                Obj(
+                    {
+                        name: Prop(Money(), default=0)
+                        for name in ("cash_income", "in_kind_income", "direct_costs")
+                    },
+                    description="a farming household (条例第12条): the 12 months' cash and in-kind income and "
+                    "direct costs in yuan; (cash + in kind − costs) ÷ 12 is counted monthly",
+                )
+            ),
+            default=None,
         ),
         "members": Prop(ListOf(_MEMBER), required=True),
     }
@@ -274,6 +361,36 @@ def _check_ids(households: list[Any], errors: Errors) -> None:
                     fail(errors, f"{path}.id", f"duplicate member id {member['id']!r} ({first_path})")
 
 
+def _check_dated(households: list[Any], period: Period, errors: Errors) -> None:
+    """What depends on the period: an application not after it; a separately assessed member an adult."""
+    first, last = period.first_day, period.last_day
+    for h, household in enumerate(households):
+        if not isinstance(household, dict):
+            continue
+        applied = household["application_date"]
+        if applied not in (None, INVALID) and applied > last:
+            fail(errors, f"households[{h}].application_date", f"the application is after the period {period}")
+        for m, member in enumerate(household["members"] if isinstance(household["members"], list) else []):
+            if not isinstance(member, dict) or not isinstance(member["membership"], dict):
+                continue
+            if member["membership"]["separate_household"] in (None, INVALID):
+                continue
+            path = f"households[{h}].members[{m}]"
+            born = member["birth_date"]
+            if born is None:
+                fail(errors, f"{path}.birth_date", "required for a member assessed as a separate household")
+            elif born is not INVALID and _age(born, first) < ADULT_AGE:
+                fail(
+                    errors,
+                    f"{path}.membership.separate_household",
+                    f"only an adult ({ADULT_AGE} or over on {first.isoformat()}) may be assessed as a separate household",
+                )
+
+
+def _age(born: Any, on: Any) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
 def parse_request(
     payload: Mapping[str, Any] | str | bytes, base_params: ParameterSet | None = None
 ) -> tuple[Any, ParameterSet]:
@@ -284,6 +401,8 @@ def parse_request(
     if request is not INVALID:
         if valid(request["households"]):
             _check_ids(request["households"], errors)
+            if valid(request["period"]):
+                _check_dated(request["households"], request["period"], errors)
         if valid(request["parameters"]) and request["parameters"]:
             try:
                 params = params.with_overrides(request["parameters"])
@@ -337,7 +456,32 @@ def build_population(households: list[dict[str, Any]]) -> Population:
         person_covid_confirmed_on=days([m["covid"]["confirmed_on"] for _, m in members]),
         person_covid_discharged_on=days([m["covid"]["discharged_on"] for _, m in members]),
         person_covid_died_on=days([m["covid"]["died_on"] for _, m in members]),
+        household_securities_fen=np.array([h["assets"]["securities"] for h in households], dtype=np.int64),
+        household_claims_fen=np.array([h["assets"]["claims"] for h in households], dtype=np.int64),
+        household_boats=np.array([h["assets"]["boats"] for h in households], dtype=np.int64),
+        household_disability_vehicles=np.array(
+            [h["assets"]["disability_vehicles"] for h in households], dtype=np.int64
+        ),
+        household_application_date=days([h["application_date"] for h in households]),
+        household_farming=np.array([h["farming"] is not None for h in households], dtype=np.bool_),
+        household_farming_net_fen=np.array([_farming_net(h["farming"]) for h in households], dtype=np.int64),
+        person_standing=np.array(
+            [STANDING_NAMES.index(m["membership"]["status"]) for _, m in members], dtype=np.int8
+        ),
+        person_married=np.array([m["membership"]["married"] is True for _, m in members], dtype=np.bool_),
+        person_apart_since=days([m["membership"]["living_apart_since"] for _, m in members]),
+        person_separate=np.array(
+            [SEPARATE_NAMES.index(m["membership"]["separate_household"] or "none") for _, m in members],
+            dtype=np.int8,
+        ),
     )
+
+
+def _farming_net(farming: dict[str, int] | None) -> int:
+    """条例第12条: the 12 months' cash and in-kind income less direct costs (fen); a loss counts as 0."""
+    if farming is None:
+        return 0
+    return max(0, farming["cash_income"] + farming["in_kind_income"] - farming["direct_costs"])
 
 
 # --- the answer -------------------------------------------------------------------------------------
@@ -385,6 +529,10 @@ def household_json(result: Result, h: int) -> dict[str, Any]:
             "computed_amount": value("dibao.computed_amount", h),
             "decision": value("dibao.decision", h),
             "amount": value("dibao.amount", h),
+            "income_period": value("dibao.income_period", h),
+            "farming_income": value("dibao.farming_income", h),
+            "asset_items": _asset_items(result, h),
+            "asset_limits": _asset_limits(result, h),
         },
         "bereavement": {
             "amount": value("bereavement.amount", h),
@@ -395,12 +543,85 @@ def household_json(result: Result, h: int) -> dict[str, Any]:
     }
 
 
+ASSET_ITEMS = (
+    ("deposits", "household_deposits_fen", True),
+    ("securities", "household_securities_fen", True),
+    ("claims", "household_claims_fen", True),
+    ("vehicles", "household_vehicles", False),
+    ("disability_vehicles", "household_disability_vehicles", False),
+    ("boats", "household_boats", False),
+    ("houses", "household_houses", False),
+)
+# 条例第13条: each limit, the items it adds up and its parameter (the money limit is × standard × size).
+ASSET_LIMITS = (
+    ("financial_assets", ("deposits", "securities", "claims"), "dibao.assets.deposit_limit_months"),
+    ("vehicles", ("vehicles",), "dibao.assets.max_vehicles"),
+    ("boats", ("boats",), "dibao.assets.max_boats"),
+    ("houses", ("houses",), "dibao.assets.max_houses"),
+)
+
+
+def _asset_raw(result: Result, h: int) -> dict[str, int]:
+    return {item: int(getattr(result.population, column)[h]) for item, column, _ in ASSET_ITEMS}
+
+
+def _asset_items(result: Result, h: int) -> list[dict[str, Any]]:
+    """条例第13条: each asset item as reported; disability vehicles are listed but excepted."""
+    raw = _asset_raw(result, h)
+    return [
+        {"item": item, "value": exact_yuan_json(raw[item]) if money else raw[item]}
+        | ({"excepted": True} if item == "disability_vehicles" else {})
+        for item, _, money in ASSET_ITEMS
+    ]
+
+
+def _asset_limits(result: Result, h: int) -> list[dict[str, Any]]:
+    """Each test of the asset test: the items' sum, the limit in force and whether it passes."""
+    raw = _asset_raw(result, h)
+    on = result.period.first_day
+    standard, size = int(result["dibao.standard"][h]), int(result["dibao.size"][h])
+    limits = []
+    for test, items, name in ASSET_LIMITS:
+        read = result.params.value_at(name, on)
+        total = sum(raw[item] for item in items)
+        if read is None:
+            continue
+        if test == "financial_assets":
+            limit = read.count * standard * size
+            shown: tuple[Any, Any] = (exact_yuan_json(total), exact_yuan_json(limit))
+        else:
+            limit = read.count
+            shown = (total, limit)
+        limits.append(
+            {
+                "test": test,
+                "items": list(items),
+                "value": shown[0],
+                "limit": shown[1],
+                "passes": total <= limit,
+            }
+        )
+    return limits
+
+
+def _membership_json(result: Result, p: int) -> dict[str, Any]:
+    """条例第11条: whether the member counted, the reason, and the separate-household reason if any."""
+    code = int(result["dibao.membership"][p])
+    separate = int(result.population.person_separate[p])
+    return {
+        "counted": bool(COUNTED[code]),
+        "reason": MEMBERSHIP[code],
+        "separate_household": SEPARATE_NAMES[separate] if separate else None,
+    }
+
+
 def _member_json(result: Result, p: int) -> dict[str, Any]:
     value = result.json_value
     covered = bool(result["price_subsidy.covered"][p])
     trigger = result["price_subsidy.trigger"]
     return {
         "id": result.population.person_id[p],
+        "membership": _membership_json(result, p),
         "tekun": {"amount": value("tekun.amount", p)},
         "child_allowance": {
             "amount": value("child_allowance.amount", p),

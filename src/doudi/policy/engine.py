@@ -39,6 +39,11 @@ DATA = {
     "assets.deposits": ("household_deposits_fen", True),
     "assets.vehicles": ("household_vehicles", False),
     "assets.houses": ("household_houses", False),
+    "assets.securities": ("household_securities_fen", True),
+    "assets.claims": ("household_claims_fen", True),
+    "assets.boats": ("household_boats", False),
+    "farming.net_income": ("household_farming_net_fen", True),
+    "income_period.months": ("household_income_months", False),
 }
 
 

@@ -36,7 +36,26 @@ class Category(IntFlag):
     REGISTERED_POOR = 16  # 建档立卡贫困人口
 
 
+class Standing(IntEnum):
+    """Why a member may not be counted in the household (条例第11条), from what the caller reports."""
+
+    PRESENT = 0  # living with the household
+    SERVING_CONSCRIPT = 1  # 服义务兵役 (counted only when married)
+    CLERGY = 2  # 宗教教职人员 (not counted when living apart for more than a year)
+    PRISONER = 3  # 服刑人员
+
+
+class Separate(IntEnum):
+    """Why an adult may be assessed as a household of their own (条例第11条: 单独施保)."""
+
+    NONE = 0
+    SEVERE_DISABILITY = 1  # 重度残疾
+    BEDRIDDEN_ILLNESS = 2  # 重病卧床
+
+
 WORK_NAMES = tuple(w.name.lower() for w in Work)
+STANDING_NAMES = tuple(s.name.lower() for s in Standing)
+SEPARATE_NAMES = tuple(s.name.lower() for s in Separate)
 CATEGORY_NAMES = tuple(str(c.name).lower() for c in Category)
 COUNTED_INCOME = ("wage", "business", "agricultural", "property", "transfer")  # ``exempt`` is not counted
 
@@ -58,7 +77,22 @@ _DTYPES: dict[str, Any] = {
     "person_covid_confirmed_on": "datetime64[D]",
     "person_covid_discharged_on": "datetime64[D]",
     "person_covid_died_on": "datetime64[D]",
+    "household_securities_fen": np.int64,
+    "household_claims_fen": np.int64,
+    "household_boats": np.int64,
+    "household_disability_vehicles": np.int64,
+    "household_application_date": "datetime64[D]",
+    "household_farming": np.bool_,
+    "household_farming_net_fen": np.int64,
+    "person_standing": np.int8,
+    "person_married": np.bool_,
+    "person_apart_since": "datetime64[D]",
+    "person_separate": np.int8,
 }
+# Columns a caller may leave out (the batch's older Parquet schema, a test's population): absent, they
+# are neutral — no securities, claims or boats, the application on the period's first day, no farming
+# household, every member present, none assessed separately.
+ABSENT: Any = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +103,14 @@ class Population:
     keyed by it); ``household_last_amount_fen`` is 0 when not enrolled; ``person_counted_income_fen``
     is the sum of the counted incomes (wage included), ``person_wage_fen`` the wage alone.
     ``household_id``/``person_id`` are labels only (strings or integers); no rule reads them.
+
+    条例第11–13条 (optional columns): ``household_securities_fen``, ``household_claims_fen``,
+    ``household_boats`` and ``household_disability_vehicles`` (excepted from the vehicle count) are the
+    asset items beside deposits, vehicles and houses; ``household_application_date`` (``NaT``: the
+    period's first day) fixes the income period, which for a ``household_farming`` household is the 12
+    months before it, ``household_farming_net_fen`` their cash and in-kind income less direct costs
+    (≥ 0); ``person_standing`` (:class:`Standing`), ``person_married`` and ``person_apart_since`` say
+    whether a member counts, ``person_separate`` (:class:`Separate`) why an adult is assessed alone.
     """
 
     household_id: npt.NDArray[Any]
@@ -90,8 +132,26 @@ class Population:
     person_covid_confirmed_on: npt.NDArray[np.datetime64]
     person_covid_discharged_on: npt.NDArray[np.datetime64]
     person_covid_died_on: npt.NDArray[np.datetime64]
+    household_securities_fen: npt.NDArray[np.int64] = ABSENT
+    household_claims_fen: npt.NDArray[np.int64] = ABSENT
+    household_boats: npt.NDArray[np.int64] = ABSENT
+    household_disability_vehicles: npt.NDArray[np.int64] = ABSENT
+    household_application_date: npt.NDArray[np.datetime64] = ABSENT
+    household_farming: npt.NDArray[np.bool_] = ABSENT
+    household_farming_net_fen: npt.NDArray[np.int64] = ABSENT
+    person_standing: npt.NDArray[np.int8] = ABSENT
+    person_married: npt.NDArray[np.bool_] = ABSENT
+    person_apart_since: npt.NDArray[np.datetime64] = ABSENT
+    person_separate: npt.NDArray[np.int8] = ABSENT
 
     def __post_init__(self) -> None:
+        rows = {"household": len(self.household_id), "person": len(self.person_id)}
+        for spec in fields(self):
+            if getattr(self, spec.name) is ABSENT:
+                dtype = _DTYPES[spec.name]
+                length = rows["household" if spec.name.startswith("household_") else "person"]
+                neutral = np.full(length, NO_DATE) if dtype == "datetime64[D]" else np.zeros(length, dtype)
+                object.__setattr__(self, spec.name, neutral)
         for spec in fields(self):
             array = np.asarray(getattr(self, spec.name), dtype=_DTYPES.get(spec.name))
             if array.ndim != 1:
@@ -112,6 +172,11 @@ class Population:
             "household_houses",
             "person_wage_fen",
             "person_counted_income_fen",
+            "household_securities_fen",
+            "household_claims_fen",
+            "household_boats",
+            "household_disability_vehicles",
+            "household_farming_net_fen",
         ):
             if np.any(getattr(self, name) < 0):
                 raise ValueError(f"{name} must not be negative")
@@ -162,6 +227,16 @@ class Population:
     @cached_property
     def _occupied(self) -> npt.NDArray[np.intp]:
         return np.flatnonzero(self.household_size)
+
+    @cached_property
+    def household_income_months(self) -> npt.NDArray[np.int64]:
+        """条例第12条: the months the income is taken over — 12 for a farming household, else 1."""
+        return np.where(self.household_farming, 12, 1).astype(np.int64)
+
+    @cached_property
+    def household_financial_assets_fen(self) -> npt.NDArray[np.int64]:
+        """条例第13条: money assets — deposits, securities and claims."""
+        return self.household_deposits_fen + self.household_securities_fen + self.household_claims_fen
 
     def has_category(self, category: Category) -> npt.NDArray[np.bool_]:
         return (self.person_categories & np.uint8(category)) != 0

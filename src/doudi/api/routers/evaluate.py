@@ -18,7 +18,7 @@ from doudi.api.auth import PUBLIC_AUTH, AnonymousRateThrottle
 from doudi.api.errors import ErrorsOut
 from doudi.api.openapi import register_schema
 from doudi.parameters.selectors import current_parameters
-from doudi.policy.rules.dibao import DECISIONS
+from doudi.policy.rules.dibao import DECISIONS, INCOME_PERIODS, MEMBERSHIP
 
 router = Router(tags=["evaluate"])
 
@@ -70,6 +70,14 @@ def _output_schema() -> dict:
     member = obj(
         {
             "id": {"type": ["string", "integer"]},
+            # additive (条例第11条): whether the member counted in the household, and why
+            "membership": obj(
+                {
+                    "counted": {"type": "boolean"},
+                    "reason": {"enum": list(MEMBERSHIP)},
+                    "separate_household": {"enum": ["severe_disability", "bedridden_illness", None]},
+                }
+            ),
             "tekun": obj({"amount": _NUMBER}),
             "child_allowance": obj(
                 {
@@ -107,6 +115,35 @@ def _output_schema() -> dict:
             "computed_amount": _NUMBER,
             "decision": {"enum": list(DECISIONS)},
             "amount": _NUMBER,
+            # additive (条例第12–13条): the income period, a farming household's monthly income, the
+            # asset items one by one and each limit of the asset test
+            "income_period": obj(
+                {
+                    "kind": {"enum": list(INCOME_PERIODS)},
+                    "from": _STRING,
+                    "to": _STRING,
+                    "months": {"type": "integer"},
+                }
+            ),
+            "farming_income": _NUMBER,
+            "asset_items": {
+                "type": "array",
+                "items": obj(
+                    {"item": _STRING, "value": _NUMBER, "excepted": {"type": "boolean"}}, ["item", "value"]
+                ),
+            },
+            "asset_limits": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "test": _STRING,
+                        "items": {"type": "array", "items": _STRING},
+                        "value": _NUMBER,
+                        "limit": _NUMBER,
+                        "passes": {"type": "boolean"},
+                    }
+                ),
+            },
         },
         ["decision", "amount"],
     )

@@ -1,5 +1,7 @@
 """R1 — 最低生活保障 (dibao), clause 一(一): the unit, the income and asset tests, the decision."""
 
+import calendar
+from datetime import date
 from fractions import Fraction
 
 import numpy as np
@@ -25,7 +27,7 @@ from doudi.policy.engine import (
     rule,
 )
 from doudi.policy.money import Fen, divide_half_up, round_half_up_to_yuan, scale_half_up
-from doudi.policy.population import Category, Work
+from doudi.policy.population import Category, Separate, Standing, Work
 
 DECISIONS = (
     "not_applicable",
@@ -53,11 +55,117 @@ TOP_UP_ART = (Article(SOCIAL_ASSISTANCE_MEASURES), Article(CQ_DIBAO_REGULATION, 
 DECISION_ART = (Article(CQ_DIBAO_REGULATION, 28),)
 PAYMENT_ART = (Article(CQ_DIBAO_REGULATION, 22),)
 
+# 条例第11条: whether a member counts in the household, and why. The first two count.
+MEMBERSHIP = (
+    "member",  # a household member living with it
+    "assessed_alone",  # an adult with severe disability or bedridden illness, assessed as a household alone
+    "tekun",  # 特困人员: supported by their own scheme (POLICY R1's dibao unit)
+    "serving_conscript_unmarried",  # 服义务兵役的未婚人员
+    "clergy_living_apart",  # 宗教教职人员, living apart for more than a year
+    "prisoner",  # 服刑人员
+    "separate_household",  # assessed as a separate household, so not counted in this one
+)
+MEMBER, ASSESSED_ALONE, TEKUN, CONSCRIPT, CLERGY, PRISONER, SEPARATE = range(len(MEMBERSHIP))
+COUNTED = np.isin(np.arange(len(MEMBERSHIP)), [MEMBER, ASSESSED_ALONE])
+
+
+@rule(
+    "dibao.membership",
+    entity="person",
+    clause=CLAUSE,
+    explain="always",
+    fmt=choice(MEMBERSHIP),
+    articles=MEMBERS_ART,
+)
+def membership(s: Simulation) -> npt.NDArray[np.int8]:
+    """条例第11条: who counts. Not counted: 特困 members, unmarried serving conscripts, clergy living apart
+    for more than a year (on the period's first day), prisoners; a member assessed as a separate
+    household counts only in a household of their own (alone), not in the household they left."""
+    p = s.population
+    code = np.where(p.has_category(Category.TEKUN), TEKUN, MEMBER).astype(np.int8)
+    special = np.flatnonzero(p.person_standing | p.person_separate)  # PRESENT and NONE are 0
+    if len(special):  # few rows: the rest are plain members
+        on = s.on
+        a_year_before = np.datetime64(date(on.year - 1, on.month, on.day), "D")  # `on` is a 1st
+        standing = p.person_standing[special]
+        alone = p.household_size[p.person_household[special]] == 1
+        rule_code = np.select(
+            [
+                standing == Standing.PRISONER,
+                (standing == Standing.SERVING_CONSCRIPT) & ~p.person_married[special],
+                (standing == Standing.CLERGY) & (p.person_apart_since[special] < a_year_before),
+                (p.person_separate[special] != Separate.NONE) & alone,
+                p.person_separate[special] != Separate.NONE,
+            ],
+            [PRISONER, CONSCRIPT, CLERGY, ASSESSED_ALONE, SEPARATE],
+            MEMBER,
+        )
+        code[special] = np.where(code[special] == TEKUN, TEKUN, rule_code)
+    return code
+
 
 @rule("dibao.unit_member", entity="person", clause=CLAUSE, fmt=as_bool)
 def unit_member(s: Simulation) -> Mask:
-    """The dibao unit: the members who are not 特困 (tekun)."""
-    return ~s.population.has_category(Category.TEKUN)
+    """The dibao unit: the members who count (条例第11条) and are not 特困 (tekun)."""
+    return s["dibao.membership"] <= ASSESSED_ALONE  # MEMBER and ASSESSED_ALONE count
+
+
+INCOME_PERIODS = ("month_before_application", "farming_12_months")
+
+
+def _income_period_json(code: object) -> dict[str, object]:
+    """``{"kind", "from", "to", "months"}`` of an encoded income period (start month × 100 + months)."""
+    start, months = divmod(int(code), 100)  # type: ignore[call-overload]
+    first_year, first_month = divmod(start, 12)
+    last_year, last_month = divmod(start + months - 1, 12)
+    last_day = calendar.monthrange(1970 + last_year, last_month + 1)[1]
+    return {
+        "kind": INCOME_PERIODS[months == 12],
+        "from": date(1970 + first_year, first_month + 1, 1).isoformat(),
+        "to": date(1970 + last_year, last_month + 1, last_day).isoformat(),
+        "months": months,
+    }
+
+
+@rule("dibao.income_period", clause=CLAUSE, explain="always", fmt=_income_period_json, articles=INCOME_ART)
+def income_period(s: Simulation) -> npt.NDArray[np.int64]:
+    """条例第12条: the income is the month before the application (the period's first day when no date is
+    given); a farming household's, the 12 months before it. Coded as start month (since 1970-01) × 100
+    + months."""
+    p = s.population
+    period_month = np.datetime64(s.on, "M").astype(np.int64)
+    applied = p.household_application_date
+    given = ~np.isnat(applied)
+    if not given.any() and not p.household_farming.any():  # the batch's usual case: one value
+        return np.full(p.households, (period_month - 1) * 100 + 1, dtype=np.int64)
+    month = np.where(given, applied.astype("datetime64[M]").astype(np.int64), period_month)
+    months = p.household_income_months
+    return (month - months) * 100 + months
+
+
+@rule(
+    "dibao.farming_income",
+    clause=CLAUSE,
+    explain="nonzero",
+    fmt=as_exact_yuan,
+    formula=formula(data("farming.net_income") / data("income_period.months"), when="dibao.farming"),
+    articles=INCOME_ART,
+)
+def farming_income(s: Simulation) -> Fen:
+    """条例第12条: a farming household's monthly income — the 12 months' cash and in-kind income less
+    direct costs (never below 0), ÷ 12, half up to the fen."""
+    p = s.population
+    farming_ = np.flatnonzero(p.household_farming)  # few
+    monthly = np.zeros(p.households, dtype=np.int64)
+    monthly[farming_] = divide_half_up(
+        p.household_farming_net_fen[farming_], p.household_income_months[farming_]
+    )
+    return monthly
+
+
+@rule("dibao.farming", clause=CLAUSE, fmt=as_bool)
+def farming(s: Simulation) -> Mask:
+    return s.population.household_farming
 
 
 @rule("dibao.standard", clause=CLAUSE, explain="always", fmt=as_yuan, articles=STANDARD_ART)
@@ -98,10 +206,11 @@ def work_cost_deduction(s: Simulation) -> Fen:
 
 @rule("dibao.unit_income", clause=CLAUSE, fmt=as_exact_yuan)
 def unit_income(s: Simulation) -> Fen:
-    """Counted income of the unit's members (exempt income is not counted)."""
+    """Counted income of the unit's members (exempt income is not counted), and a farming household's
+    monthly farming income (条例第12条)."""
     p = s.population
-    counted = p.sum_by_household(p.person_counted_income_fen)
-    outside = np.flatnonzero(~s["dibao.unit_member"])  # tekun members: few
+    counted = p.sum_by_household(p.person_counted_income_fen) + s["dibao.farming_income"]
+    outside = np.flatnonzero(~s["dibao.unit_member"])  # tekun and uncounted members: few
     np.subtract.at(counted, p.person_household[outside], p.person_counted_income_fen[outside])
     return counted
 
@@ -153,22 +262,27 @@ def income_test(s: Simulation) -> Mask:
     explain="always",
     fmt=as_bool,
     formula=formula(
-        data("assets.deposits")
+        data("assets.deposits") + data("assets.securities") + data("assets.claims")
         <= param("dibao.assets.deposit_limit_months") * value("dibao.standard") * value("dibao.size"),
         data("assets.vehicles") <= param("dibao.assets.max_vehicles"),
+        data("assets.boats") <= param("dibao.assets.max_boats"),
         data("assets.houses") <= param("dibao.assets.max_houses"),
     ),
     articles=ASSETS_ART,
 )
 def asset_test(s: Simulation) -> Mask:
+    """条例第13条, item by item: money assets (deposits, securities, claims) within the limit; vehicles
+    (disability vehicles excepted — they are not in ``vehicles``), boats and houses within their counts."""
     p = s.population
     months = s.param("dibao.assets.deposit_limit_months").count
     max_vehicles = s.param("dibao.assets.max_vehicles").count
+    max_boats = s.param("dibao.assets.max_boats").count
     max_houses = s.param("dibao.assets.max_houses").count
     deposit_limit = s["dibao.standard"] * s["dibao.size"] * months
     return (
-        (p.household_deposits_fen <= deposit_limit)
+        (p.household_financial_assets_fen <= deposit_limit)
         & (p.household_vehicles <= max_vehicles)
+        & (p.household_boats <= max_boats)
         & (p.household_houses <= max_houses)
     )
 
