@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "doudi.rescue",
     "doudi.reports",
     "doudi.supervision",
+    "doudi.discovery",
     "doudi.disclosure",
     "doudi.console",
     "doudi.portal",

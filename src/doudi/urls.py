@@ -14,6 +14,7 @@ urlpatterns = [
     path("console/rescue/", include("doudi.rescue.urls")),
     path("console/reports/", include("doudi.reports.urls")),
     path("console/supervision/", include("doudi.supervision.urls")),
+    path("console/discovery/", include("doudi.discovery.urls")),
     path("console/", include("doudi.console.urls")),
     path("hotlines/", include("doudi.regions.public_urls")),
     path("gongshi/", include("doudi.disclosure.urls")),
