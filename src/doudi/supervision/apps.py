@@ -1,6 +1,11 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from doudi.core.nav import Menu, NavLink
+
+# Who reads the audit log from the console (audit_review.REVIEW_ROLES).
+AUDIT_REVIEWERS = ("auditor", "municipal_supervisor", "district_supervisor")
+
 
 class SupervisionConfig(AppConfig):
     """资金监管与监督检查: the checks on every payroll and their findings, inspection, audit review,
@@ -8,4 +13,11 @@ class SupervisionConfig(AppConfig):
 
     name = "doudi.supervision"
     verbose_name = _("监督检查")
-    console_nav: list = []
+    console_nav: list = [
+        NavLink(
+            "supervision:audit_search", _("审计日志查阅"), Menu.SUPERVISION, order=70, roles=AUDIT_REVIEWERS
+        ),
+        NavLink(
+            "supervision:audit_unusual", _("异常访问"), Menu.SUPERVISION, order=72, roles=AUDIT_REVIEWERS
+        ),
+    ]
