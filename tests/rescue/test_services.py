@@ -187,3 +187,40 @@ def test_daily_checks_and_the_missing_list(staff, stations):
 def test_a_township_patrol_sees_its_district_stations_only(staff, stations, regions):
     assert list(selectors.stations_to_guide(staff.a_patrol)) == [stations.a]
     assert set(selectors.stations_to_guide(staff.city_admin)) == {stations.a, stations.b}
+
+
+def test_the_saturation_line_is_the_bureau_s_dated_parameter_unless_the_station_set_its_own(
+    staff, stations, regions
+):
+    from doudi.parameters.services import add_parameter_value
+
+    today = timezone.localdate()
+    days = [today - datetime.timedelta(days=n) for n in range(4)]
+    assert stations.a.threshold_percent is None and services.threshold_on(stations.a, days[1]) == 90
+    own = services.register_station(
+        by=staff.a_district, name="自定预警线站", region=regions.a_t, capacity=100, threshold_percent="95"
+    )
+    add_parameter_value(
+        user=staff.city_admin,
+        name="rescue.station_threshold_percent",
+        effective_from=days[1],
+        value=80,
+        reference="市民政局通知",
+        reason="床位紧张，提前预警",
+    )
+    # Before the new value: 85 of 100 is below 90 %; from its day, 80 of 100 alerts.
+    services.record_occupancy(by=staff.a_station, station=stations.a, day=days[2], occupants=85)
+    services.record_occupancy(by=staff.a_station, station=stations.a, day=days[1], occupants=80)
+    alert = SaturationAlert.objects.get(station=stations.a)
+    assert (alert.day, alert.threshold_percent) == (days[1], 80)
+    # A station's own line is kept: 94 of 100 under its 95 % does not alert.
+    services.record_occupancy(by=staff.a_station, station=own, day=days[1], occupants=94)
+    assert not SaturationAlert.objects.filter(station=own).exists()
+
+
+@pytest.mark.parametrize("raw", ["", "  ", ZWSP])
+def test_a_blank_line_means_the_parameter(staff, regions, raw):
+    station = services.register_station(
+        by=staff.a_district, name="空预警线站", region=regions.a, capacity=10, threshold_percent=raw
+    )
+    assert station.threshold_percent is None

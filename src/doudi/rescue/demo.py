@@ -40,9 +40,7 @@ def load_demo_rescue(
     if admin is None or officer is None or not districts:
         return None
     stations = [
-        services.register_station(
-            by=admin, name=f"{d.name}救助管理站", region=d, capacity=60, threshold_percent=90, address=d.name
-        )
+        services.register_station(by=admin, name=f"{d.name}救助管理站", region=d, capacity=60, address=d.name)
         for d in districts
     ]
     home_station = next(s for s in stations if s.region_id == chain[2].pk)

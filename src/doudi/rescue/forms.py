@@ -18,8 +18,10 @@ class StationForm(CareForm):
     threshold_percent = forms.CharField(
         label=_("预警线（%）"),
         max_length=4,
-        initial="90",
-        help_text=_("在站人数达到床位数的该比例时向区县预警"),
+        required=False,
+        help_text=_(
+            "在站人数达到床位数的该比例时向区县预警；留空按市民政局参数（政策参数 rescue.station_threshold_percent）"
+        ),
     )
 
     def __init__(self, *args, regions=None, **kwargs):

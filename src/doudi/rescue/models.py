@@ -23,7 +23,8 @@ class StationKind(models.TextChoices):
 
 class Station(models.Model):
     """救助管理站 / 临时庇护场所: a place that takes people in, with its capacity and the share of it
-    (threshold, %) at which the district is alerted."""
+    (threshold, %) at which the district is alerted — its own, or (None) the bureau's dated parameter
+    `rescue.station_threshold_percent` in force on the day."""
 
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=10, choices=StationKind.choices)
@@ -32,7 +33,7 @@ class Station(models.Model):
     )
     address = models.CharField(_("地址"), max_length=200, blank=True)
     capacity = models.PositiveIntegerField(_("床位数"))
-    threshold_percent = models.PositiveSmallIntegerField(_("预警线（%）"), default=90)
+    threshold_percent = models.PositiveSmallIntegerField(_("预警线（%）"), null=True, blank=True)
     active = models.BooleanField(_("运营中"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("登记人")

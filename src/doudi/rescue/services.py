@@ -43,8 +43,9 @@ from doudi.rescue.models import (
 )
 
 MAX_CAPACITY = 100_000
-# The notice names no saturation line: 90% is the shipped default, set per station by the district.
-DEFAULT_THRESHOLD = 90
+# The notice names no saturation line: the bureau's dated parameter (shipped 90 %, unverified) applies to
+# every station registered without its own line.
+THRESHOLD_PARAMETER = "rescue.station_threshold_percent"
 
 STATION_WORKERS = (Role.RESCUE_STATION, Role.DISTRICT_OFFICER, Role.TOWNSHIP_OFFICER)
 REPORTERS = (
@@ -128,9 +129,11 @@ def _create_station(
     capacity_n = clean_count(errors, "capacity", capacity, maximum=MAX_CAPACITY)
     if "capacity" not in errors and capacity_n == 0:
         errors["capacity"] = _("床位数应大于 0。")
-    threshold = clean_count(errors, "threshold_percent", threshold_percent, maximum=100)
-    if "threshold_percent" not in errors and threshold == 0:
-        errors["threshold_percent"] = _("预警线应为 1 至 100 之间的整数。")
+    threshold: int | None = None
+    if clean_text(threshold_percent):  # blank: the bureau's dated parameter applies
+        threshold = clean_count(errors, "threshold_percent", threshold_percent, maximum=100)
+        if "threshold_percent" in errors or threshold == 0:
+            errors["threshold_percent"] = _("预警线应为 1 至 100 之间的整数；留空按市民政局参数。")
     address = clean_field_text(errors, "address", address, required=False, max_length=200)
     if name and "region" not in errors and Station.objects.filter(region=region, name=name).exists():
         errors["name"] = _("该区划已有同名救助管理站或临时庇护场所。")
@@ -155,10 +158,10 @@ def register_station(
     name: Any,
     region: Region | None,
     capacity: Any,
-    threshold_percent: Any = DEFAULT_THRESHOLD,
+    threshold_percent: Any = "",
     address: Any = "",
 ) -> Station:
-    """登记救助管理站."""
+    """登记救助管理站 (threshold blank: the bureau's dated parameter applies)."""
     require(can_manage_stations(by))
     return _create_station(
         by=by,
@@ -178,7 +181,7 @@ def open_shelter(
     name: Any,
     region: Region | None,
     capacity: Any,
-    threshold_percent: Any = DEFAULT_THRESHOLD,
+    threshold_percent: Any = "",
     address: Any = "",
     alert: SaturationAlert | None = None,
 ) -> Station:
@@ -207,6 +210,21 @@ def open_shelter(
     return shelter
 
 
+def threshold_on(station: Station, day: datetime.date) -> int | None:
+    """The station's saturation line on `day`: its own, else the bureau's parameter in force then
+    (None: no value in force — no alert can be raised)."""
+    if station.threshold_percent is not None:
+        return station.threshold_percent
+    return default_threshold(day)
+
+
+def default_threshold(day: datetime.date) -> int | None:
+    from doudi.parameters.selectors import current_parameters
+
+    found = current_parameters().value_at(THRESHOLD_PARAMETER, day)
+    return None if found is None else int(found.value)
+
+
 def _conflict(message: str):
     return lambda: Conflict(message)
 
@@ -230,14 +248,15 @@ def record_occupancy(*, by: Any, station: Station, day: Any, occupants: Any) -> 
         recorded_at=_now(),
     )
     record(actor=by, action=AuditAction.CREATE, obj=row, after={"day": day, "occupants": n})
-    if rules.saturated(occupants=n, capacity=station.capacity, threshold_percent=station.threshold_percent):
+    line = threshold_on(station, day)
+    if line is not None and rules.saturated(occupants=n, capacity=station.capacity, threshold_percent=line):
         alert, created = SaturationAlert.objects.get_or_create(
             station=station,
             day=day,
             defaults={
                 "occupants": n,
                 "capacity": station.capacity,
-                "threshold_percent": station.threshold_percent,
+                "threshold_percent": line,
                 "raised_at": _now(),
             },
         )

@@ -30,6 +30,7 @@ def station_list(request: HttpRequest) -> HttpResponse:
         {
             "stations": selectors.stations_for(request.user, today),
             "day": today,
+            "default_line": services.default_threshold(today),
             "open_alerts": selectors.alerts_for(request.user, open_only=True),
             "can_manage": services.can_manage_stations(request.user),
             "can_report": services.can_report(request.user),
@@ -50,11 +51,17 @@ def station_new(request: HttpRequest) -> HttpResponse:
 
 @console_user_required
 def station_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    page = selectors.station_page(request.user, pk, timezone.localdate())
+    today = timezone.localdate()
+    page = selectors.station_page(request.user, pk, today)
     return render(
         request,
         "rescue/station_detail.html",
-        {"page": page, "st": page.station, "can_work": services.can_work_stations(request.user)},
+        {
+            "page": page,
+            "st": page.station,
+            "line": services.threshold_on(page.station, today),
+            "can_work": services.can_work_stations(request.user),
+        },
     )
 
 
@@ -102,9 +109,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 def shelter_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     alert = selectors.alert_for(request.user, pk) if pk is not None else None
     require(services.can_manage_stations(request.user))
-    initial = {"threshold_percent": services.DEFAULT_THRESHOLD}
-    if alert is not None:
-        initial["region"] = alert.station.region_id
+    initial = {"region": alert.station.region_id} if alert is not None else {}
     form = StationForm(request.POST or None, initial=initial, regions=_regions(request))
     saved, status = submit(request, form, lambda d: services.open_shelter(by=request.user, alert=alert, **d))
     if saved is not None:
