@@ -224,3 +224,53 @@ def test_a_blank_line_means_the_parameter(staff, regions, raw):
         by=staff.a_district, name="空预警线站", region=regions.a, capacity=10, threshold_percent=raw
     )
     assert station.threshold_percent is None
+
+
+def test_the_alert_is_texted_once_to_the_station_s_alert_phone(staff, regions, settings):
+    from doudi.portal.models import OutboxMessage
+
+    settings.DOUDI_SMS_BACKEND = "outbox"
+    texted = services.register_station(
+        by=staff.a_district,
+        name="有值班手机站",
+        region=regions.a,
+        capacity=120,
+        alert_phone=f"139{ZWSP}0000 1111",
+    )
+    silent = services.register_station(
+        by=staff.a_district, name="无值班手机站", region=regions.a, capacity=10
+    )
+    today = timezone.localdate()
+    services.record_occupancy(by=staff.a_station, station=texted, day=today, occupants=107)
+    assert not OutboxMessage.objects.exists()  # 107 of 120 is below 90 %
+    yesterday = today - datetime.timedelta(days=1)
+    services.record_occupancy(by=staff.a_station, station=texted, day=yesterday, occupants=108)
+    message = OutboxMessage.objects.get()
+    assert message.phone == "13900001111"
+    assert "有值班手机站" in message.text and "在站 108 人" in message.text and "预警线 90%" in message.text
+    # The same day again is a conflict and texts nothing more; a station without a phone: console only.
+    with pytest.raises(Conflict):
+        services.record_occupancy(by=staff.a_station, station=texted, day=yesterday, occupants=110)
+    services.record_occupancy(by=staff.a_station, station=silent, day=today, occupants=10)
+    assert SaturationAlert.objects.filter(station=silent).exists()
+    assert OutboxMessage.objects.count() == 1
+
+
+def test_the_alert_is_raised_even_when_the_sms_cannot_go_out(staff, stations, settings):
+    from doudi.portal.models import Notification
+
+    settings.DOUDI_SMS_BACKEND = "gateway"  # no gateway configured: the send fails, logged
+    Station.objects.filter(pk=stations.a.pk).update(alert_phone="13900001111")
+    stations.a.refresh_from_db()
+    services.record_occupancy(by=staff.a_station, station=stations.a, day=timezone.localdate(), occupants=100)
+    alert = SaturationAlert.objects.get()
+    assert not Notification.objects.get(key=f"station-alert:{alert.pk}").sent
+
+
+@pytest.mark.parametrize("phone", ["1390000111", "abc", "1" * 40])
+def test_a_bad_alert_phone_is_a_field_error(staff, regions, phone):
+    with pytest.raises(ValidationError) as exc:
+        services.register_station(
+            by=staff.a_district, name="站", region=regions.a, capacity=10, alert_phone=phone
+        )
+    assert "alert_phone" in _errors(exc)

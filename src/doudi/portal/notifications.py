@@ -230,3 +230,30 @@ def on_return_imported(sender, imported, **kwargs) -> None:
             text=failed_text(line),
             purpose=MessagePurpose.PAYMENT_FAILED,
         )
+
+
+# --- 床位预警 (rescue, 二(三)) ---------------------------------------------------------------------------
+
+
+def saturation_text(alert) -> str:
+    return _(
+        "%(sign)s%(station)s %(day)s 在站 %(n)s 人（床位 %(cap)s 张），已达预警线 %(pct)s%%，"
+        "请及时开设临时庇护场所（关爱服务→床位预警）。"
+    ) % {
+        "sign": SIGN,
+        "station": alert.station.name,
+        "day": alert.day.strftime("%Y-%m-%d"),
+        "n": alert.occupants,
+        "cap": alert.capacity,
+        "pct": alert.threshold_percent,
+    }
+
+
+def on_saturation_alerted(sender, alert, **kwargs) -> None:
+    """An SMS to the station's alert phone (the district's duty mobile), once per alert."""
+    notify_once(
+        key=f"station-alert:{alert.pk}",
+        phone=alert.station.alert_phone,
+        text=saturation_text(alert),
+        purpose=MessagePurpose.OTHER,
+    )

@@ -24,6 +24,13 @@ class StationForm(CareForm):
         ),
     )
 
+    alert_phone = forms.CharField(
+        label=_("预警短信接收手机"),
+        max_length=30,
+        required=False,
+        help_text=_("区县民政值班手机：达到预警线时发送短信；留空则只在系统内预警"),
+    )
+
     def __init__(self, *args, regions=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = regions if regions is not None else Region.objects.none()

@@ -34,6 +34,8 @@ class Station(models.Model):
     address = models.CharField(_("地址"), max_length=200, blank=True)
     capacity = models.PositiveIntegerField(_("床位数"))
     threshold_percent = models.PositiveSmallIntegerField(_("预警线（%）"), null=True, blank=True)
+    # The district's duty mobile that is texted when the station reaches its line (blank: console only).
+    alert_phone = models.CharField(_("预警短信接收手机"), max_length=20, blank=True)
     active = models.BooleanField(_("运营中"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("登记人")

@@ -8,9 +8,10 @@ The field cleaning is the care app's (`clean_field_text`, `clean_count`, `clean_
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,9 +29,11 @@ from doudi.core.fields import (
     raise_field_errors,
     require,
 )
+from doudi.core.masking import mask_phone
 from doudi.core.scoping import region_in_scope
 from doudi.core.text import clean_text
 from doudi.regions.models import Region, RegionLevel
+from doudi.registry.services import clean_phone
 from doudi.rescue import rules
 from doudi.rescue.models import (
     FieldReport,
@@ -41,8 +44,10 @@ from doudi.rescue.models import (
     Station,
     StationKind,
 )
+from doudi.rescue.signals import saturation_alerted
 
 MAX_CAPACITY = 100_000
+MOBILE = re.compile(r"1\d{10}")
 # The notice names no saturation line: the bureau's dated parameter (shipped 90 %, unverified) applies to
 # every station registered without its own line.
 THRESHOLD_PARAMETER = "rescue.station_threshold_percent"
@@ -109,6 +114,7 @@ def station_snapshot(s: Station) -> dict:
         "address": s.address,
         "capacity": s.capacity,
         "threshold_percent": s.threshold_percent,
+        "alert_phone": mask_phone(s.alert_phone),
         "active": s.active,
     }
 
@@ -122,6 +128,7 @@ def _create_station(
     capacity: Any,
     threshold_percent: Any,
     address: Any,
+    alert_phone: Any,
 ) -> Station:
     errors: dict[str, str] = {}
     name = clean_field_text(errors, "name", name, required=True, max_length=100)
@@ -135,6 +142,13 @@ def _create_station(
         if "threshold_percent" in errors or threshold == 0:
             errors["threshold_percent"] = _("预警线应为 1 至 100 之间的整数；留空按市民政局参数。")
     address = clean_field_text(errors, "address", address, required=False, max_length=200)
+    try:
+        phone = clean_phone(clean_text(alert_phone))
+    except ValidationError as exc:
+        errors["alert_phone"] = "；".join(exc.messages)
+        phone = ""
+    if phone and not MOBILE.fullmatch(phone):
+        errors["alert_phone"] = _("请填写11位手机号码（用于接收预警短信）。")
     if name and "region" not in errors and Station.objects.filter(region=region, name=name).exists():
         errors["name"] = _("该区划已有同名救助管理站或临时庇护场所。")
     raise_field_errors(errors)
@@ -145,6 +159,7 @@ def _create_station(
         capacity=capacity_n,
         threshold_percent=threshold,
         address=address,
+        alert_phone=phone,
         created_by=by,
     )
     record(actor=by, action=AuditAction.CREATE, obj=station, after=station_snapshot(station))
@@ -160,6 +175,7 @@ def register_station(
     capacity: Any,
     threshold_percent: Any = "",
     address: Any = "",
+    alert_phone: Any = "",
 ) -> Station:
     """登记救助管理站 (threshold blank: the bureau's dated parameter applies)."""
     require(can_manage_stations(by))
@@ -171,6 +187,7 @@ def register_station(
         capacity=capacity,
         threshold_percent=threshold_percent,
         address=address,
+        alert_phone=alert_phone,
     )
 
 
@@ -183,6 +200,7 @@ def open_shelter(
     capacity: Any,
     threshold_percent: Any = "",
     address: Any = "",
+    alert_phone: Any = "",
     alert: SaturationAlert | None = None,
 ) -> Station:
     """开设临时庇护场所: a district officer opens a shelter, in answer to an alert or not; the alert
@@ -202,6 +220,7 @@ def open_shelter(
         capacity=capacity,
         threshold_percent=threshold_percent,
         address=address,
+        alert_phone=alert_phone,
     )
     if alert is not None:
         alert.shelter = shelter
@@ -262,6 +281,7 @@ def record_occupancy(*, by: Any, station: Station, day: Any, occupants: Any) -> 
         )
         if created:
             record(actor=by, action=AuditAction.CREATE, obj=alert, after={"day": day, "occupants": n})
+            saturation_alerted.send(sender=SaturationAlert, alert=alert)
     return row
 
 
