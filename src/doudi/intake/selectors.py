@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doudi.audit.services import record_read
+from doudi.core.pagination import ordering
 from doudi.intake import sla
 from doudi.intake.flows import Action, Flow, actionable_q, available_actions, flow_for
 from doudi.intake.models import (
@@ -76,6 +77,10 @@ def cases_for(user: User) -> QuerySet[Case]:
     return Case.objects.visible_to(user)
 
 
+# The queue's total order: due date (none last), filing time, id — the keyset of its pages.
+QUEUE_ORDER = ("due_on", "filed_at", "pk")
+
+
 def work_queue(
     user: User, filters: CaseFilters | None = None, *, today: datetime.date | None = None
 ) -> QuerySet[Case]:
@@ -104,7 +109,7 @@ def work_queue(
     if q:
         qs = qs.filter(Q(tracking_number__startswith=q.upper()) | Q(applicant_name__startswith=q))
     pending = Transfer.objects.filter(case=OuterRef("pk"), status=TransferStatus.PENDING)
-    return qs.annotate(in_transfer=Exists(pending)).order_by("due_on", "filed_at", "pk")
+    return qs.annotate(in_transfer=Exists(pending)).order_by(*ordering(QUEUE_ORDER, Case))
 
 
 def week_end(today: datetime.date) -> datetime.date:

@@ -27,6 +27,7 @@ from doudi.core.errors import Conflict
 from doudi.core.excel import DATE, Column, excel_response
 from doudi.core.http import flash_refusal, redirect_next, refusal_text
 from doudi.core.masking import mask_id_number, mask_phone
+from doudi.core.pagination import count_up_to, keyset_page
 from doudi.intake import flows, holidays, notices, selectors, services, sla
 from doudi.intake.confirmations import confirmation
 from doudi.intake.forms import (
@@ -119,10 +120,17 @@ def case_list(request: HttpRequest) -> HttpResponse:
     """待办案件: the user's queue (or all visible cases), overdue highlighted, with bulk actions."""
     filters = _filters(request)
     today = _today()
-    paginator = Paginator(selectors.work_queue(request.user, filters, today=today), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    # A keyset page (no COUNT, no OFFSET): a district's queue reads as fast on page 100 as on page 1.
+    page = keyset_page(
+        selectors.work_queue(request.user, filters, today=today),
+        selectors.QUEUE_ORDER,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        size=PAGE_SIZE,
+    )
     query = request.GET.copy()
-    query.pop("page", None)
+    for key in ("page", "after", "before"):
+        query.pop(key, None)
     return render(
         request,
         "intake/list.html",
@@ -137,8 +145,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "bulk_actions": _bulk_actions(request.user),
             "assignees": _assignees(request.user),
             "can_act": services.is_actor(request.user),
-            "overdue_count": selectors.overdue_cases(request.user, today=today).count(),
-            "incoming_count": selectors.incoming_transfers(request.user).count(),
+            "overdue": count_up_to(selectors.overdue_cases(request.user, today=today)),
+            "incoming": count_up_to(selectors.incoming_transfers(request.user)),
         },
     )
 

@@ -35,13 +35,25 @@ def yuan(fen: int | None) -> str:
     return f"{sign}{fen // 100:,}.{fen % 100:02d}"
 
 
-@register.simple_tag(takes_context=True)
-def page_query_prefix(context) -> str:
-    """The current query string without `page`, ready for "?{prefix}page=N": a page link keeps the filters."""
+def _query_without(context, keys: tuple[str, ...]) -> str:
     request = context.get("request")
     if request is None:
         return ""
     params = request.GET.copy()
-    params.pop("page", None)
+    for key in keys:
+        params.pop(key, None)
     encoded = params.urlencode()
     return f"{encoded}&" if encoded else ""
+
+
+@register.simple_tag(takes_context=True)
+def page_query_prefix(context) -> str:
+    """The current query string without `page`, ready for "?{prefix}page=N": a page link keeps the filters."""
+    return _query_without(context, ("page",))
+
+
+@register.simple_tag(takes_context=True)
+def keyset_query_prefix(context) -> str:
+    """The current query string without the keyset cursors (`after`, `before`): a keyset page link
+    keeps the filters (console/_keyset_pagination.html)."""
+    return _query_without(context, ("after", "before", "page"))
