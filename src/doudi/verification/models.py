@@ -297,3 +297,68 @@ class RecheckOutcome(models.Model):
             models.UniqueConstraint(fields=["run", "household"], name="one_outcome_per_run_household")
         ]
         indexes = [models.Index(fields=["run", "region"])]
+
+
+class ScheduleKind(models.TextChoices):
+    """复核周期 (条例第26条)."""
+
+    MONTHLY = "monthly", _("按月复核（城市，有劳动能力未就业成员）")
+    QUARTERLY = "quarterly", _("按季复核（农村，有劳动能力未就业成员）")
+    SIX_MONTHLY = "six_monthly", _("每半年复核（收入来源稳定）")
+    YEARLY = "yearly", _("每年复核（重病、重残成员，收入基本稳定）")
+
+
+class ScheduleReason(models.TextChoices):
+    ABLE_JOBLESS_MEMBER = "able_jobless_member", _("有劳动年龄内、有劳动能力但未就业的成员")
+    SEVERE_ILLNESS_OR_DISABILITY = "severe_illness_or_disability", _("有重病或重度残疾成员")
+    STABLE_INCOME = "stable_income", _("家庭收入来源基本稳定")
+
+
+class RecheckSchedule(models.Model):
+    """A recipient household's re-check schedule (条例第26条): its kind by rule, and when the next
+    re-check falls due — in the month of `next_due_on`, overdue once that month is over. Kept by
+    services.refresh_schedules (the monthly re-check runs it first); a re-check done — by the monthly run
+    for the households due that it could check, or recorded by the township — moves `next_due_on` on."""
+
+    household = models.OneToOneField(
+        "registry.Household",
+        on_delete=models.PROTECT,
+        related_name="recheck_schedule",
+        verbose_name=_("家庭"),
+    )
+    kind = models.CharField(_("复核周期"), max_length=12, choices=ScheduleKind.choices)
+    reason = models.CharField(_("依据"), max_length=32, choices=ScheduleReason.choices)
+    next_due_on = models.DateField(_("下次复核月份"))
+    last_checked_on = models.DateField(_("上次复核日期"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    region_field = "household__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("复核周期")
+        verbose_name_plural = _("复核周期")
+        indexes = [models.Index(fields=["next_due_on"])]
+
+
+class RecheckDone(models.Model):
+    """A re-check done (insert-only): by a monthly run, or recorded by an officer (入户、电话、微信核查)."""
+
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("复核周期"), max_length=12, choices=ScheduleKind.choices)
+    due_on = models.DateField(_("应复核月份"))
+    checked_on = models.DateField(_("复核日期"))
+    run = models.ForeignKey(RecheckRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    region_field = "household__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("复核记录")
+        verbose_name_plural = _("复核记录")
+        indexes = [models.Index(fields=["household", "checked_on"])]

@@ -62,12 +62,19 @@ def params_and_windows(
     return current_parameters(), {int(code): window for code, window in windows.items()}
 
 
+def consent_valid_on(day: date) -> Q:
+    """A Consent signed by `day` and neither expired nor revoked on it."""
+    return (
+        Q(signed_on__lte=day)
+        & (Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        & (Q(revoked_on__isnull=True) | Q(revoked_on__gt=day))
+    )
+
+
 def valid_consent(household: Household, day: date) -> Consent | None:
     """The latest authorisation valid on `day`, or None."""
     return (
-        Consent.objects.filter(household=household, signed_on__lte=day)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
-        .filter(Q(revoked_on__isnull=True) | Q(revoked_on__gt=day))
+        Consent.objects.filter(consent_valid_on(day), household=household)
         .order_by("-signed_on", "-pk")
         .first()
     )
@@ -194,3 +201,35 @@ def deferred_worklist(
         return None, RecheckOutcome.objects.none()
     qs = RecheckOutcome.objects.visible_to(user).filter(run=run, deferred=True).select_related("region")
     return run, qs.order_by("region_id", "household_id")
+
+
+# --- 复核周期 (条例第26条) ------------------------------------------------------------------------------
+
+
+def overdue_rechecks(user: Any, today: date) -> QuerySet[Any]:
+    """逾期未复核: recipient households in the user's subtree whose re-check month is over (条例第26条),
+    the longest overdue first."""
+    from doudi.verification.models import RecheckSchedule
+
+    first = today.replace(day=1)
+    return (
+        RecheckSchedule.objects.visible_to(user)
+        .filter(household__dibao_enrolled=True, next_due_on__lt=first)
+        .select_related("household__region", "household__head")
+        .order_by("next_due_on", "household_id")
+    )
+
+
+def due_rechecks(user: Any, today: date) -> QuerySet[Any]:
+    """本月应复核: the households whose re-check falls due in this month."""
+    from doudi.verification.models import RecheckSchedule
+
+    first = today.replace(day=1)
+    return (
+        RecheckSchedule.objects.visible_to(user)
+        .filter(
+            household__dibao_enrolled=True, next_due_on__gte=first, next_due_on__lte=Period.of(today).last_day
+        )
+        .select_related("household__region", "household__head")
+        .order_by("household__region_id", "household_id")
+    )

@@ -45,7 +45,7 @@ from doudi.verification.models import (
     Signal,
     SignalStatus,
 )
-from doudi.verification.selectors import extract_files, params_and_windows, valid_consent
+from doudi.verification.selectors import consent_valid_on, extract_files, params_and_windows, valid_consent
 
 log = logging.getLogger(__name__)
 
@@ -480,6 +480,9 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None) -> Rec
     try:
         report("reading", 5)
         clock = time.perf_counter()
+        refresh_schedules(on=month.first_day)  # 条例第26条: each household's schedule, by rule
+        schedule_seconds = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
         inputs = recheck.read_inputs(month)
         read_seconds = round(time.perf_counter() - clock, 3)
         clock = time.perf_counter()
@@ -504,6 +507,7 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None) -> Rec
             inserts=[(RecheckOutcome._meta.db_table, outcomes), (Signal._meta.db_table, signals)],
         )
         timings = {
+            "schedules": schedule_seconds,
             "read": read_seconds,
             "prepare": prepare_seconds,
             **results.timings,
@@ -528,11 +532,13 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None) -> Rec
                 ],
                 timings=timings,
             )
+            completed = complete_due_rechecks(run=run, month=month)
             run.refresh_from_db()
             summary = {
                 "month": run.month,
                 "status": run.status,
                 "households": run.households,
+                "scheduled_rechecks_done": completed,
                 "signals": run.signal_count,
                 "outcomes": run.outcome_count,
                 "deferred": run.deferred_count,
@@ -551,3 +557,187 @@ def execute_recheck(month: Period, *, officer: Any = None, progress=None) -> Rec
 def _with_run(table: pa.Table, run_id: int, schema: pa.Schema) -> pa.Table:
     run_column = pa.array(np.full(table.num_rows, run_id, dtype=np.int64))
     return table.add_column(0, "run_id", run_column).select(schema.names).cast(schema)
+
+
+# --- 复核周期 (条例第26条) ------------------------------------------------------------------------------
+
+SCHEDULE_RECORDERS = (Role.VILLAGE_WORKER, Role.TOWNSHIP_OFFICER, Role.DISTRICT_OFFICER)
+
+
+def _computed_kinds(on: date):
+    """Enrolled households with their schedule kind by rule on `on`, computed in the database."""
+    from django.db.models import Case, CharField, Exists, OuterRef, Q, Value, When
+
+    from doudi.registry.models import PersonCategory
+    from doudi.verification import schedule
+
+    in_force = Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+    low, high = schedule.WORKING_AGE
+    unable = PersonCategory.objects.filter(
+        in_force, person=OuterRef("person"), category__in=[*schedule.UNABLE, "tekun"]
+    )
+    able_jobless = Membership.objects.filter(
+        household=OuterRef("pk"),
+        left_on__isnull=True,
+        person__work="none",
+        person__birth_date__lte=_years_before(on, low),  # 18 or over
+        person__birth_date__gt=_years_before(on, high),  # not yet 60
+    ).filter(~Exists(unable))
+    severe = PersonCategory.objects.filter(
+        in_force,
+        category__in=sorted(schedule.UNABLE),
+        person__memberships__household=OuterRef("pk"),
+        person__memberships__left_on__isnull=True,
+    )
+    return Household.objects.filter(dibao_enrolled=True).annotate(
+        computed_kind=Case(
+            When(Exists(able_jobless) & Q(area_type="urban"), then=Value(schedule.MONTHLY)),
+            When(Exists(able_jobless), then=Value(schedule.QUARTERLY)),
+            When(Exists(severe), then=Value(schedule.YEARLY)),
+            default=Value(schedule.SIX_MONTHLY),
+            output_field=CharField(),
+        )
+    )
+
+
+def _years_before(on: date, years: int) -> date:
+    """The birthday on which someone is `years` old on `on` (a 29 February birthday counts from 1 March)."""
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # on is 29 February
+        return date(on.year - years, 2, 28)
+
+
+REASON_OF_KIND = {
+    "monthly": "able_jobless_member",
+    "quarterly": "able_jobless_member",
+    "yearly": "severe_illness_or_disability",
+    "six_monthly": "stable_income",
+}
+
+
+def refresh_schedules(*, on: date) -> dict[str, int]:
+    """复核周期: give every recipient household its schedule by rule on `on` (条例第26条).
+
+    A household without one gets it, first due `interval` months after the month of `on`; a household
+    whose kind changed keeps its due date unless the new kind is due sooner (counted from the last
+    re-check, or from when the old schedule started). Only new and changed households are written."""
+    from django.db.models import F, OuterRef, Q, Subquery
+
+    from doudi.verification import schedule
+    from doudi.verification.models import RecheckSchedule
+
+    current = RecheckSchedule.objects.filter(household=OuterRef("pk")).values("kind")[:1]
+    changed = (
+        _computed_kinds(on)
+        .annotate(stored_kind=Subquery(current))
+        .filter(Q(stored_kind__isnull=True) | ~Q(stored_kind=F("computed_kind")))
+        .values_list("pk", "computed_kind", "stored_kind")
+    )
+    created = updated = 0
+    with transaction.atomic():
+        rows = list(changed)
+        new = [
+            RecheckSchedule(
+                household_id=pk,
+                kind=kind,
+                reason=REASON_OF_KIND[kind],
+                next_due_on=schedule.next_due(on, kind),
+            )
+            for pk, kind, stored in rows
+            if stored is None
+        ]
+        RecheckSchedule.objects.bulk_create(new, batch_size=2000)
+        created = len(new)
+        moved = {pk: kind for pk, kind, stored in rows if stored is not None}
+        for row in RecheckSchedule.objects.filter(household_id__in=list(moved)).select_for_update():
+            kind = moved[row.household_id]
+            base = row.last_checked_on or add_months_back(row.next_due_on, schedule.INTERVAL_MONTHS[row.kind])
+            row.next_due_on = min(row.next_due_on, schedule.next_due(base, kind))
+            row.kind, row.reason = kind, REASON_OF_KIND[kind]
+            row.save(update_fields=["kind", "reason", "next_due_on", "updated_at"])
+            updated += 1
+    return {"created": created, "changed": updated}
+
+
+def add_months_back(day: date, months: int) -> date:
+    from doudi.policy.periods import add_months
+
+    return add_months(day, -months)
+
+
+def complete_due_rechecks(*, run: RecheckRun, month: Period) -> int:
+    """The monthly run re-checked the households due by the end of `month` that it could check (a valid
+    consent on the month's last day): each gets a RecheckDone row and its next due month. Those without
+    consent stay due, and become overdue once their month is over."""
+    from django.db.models import Exists, OuterRef
+
+    from doudi.verification import schedule
+    from doudi.verification.models import RecheckDone, RecheckSchedule
+
+    last = month.last_day
+    consent = Consent.objects.filter(consent_valid_on(last), household=OuterRef("household"))
+    due = RecheckSchedule.objects.filter(household__dibao_enrolled=True, next_due_on__lte=last).filter(
+        Exists(consent)
+    )
+    rows = list(due.values_list("household_id", "kind", "next_due_on"))
+    RecheckDone.objects.bulk_create(
+        [RecheckDone(household_id=h, kind=k, due_on=d, checked_on=last, run=run) for h, k, d in rows],
+        batch_size=2000,
+    )
+    for kind in schedule.INTERVAL_MONTHS:
+        RecheckSchedule.objects.filter(household_id__in=[h for h, k, _ in rows if k == kind]).update(
+            next_due_on=schedule.next_due(last, kind), last_checked_on=last
+        )
+    return len(rows)
+
+
+def record_recheck(*, household: Household, officer: Any, checked_on: date, note: str) -> Any:
+    """登记复核: a township (or village, district) officer records a re-check done by visit, phone or
+    WeChat (条例第26条); the household's next re-check falls due one interval after that month."""
+    from doudi.core.fields import clean_field_text, raise_field_errors
+    from doudi.verification import schedule
+    from doudi.verification.models import RecheckDone, RecheckSchedule
+
+    _require_role(officer, SCHEDULE_RECORDERS, _("只有村社区、乡镇街道或区县经办人可以登记复核"))
+    if not region_in_scope(officer, household.region):
+        raise PermissionDenied(_("该家庭不在您的管辖范围内"))
+    errors: dict[str, str] = {}
+    note = clean_field_text(errors, "note", note, required=True, max_length=200)
+    if checked_on > timezone.localdate():
+        errors["checked_on"] = _("复核日期不能晚于今天")
+    raise_field_errors(errors)
+    with transaction.atomic():
+        row = RecheckSchedule.objects.select_for_update().filter(household=household).first()
+        if row is None or not household.dibao_enrolled:
+            raise ValidationError({"household": [_("该家庭没有复核周期（不在保）")]})
+        if row.last_checked_on and checked_on < row.last_checked_on:
+            raise ValidationError({"checked_on": [_("复核日期早于上次复核")]})
+        if row.last_checked_on == checked_on:  # the same re-check sent twice: recorded once
+            same = (
+                RecheckDone.objects.filter(household=household, checked_on=checked_on).order_by("-pk").first()
+            )
+            if same is not None:
+                return same
+        done = RecheckDone.objects.create(
+            household=household,
+            kind=row.kind,
+            due_on=row.next_due_on,
+            checked_on=checked_on,
+            officer=officer,
+            note=note,
+        )
+        row.last_checked_on = checked_on
+        row.next_due_on = schedule.next_due(checked_on, row.kind)
+        row.save(update_fields=["last_checked_on", "next_due_on", "updated_at"])
+        record(
+            actor=officer,
+            action=AuditAction.ACTION,
+            obj=done,
+            after={
+                "household": household.pk,
+                "checked_on": checked_on.isoformat(),
+                "next_due_on": row.next_due_on.isoformat(),
+            },
+        )
+    return done

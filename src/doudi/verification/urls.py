@@ -18,4 +18,6 @@ urlpatterns = [
     path("signals/", views.signals, name="signals"),
     path("signals/<int:pk>/handle/", views.signal_handle, name="signal_handle"),
     path("deferred/", views.deferred, name="deferred"),
+    path("rechecks/", views.rechecks_overdue, name="rechecks_overdue"),
+    path("households/<int:pk>/recheck/", views.recheck_record, name="recheck_record"),
 ]

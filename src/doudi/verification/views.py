@@ -302,3 +302,52 @@ def deferred(request: HttpRequest) -> HttpResponse:
     run_obj, qs = selectors.deferred_worklist(request.user)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "verification/deferred.html", {"run": run_obj, "page": page})
+
+
+# --- 复核周期 (条例第26条) ------------------------------------------------------------------------------
+
+
+@console_user_required
+def rechecks_overdue(request: HttpRequest) -> HttpResponse:
+    """逾期未复核: the households in the user's subtree whose scheduled re-check month is over, and
+    those due this month; a township officer records a re-check done by visit, phone or WeChat."""
+    today = timezone.localdate()
+    show = "due" if request.GET.get("show") == "due" else "overdue"
+    qs = (
+        selectors.due_rechecks(request.user, today)
+        if show == "due"
+        else selectors.overdue_rechecks(request.user, today)
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "verification/rechecks_overdue.html",
+        {
+            "page": page,
+            "show": show,
+            "today": today,
+            "can_record": _can(request.user, services.SCHEDULE_RECORDERS),
+        },
+    )
+
+
+@console_user_required
+@require_POST
+def recheck_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """登记复核 for one household (POST: checked_on, note)."""
+    household = get_visible_or_404(Household.objects.all(), request.user, pk=pk)
+    checked_on = _date(request.POST.get("checked_on", ""))
+    try:
+        if checked_on is None:
+            raise ValidationError({"checked_on": [_("请填写有效的日期（YYYY-MM-DD）。")]})
+        services.record_recheck(
+            household=household,
+            officer=request.user,
+            checked_on=checked_on,
+            note=request.POST.get("note", ""),
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        flash_refusal(request, exc)
+    else:
+        messages.success(request, _("已登记复核。"))
+    return redirect_next(request, "verification:rechecks_overdue")
