@@ -16,7 +16,7 @@ from doudi.intake.models import Case
 
 from .conftest import DAY, member
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # ADBC reads committed rows on PostgreSQL
 OLD = dt.date(1950, 5, 5)
 
 

@@ -10,7 +10,7 @@ from doudi.discovery.models import Lead, LeadState, SweepRun
 
 from .conftest import DAY, PREVIOUS, member
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # ADBC reads committed rows on PostgreSQL
 
 OLD = dt.date(1950, 5, 5)
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -105,6 +106,7 @@ SCHEMAS = {
             ("household_id", I64),
             ("person_id", I64),
             ("version", I64),
+            ("fingerprint", STR),
         ]
     ),
     "settled": pa.schema([("key", STR), ("fingerprint", STR)]),
@@ -127,7 +129,8 @@ def _queries(day: datetime.date) -> dict[str, tuple[str, pa.Schema]]:
         f"CASE WHEN state IN ({terminal}) THEN 0 ELSE 1 END AS is_open, {filed_on} AS filed_on FROM intake_case",
         "paid": PAID_SQL,
         "villages": dataio.VILLAGE_SQL,
-        "live": f"SELECT id AS lead_id, key, state, household_id, person_id, version FROM discovery_lead WHERE state IN ({live})",
+        "live": f"SELECT id AS lead_id, key, state, household_id, person_id, version, fingerprint FROM discovery_lead "
+        f"WHERE state IN ({live})",
         "settled": f"SELECT DISTINCT key, fingerprint FROM discovery_lead WHERE state NOT IN ({live})",
     }
     return {name: (q, SCHEMAS[name]) for name, q in sql.items()}
@@ -240,7 +243,7 @@ def _plan(con, leads: pa.Table, tables: dict[str, pa.Table]) -> dict[str, pa.Tab
     ).to_arrow_table()
     again = con.execute(
         """SELECT x.lead_id, x.state, x.version, k.reasons, k.fingerprint, k.estimate_fen, k.threshold_fen,
-                  k.open_case_id
+                  k.open_case_id, k.fingerprint IS DISTINCT FROM x.fingerprint AS changed
            FROM keyed k JOIN live x USING (key) ORDER BY x.lead_id"""
     ).to_arrow_table()
     # Not found any more: enrolled if the subject now receives something, else cleared.
@@ -324,28 +327,31 @@ def _write(run: SweepRun, day: datetime.date, plan: dict[str, pa.Table], officer
             )
             for lead in created
         ]
-        # Found again: refresh reasons; a live lead that gained an open case is linked to it.
+        # Found again: seen by this run; the reasons of those whose data changed refreshed; a live lead
+        # that gained an open case linked to it.
         if again.num_rows:
-            rows = again.to_pylist()
-            refreshed = []
-            for r in rows:
+            ids = again.column("lead_id").to_pylist()
+            for i in range(0, len(ids), 10_000):
+                Lead.objects.filter(pk__in=ids[i : i + 10_000]).update(seen_run=run)
+            refreshed, linked = [], []
+            for r in again.filter(
+                pc.or_(again.column("changed"), pc.is_valid(again.column("open_case_id")))
+            ).to_pylist():
                 lead = Lead(
                     pk=r["lead_id"],
                     reasons=r["reasons"],
                     fingerprint=r["fingerprint"],
                     estimate_fen=r["estimate_fen"],
                     threshold_fen=r["threshold_fen"],
-                    seen_run=run,
-                    state=r["state"],
-                    version=r["version"],
-                    case_id=None,
                 )
+                refreshed.append(lead)
                 if r["open_case_id"] and r["state"] != LeadState.APPLIED:
                     lead.state, lead.version, lead.case_id = (
                         LeadState.APPLIED,
                         r["version"] + 1,
                         r["open_case_id"],
                     )
+                    linked.append(lead)
                     ledger.append(
                         _ledger_row(
                             r,
@@ -357,15 +363,11 @@ def _write(run: SweepRun, day: datetime.date, plan: dict[str, pa.Table], officer
                             _("已有在办案件，线索关联至该案件"),
                         )
                     )
-                refreshed.append(lead)
-            linked = [lead for lead in refreshed if lead.case_id]
             Lead.objects.bulk_update(
-                refreshed,
-                ["reasons", "fingerprint", "estimate_fen", "threshold_fen", "seen_run"],
-                batch_size=2000,
+                refreshed, ["reasons", "fingerprint", "estimate_fen", "threshold_fen"], batch_size=500
             )
             if linked:
-                Lead.objects.bulk_update(linked, ["state", "version", "case"], batch_size=2000)
+                Lead.objects.bulk_update(linked, ["state", "version", "case"], batch_size=500)
         closing = []
         for r in gone.to_pylist():
             to = LeadState.ENROLLED if r["receiving"] else LeadState.CLEARED

@@ -284,8 +284,7 @@ def _people(con: duckdb.DuckDBPyConnection, d: str, since: str, st: Standards) -
         f"""
         CREATE OR REPLACE TEMP TABLE people AS
         SELECT m.household_id, m.person_id, m.relation, p.id_key, p.birth_date,
-               (year({d}) - year(p.birth_date)) - CASE WHEN strftime({d}, '%m%d') < strftime(p.birth_date, '%m%d')
-                   THEN 1 ELSE 0 END AS age,
+               date_sub('year', p.birth_date, {d}) AS age,
                p.income_wage_fen AS wage, p.income_business_fen AS business, p.income_agricultural_fen AS agri,
                p.income_property_fen AS prop, p.income_transfer_fen AS transfer,
                p.income_wage_fen + p.income_business_fen + p.income_agricultural_fen + p.income_property_fen
@@ -298,10 +297,13 @@ def _people(con: duckdb.DuckDBPyConnection, d: str, since: str, st: Standards) -
                (dd.id_key IS NOT NULL OR (p.covid_died_on IS NOT NULL AND p.covid_died_on <= {d})) AS dead,
                coalesce(dd.died_on, p.covid_died_on) AS died_on, dd.source AS d_source,
                dd.extract_date AS d_extract_date, dd._row AS d_row,
-               EXISTS (SELECT 1 FROM enr e WHERE e.person_id = m.person_id AND e.scheme = 'tekun') AS tekun_enrolled,
-               EXISTS (SELECT 1 FROM enr e WHERE e.person_id = m.person_id AND e.scheme = 'children') AS child_enrolled
+               coalesce(e.tekun_enrolled, false) AS tekun_enrolled,
+               coalesce(e.child_enrolled, false) AS child_enrolled
         FROM mem m JOIN per p USING (person_id)
         LEFT JOIN pc c USING (person_id)
+        LEFT JOIN (SELECT person_id, bool_or(scheme = 'tekun') AS tekun_enrolled,
+                          bool_or(scheme = 'children') AS child_enrolled
+                   FROM enr WHERE person_id IS NOT NULL GROUP BY person_id) e USING (person_id)
         LEFT JOIN dead dd ON dd.id_key = p.id_key
         """
     )
@@ -360,15 +362,21 @@ def _income_drop(st: Standards) -> str:
         "struct_pack(declared_fen := e.declared_fen, estimate_fen := e.estimate_fen, "
         "standard_fen := e.standard_fen, size := e.unit_size, threshold_fen := e.threshold_fen)",
     )
+    # Only the households with an event are estimated (a few in a thousand).
     return f"""
-        WITH m AS (
+        WITH touched AS (
+            SELECT DISTINCT p.household_id FROM people p
+            WHERE p.id_key IN (SELECT id_key FROM si_stop UNION ALL SELECT id_key FROM biz_stop
+                               UNION ALL SELECT id_key FROM unemp)
+        ),
+        m AS (
             SELECT p.*, s.id_key IS NOT NULL AS stopped, b.id_key IS NOT NULL AS deregistered,
                    u.id_key IS NOT NULL AS unemployed, n.wage_fen AS wage_now, a.id_key IS NOT NULL AS active_biz,
                    coalesce(u.benefit_fen, 0) AS benefit_fen,
                    CASE WHEN s.id_key IS NOT NULL THEN {stop} END AS r_stop,
                    CASE WHEN b.id_key IS NOT NULL THEN {biz} END AS r_biz,
                    CASE WHEN u.id_key IS NOT NULL THEN {unemployed} END AS r_unemp
-            FROM people p
+            FROM people p JOIN touched USING (household_id)
             LEFT JOIN si_stop s USING (id_key) LEFT JOIN biz_stop b USING (id_key) LEFT JOIN unemp u USING (id_key)
             LEFT JOIN si_now n USING (id_key) LEFT JOIN biz_active a USING (id_key)
             WHERE NOT p.dead
