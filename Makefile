@@ -50,6 +50,7 @@ format: $(STAMP)
 ## make bench: every benchmark at full scale (needs PostgreSQL on 127.0.0.1:5432; ~10 minutes);
 ## each prints its figures, --write-docs updates docs/benchmarks.md
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/policy_batch.py
 	$(BIN)/python bench/api_evaluate.py
 	$(BIN)/python bench/synth.py --reset
@@ -57,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/payroll.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/web_load.py
 
 clean:
 	rm -rf $(VENV) var/doudi.sqlite3*
