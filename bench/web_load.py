@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 from benchdocs import write_section  # bench/ is the script's directory, first on sys.path
+from verification import create_database  # the same database set-up as P3 and P2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -45,19 +46,6 @@ SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 PORT = 8765
 PASSWORD = "Bench-web-2020"
 TARGETS = {"ID-number search": "p95 ≤ 50 ms", "case page": "p95 ≤ 150 ms", "officer's queue": "p95 ≤ 200 ms"}
-
-
-def ensure_database(args) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.db]).fetchone()
-        if exists and args.fresh:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(args.db)))
-            exists = None
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db)))
 
 
 def env(args) -> dict[str, str]:
@@ -263,7 +251,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
-    ensure_database(args)
+    create_database(args)
     figures = set_up(args)
     sample = figures.pop("sample")
     for k, v in figures.items():
