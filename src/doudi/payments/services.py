@@ -39,7 +39,7 @@ from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_account_number
 from doudi.core.scoping import region_in_scope
-from doudi.payments import arrears, bankfiles, oneoffs, payroll
+from doudi.payments import arrears, bankfiles, oneoffs, payroll, signals
 from doudi.payments.models import (
     REISSUE_CANDIDATES,
     AccountStatus,
@@ -522,6 +522,8 @@ def compute_run(run: PayrollRun, *, officer: Any = None, progress=None) -> Payro
         if progress is not None:
             progress("finished", 100)
         run.refresh_from_db()
+        if run.round == 0:
+            signals.announce_computed(run)
         return run
     except Exception:
         PayrollRun.objects.filter(pk=run.pk).update(

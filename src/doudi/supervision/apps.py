@@ -14,6 +14,8 @@ class SupervisionConfig(AppConfig):
     name = "doudi.supervision"
     verbose_name = _("监督检查")
     console_nav: list = [
+        NavLink("supervision:findings", _("问题线索"), Menu.SUPERVISION, order=10),
+        NavLink("supervision:relatives", _("近亲属备案"), Menu.SUPERVISION, order=60),
         NavLink(
             "supervision:audit_search", _("审计日志查阅"), Menu.SUPERVISION, order=70, roles=AUDIT_REVIEWERS
         ),
@@ -21,3 +23,9 @@ class SupervisionConfig(AppConfig):
             "supervision:audit_unusual", _("异常访问"), Menu.SUPERVISION, order=72, roles=AUDIT_REVIEWERS
         ),
     ]
+
+    def ready(self) -> None:
+        from doudi.payments.signals import payroll_computed
+        from doudi.supervision.tasks import on_payroll_computed
+
+        payroll_computed.connect(on_payroll_computed, dispatch_uid="supervision.checks_after_payroll")
