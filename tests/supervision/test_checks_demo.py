@@ -71,6 +71,11 @@ def test_each_check_finds_its_planted_case_and_nothing_else():
     month = Period.parse(timezone.localdate().strftime("%Y-%m"))
     payments.compute_run(payments.freeze_run(month=month))
     m = str(month)
+    from django_tasks_db.models import DBTaskResult
+
+    assert (
+        DBTaskResult.objects.filter(task_path__endswith="supervise_task").count() == 1
+    )  # queued by the payroll
     first = dt.date.fromisoformat(m + "-01")
 
     # The demo as it is: nothing to find.

@@ -22,12 +22,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from doudi.accounts.roles import Role
+from doudi.accounts.roles import SUPERVISOR_ROLES, Role
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.fields import clean_day, clean_field_text, raise_field_errors, require
 from doudi.core.scoping import region_in_scope
+from doudi.policy.money import yuan_to_fen
 from doudi.supervision import checks
 from doudi.supervision.models import (
     CheckRun,
@@ -42,7 +43,7 @@ from doudi.supervision.models import (
 
 # The largest sum a recovery or repayment may name: 100 million yuan, in fen.
 MAX_FEN = 100_000_000 * 100
-SUPERVISORS = (Role.MUNICIPAL_SUPERVISOR,)
+SUPERVISORS = tuple(SUPERVISOR_ROLES)
 
 
 def _label(user: Any) -> str:
@@ -273,13 +274,12 @@ def clean_fen(errors: dict[str, str], field: str, raw: Any, *, positive: bool) -
         text = clean_text(raw).replace(",", "").replace("，", "")
         try:
             value = Decimal(text)
+            fen = yuan_to_fen(value) if value.is_finite() else None
         except (InvalidOperation, ValueError):
+            fen = None
+        if fen is None:
             errors[field] = _("请填写金额（元，最多两位小数）。")
             return 0
-        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-            errors[field] = _("请填写金额（元，最多两位小数）。")
-            return 0
-        fen = int(value * 100)
     if fen < 0 or (positive and fen == 0):
         errors[field] = _("金额应大于0。") if positive else _("金额不能为负数。")
     elif fen > MAX_FEN:
