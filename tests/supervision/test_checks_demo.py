@@ -82,8 +82,7 @@ def test_each_check_finds_its_planted_case_and_nothing_else():
     clean = services.run_checks(m)
     assert Finding.objects.count() == 0, list(Finding.objects.values_list("key", flat=True))
     assert set(clean.results) == {
-        "paid_twice",
-        "two_districts",
+        "duplicates",
         "after_death",
         "tekun_dibao",
         "shared_account",

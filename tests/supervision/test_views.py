@@ -138,8 +138,8 @@ def test_the_command(db):
     assert "total" in out.getvalue() and "after_death" in out.getvalue()
     assert CheckRun.objects.get().finished_at is not None
     out = io.StringIO()
-    call_command("supervise", "2020-03", "--check", "paid_twice", stdout=out)
-    assert list(CheckRun.objects.first().results) == ["paid_twice"]
+    call_command("supervise", "2020-03", "--check", "duplicates", stdout=out)
+    assert list(CheckRun.objects.first().results) == ["duplicates"]
     assert not Finding.objects.exists()
 
 

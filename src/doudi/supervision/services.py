@@ -68,19 +68,20 @@ def run_checks(
     results: dict[str, dict] = {}
     names = list(only) if only else list(checks.CHECKS)
     try:
-        for name in names:
-            clock = time.perf_counter()
-            hits = checks.CHECKS[name](m)
-            found = time.perf_counter() - clock
-            new = _file(run, hits)
-            results[name] = {
-                "found": len(hits),
-                "new": new,
-                "seconds": round(found, 3),
-                "file_seconds": round(time.perf_counter() - clock - found, 3),
-            }
-            if progress is not None:
-                progress(name, results[name])
+        with checks.scan_settings():
+            for name in names:
+                clock = time.perf_counter()
+                hits = checks.CHECKS[name](m)
+                found = time.perf_counter() - clock
+                new = _file(run, hits)
+                results[name] = {
+                    "found": len(hits),
+                    "new": new,
+                    "seconds": round(found, 3),
+                    "file_seconds": round(time.perf_counter() - clock - found, 3),
+                }
+                if progress is not None:
+                    progress(name, results[name])
     except Exception as exc:
         CheckRun.objects.filter(pk=run.pk).update(
             results=results, error=repr(exc)[:4000], finished_at=timezone.now()
