@@ -234,7 +234,7 @@ def main() -> None:
     for name in CHECKS:
         r, a = result["first"][name], result["again"][name]
         print(
-            f"{name:<20} {r['found']:>9,} {r['seconds']:>8.3f} {r['file_seconds']:>8.3f} | "
+            f"{name:<20} {r['found']:>9,} {r['seconds']:>8.3f} {r.get('read_seconds', 0):>8.3f} {r['file_seconds']:>8.3f} | "
             f"{a['seconds']:>15.3f} {a['file_seconds']:>8.3f}"
         )
     for k in (

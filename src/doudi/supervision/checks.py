@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
@@ -64,17 +65,78 @@ class Hit:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+# The month's paying lines as the line checks read them: one pass over the table (ADBC on PostgreSQL),
+# the columns they group and compare on; the few lines a check finds are read again for their 流水号,
+# village and holder (`_line_facts`).
+LINE_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("scheme", pa.string()),
+        ("beneficiary_id", pa.int64()),
+        ("household_id", pa.int64()),
+        ("person_id", pa.int64()),
+        ("district", pa.string()),
+        ("amount_fen", pa.int64()),
+        ("computed_fen", pa.int64()),
+        ("enrolled_fen", pa.int64()),
+        ("flag", pa.string()),
+        ("account_number", pa.string()),
+        ("arrears_seq", pa.int64()),
+    ]
+)
+
+
+@dataclass
 class Month:
     text: str  # "2020-03"
     first: datetime.date
     last: datetime.date
+    _duck: Any = field(default=None, repr=False)
+    read_seconds: float = 0.0
 
     @classmethod
     def parse(cls, text: str) -> Month:
         year, month = (int(p) for p in text.split("-"))
         first = datetime.date(year, month, 1)
         return cls(f"{year:04d}-{month:02d}", first, first.replace(day=calendar.monthrange(year, month)[1]))
+
+    def lines(self) -> Any:
+        """A DuckDB connection with the month's paying lines registered as `l` (read once per run)."""
+        if self._duck is None:
+            import time
+
+            import duckdb
+
+            from doudi.verification.dataio import read_tables
+
+            clock = time.perf_counter()
+            columns = ", ".join(LINE_SCHEMA.names)
+            where = f"month = '{self.text}' AND {PAYS}"
+            table = read_tables({"lines": (f"SELECT {columns} FROM {LINE} WHERE {where}", LINE_SCHEMA)})[
+                "lines"
+            ]
+            con = duckdb.connect()
+            con.execute("SET threads = 2")
+            con.register("l", table)
+            self._duck = con
+            self.read_seconds = time.perf_counter() - clock
+        return self._duck
+
+    def close(self) -> None:
+        if self._duck is not None:
+            self._duck.close()
+            self._duck = None
+
+
+def _line_facts(ids: set[int]) -> dict[int, tuple[str, str, str]]:
+    """id → (流水号, village, holder name) of the few lines a check found."""
+    facts: dict[int, tuple[str, str, str]] = {}
+    for chunk in _chunks(sorted(ids), 1000):
+        for pk, ref, region, holder in PaymentLine.objects.filter(id__in=chunk).values_list(
+            "id", "ref", "region_id", "holder_name"
+        ):
+            facts[pk] = (ref, region, holder)
+    return facts
 
 
 def _rows(sql: str, params: list | tuple = ()) -> list[tuple]:
@@ -145,16 +207,23 @@ def duplicates(m: Month) -> list[Hit]:
       twice: its beneficiary is the person, and (month, scheme, beneficiary) is unique.)
     - 同月在两个区县领取: the person's lines of the month come from two districts."""
     household = "scheme IN ('dibao', 'bereavement')"
-    rows = _rows(
-        f"SELECT person_id, MIN(district), MAX(district), MIN(region_id), COUNT(*), SUM(amount_fen),"
-        f" MIN(ref), MAX(ref), MIN(household_id), MAX(household_id),"
-        f" COUNT(*) FILTER (WHERE scheme = 'dibao'), COUNT(*) FILTER (WHERE scheme = 'bereavement'),"
-        f" SUM(amount_fen) FILTER (WHERE {household}), MAX(amount_fen) FILTER (WHERE {household})"
-        f" FROM {LINE} WHERE month = %s AND arrears_seq = 0 AND {PAYS} AND scheme NOT IN {ONE_OFF}"
-        f" GROUP BY person_id HAVING MIN(district) <> MAX(district)"
-        f" OR COUNT(*) FILTER (WHERE scheme = 'dibao') > 1 OR COUNT(*) FILTER (WHERE scheme = 'bereavement') > 1",
-        [m.text],
+    rows = (
+        m.lines()
+        .execute(
+            f"SELECT person_id, MIN(district), MAX(district), COUNT(*), SUM(amount_fen), MIN(id), MAX(id),"
+            f" MIN(household_id), MAX(household_id),"
+            f" COUNT(*) FILTER (WHERE scheme = 'dibao'), COUNT(*) FILTER (WHERE scheme = 'bereavement'),"
+            f" SUM(amount_fen) FILTER (WHERE {household}), MAX(amount_fen) FILTER (WHERE {household})"
+            f" FROM l WHERE arrears_seq = 0 AND scheme NOT IN {ONE_OFF}"
+            f" GROUP BY person_id HAVING MIN(district) <> MAX(district)"
+            f" OR COUNT(*) FILTER (WHERE scheme = 'dibao') > 1 OR COUNT(*) FILTER (WHERE scheme = 'bereavement') > 1"
+        )
+        .fetchall()
     )
+    facts = _line_facts({r[5] for r in rows} | {r[6] for r in rows})
+    rows = [
+        (r[0], r[1], r[2], facts[r[5]][1], r[3], r[4], facts[r[5]][0], facts[r[6]][0], *r[7:]) for r in rows
+    ]
     hits = []
     for person, d1, d2, region, n, total, r1, r2, h1, h2, n_dibao, n_bereavement, h_total, h_largest in rows:
         evidence = {
@@ -242,19 +311,38 @@ def paid_after_death(m: Month) -> list[Hit]:
                 [(i, _day(d)) for i, d in deaths],
             )
         cursor.execute(
-            f"SELECT l.person_id, l.scheme, l.beneficiary_id, l.arrears_seq, l.ref, l.amount_fen, l.region_id,"
-            f" l.district, l.household_id, d.source, d.died_on FROM {LINE} l JOIN ("
-            f"  SELECT id AS person_id, 'registry' AS source, covid_died_on AS died_on FROM {PERSON}"
-            f"   WHERE covid_died_on < %s"
-            f"  UNION ALL SELECT person_id, 'covid_event', date FROM {COVID_EVENT}"
-            f"   WHERE kind = 'died' AND voided_at IS NULL AND date < %s"
-            f"  UNION ALL SELECT p.id, 'deaths_extract', t.died_on FROM supervision_tmp_deaths t"
-            f"   JOIN {PERSON} p ON p.id_number = t.id_number"
-            f") d ON d.person_id = l.person_id WHERE l.month = %s AND l.{PAYS}",
-            [m.first, m.first, m.text],
+            f"SELECT id, 'registry', covid_died_on FROM {PERSON} WHERE covid_died_on < %s"
+            f" UNION ALL SELECT person_id, 'covid_event', date FROM {COVID_EVENT}"
+            f"  WHERE kind = 'died' AND voided_at IS NULL AND date < %s"
+            f" UNION ALL SELECT p.id, 'deaths_extract', t.died_on FROM supervision_tmp_deaths t"
+            f"  JOIN {PERSON} p ON p.id_number = t.id_number",
+            [m.first, m.first],
         )
-        rows = cursor.fetchall()
+        died = cursor.fetchall()
         cursor.execute("DROP TABLE supervision_tmp_deaths")
+    if not died:
+        return []
+    con = m.lines()
+    con.register(
+        "died",
+        pa.table(
+            {
+                "person_id": pa.array([d[0] for d in died], pa.int64()),
+                "source": pa.array([d[1] for d in died], pa.string()),
+                "died_on": pa.array([_day(d[2]) for d in died], pa.string()),
+            }
+        ),
+    )
+    found = con.execute(
+        "SELECT l.person_id, l.scheme, l.beneficiary_id, l.arrears_seq, l.id, l.amount_fen, l.district,"
+        " l.household_id, d.source, d.died_on FROM l JOIN died d ON d.person_id = l.person_id"
+    ).fetchall()
+    con.unregister("died")
+    facts = _line_facts({r[4] for r in found})
+    rows = [
+        (person, scheme, b, seq, facts[i][0], amount, facts[i][1], district, household, source, day)
+        for person, scheme, b, seq, i, amount, district, household, source, day in found
+    ]
     hits: dict[str, Hit] = {}
     for person, scheme, beneficiary, seq, ref, amount, region, district, household, source, died in rows:
         key = f"{Check.PAID_AFTER_DEATH}:{m.text}:{scheme}:{beneficiary}:{seq}"
@@ -319,49 +407,44 @@ def shared_account(m: Month) -> list[Hit]:
     """同一账户为无关家庭收款: one account number receives the month's lines of two households that
     never shared a member (a guardian holding a child's card in another household is related by no
     membership either — the supervisor explains it)."""
-    numbers = [
-        n
-        for (n,) in _rows(
-            f"SELECT account_number FROM {LINE} WHERE month = %s AND account_number <> '' AND {PAYS}"
-            f" GROUP BY account_number HAVING MIN(household_id) <> MAX(household_id)",
-            [m.text],
-        )
-    ]
+    con = m.lines()
+    found = con.execute(
+        "SELECT account_number, household_id, id, amount_fen, district, person_id FROM l"
+        " WHERE account_number IN (SELECT account_number FROM l WHERE account_number <> ''"
+        "  GROUP BY account_number HAVING MIN(household_id) <> MAX(household_id))"
+        " ORDER BY account_number, id"
+    ).fetchall()
+    if not found:
+        return []
+    facts = _line_facts({r[2] for r in found})
+    by_number: dict[str, list[tuple]] = defaultdict(list)
+    for number, household, pk, amount, district, person in found:
+        ref, region, holder = facts[pk]
+        by_number[number].append((number, household, ref, amount, region, district, person, holder))
+    shared = _households_sharing_members({r[1] for r in found})
     hits = []
-    for chunk in _chunks(numbers, 500):
-        marks = ", ".join(["%s"] * len(chunk))
-        lines = _rows(
-            f"SELECT account_number, household_id, ref, amount_fen, region_id, district, person_id, holder_name"
-            f" FROM {LINE} WHERE month = %s AND account_number IN ({marks}) AND {PAYS} ORDER BY ref",
-            [m.text, *chunk],
-        )
-        by_number: dict[str, list[tuple]] = defaultdict(list)
-        for row in lines:
-            by_number[row[0]].append(row)
-        households = {row[1] for row in lines}
-        shared = _households_sharing_members(households)
-        for number, group in by_number.items():
-            if len(_components({r[1] for r in group}, shared)) < 2:
-                continue
-            first = group[0]
-            hits.append(
-                Hit(
-                    key=f"{Check.SHARED_ACCOUNT}:{m.text}:{hashlib.sha256(number.encode()).hexdigest()[:20]}",
-                    check=Check.SHARED_ACCOUNT,
-                    region_id=first[4],
-                    district=first[5],
-                    amount_fen=sum(int(r[3]) for r in group),
-                    person_id=first[6],
-                    household_id=first[1],
-                    evidence={
-                        "account": mask_account_number(number),
-                        "holders": sorted({mask_name(r[7]) for r in group}),
-                        "households": sorted({r[1] for r in group}),
-                        "refs": [r[2] for r in group],
-                        "total_fen": sum(int(r[3]) for r in group),
-                    },
-                )
+    for number, group in by_number.items():
+        if len(_components({r[1] for r in group}, shared)) < 2:
+            continue
+        first = group[0]
+        hits.append(
+            Hit(
+                key=f"{Check.SHARED_ACCOUNT}:{m.text}:{hashlib.sha256(number.encode()).hexdigest()[:20]}",
+                check=Check.SHARED_ACCOUNT,
+                region_id=first[4],
+                district=first[5],
+                amount_fen=sum(int(r[3]) for r in group),
+                person_id=first[6],
+                household_id=first[1],
+                evidence={
+                    "account": mask_account_number(number),
+                    "holders": sorted({mask_name(r[7]) for r in group}),
+                    "households": sorted({r[1] for r in group}),
+                    "refs": [r[2] for r in group],
+                    "total_fen": sum(int(r[3]) for r in group),
+                },
             )
+        )
     return hits
 
 
@@ -512,14 +595,22 @@ def amount_mismatch(m: Month) -> list[Hit]:
     """发放金额与规则测算不符: a month's scheme line whose amount is not what the payroll's rule gave —
     the computed amount, or the enrolled amount where the line is flagged to wait for a written
     decision (暂缓减发/退出, 待书面决定). The payroll never writes such a line: it was changed after."""
-    rows = _rows(
-        f"SELECT scheme, beneficiary_id, ref, amount_fen, computed_fen, enrolled_fen, flag, region_id, district,"
-        f" person_id, household_id FROM {LINE}"
-        f" WHERE month = %s AND arrears_seq = 0 AND {PAYS} AND scheme NOT IN {ONE_OFF} AND computed_fen IS NOT NULL"
-        f" AND ((flag IN {ENROLLED_FLAGS} AND amount_fen <> enrolled_fen)"
-        f"  OR (flag NOT IN {ENROLLED_FLAGS} AND amount_fen <> computed_fen))",
-        [m.text],
+    found = (
+        m.lines()
+        .execute(
+            f"SELECT scheme, beneficiary_id, id, amount_fen, computed_fen, enrolled_fen, flag, district,"
+            f" person_id, household_id FROM l"
+            f" WHERE arrears_seq = 0 AND scheme NOT IN {ONE_OFF} AND computed_fen IS NOT NULL"
+            f" AND ((flag IN {ENROLLED_FLAGS} AND amount_fen <> enrolled_fen)"
+            f"  OR (flag NOT IN {ENROLLED_FLAGS} AND amount_fen <> computed_fen))"
+        )
+        .fetchall()
     )
+    facts = _line_facts({r[2] for r in found})
+    rows = [
+        (scheme, b, facts[i][0], amount, computed, enrolled, flag, facts[i][1], district, person, household)
+        for scheme, b, i, amount, computed, enrolled, flag, district, person, household in found
+    ]
     hits = []
     for scheme, b, ref, amount, computed, enrolled, flag, region, district, person, household in rows:
         expected = enrolled if flag in ("reduce", "exit", "deferred_hold", "deferred_exit") else computed
