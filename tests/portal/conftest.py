@@ -65,3 +65,14 @@ def freeze(monkeypatch):
         return moment
 
     return set_now
+
+
+@pytest.fixture
+def fresh_parameters():
+    """The parameters in force are cached by a stamp of the stored rows (count, last id); a rolled-back
+    test can leave the same stamp with other rows (ids restart on SQLite), so start from a fresh cache."""
+    from doudi.parameters.selectors import invalidate_parameter_cache
+
+    invalidate_parameter_cache()
+    yield
+    invalidate_parameter_cache()

@@ -1,4 +1,5 @@
-"""限流: fixed-window counters in Django's cache on the public endpoints (apply, code request, status).
+"""限流: fixed-window counters in Django's cache on the public endpoints (apply, code request, status,
+upload, self-check).
 
 Each endpoint counts per client IP and per identity (ID number, phone, tracking number) — normalised
 exactly as the lookups normalise them (a space in a tracking number or a dash in an ID number is the
@@ -31,6 +32,9 @@ DEFAULT_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
     "code": {"ip": (10, 3600), "id": (5, 3600), "tracking": (5, 3600)},
     "status": {"ip": (30, 3600), "id": (10, 3600), "tracking": (10, 3600)},
     "upload": {"ip": (30, 3600), "case": (20, 86400)},
+    # 自助试算 and its hand-over to the application form: nothing personal to guess, so per IP only,
+    # set for a village office where many neighbours try it on one connection.
+    "selfcheck": {"ip": (120, 3600)},
 }
 
 

@@ -81,20 +81,20 @@ def _first_url(*url_names: str) -> str | None:
     return None
 
 
-def _too_many(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
+def too_many(request: HttpRequest, exc: ratelimit.RateLimited) -> HttpResponse:
     response = render(
         request, "portal/429.html", {"retry_minutes": max(1, exc.retry_after // 60)}, status=429
     )
-    return _retry_after(response, exc)
+    return retry_after(response, exc)
 
 
-def _retry_after(response: HttpResponse, exc: ratelimit.RateLimited | None) -> HttpResponse:
+def retry_after(response: HttpResponse, exc: ratelimit.RateLimited | None) -> HttpResponse:
     if exc is not None:
         response["Retry-After"] = str(exc.retry_after)
     return response
 
 
-def _rate_limited_text(exc: ratelimit.RateLimited) -> str:
+def rate_limited_text(exc: ratelimit.RateLimited) -> str:
     """Said above a re-shown form: it is refused for now, and nothing typed is lost."""
     return _("操作过于频繁，请 %(n)s 分钟后再提交。您填写的内容已保留（上传的文件需重新选择）。") % {
         "n": max(1, exc.retry_after // 60)
@@ -139,15 +139,16 @@ def _own_case_district(request: HttpRequest) -> str:
 # --- 网上申请 -----------------------------------------------------------------------------------------------------
 
 
-def _scheme_or_404(scheme: str) -> str:
+def scheme_or_404(scheme: str) -> str:
     if scheme not in services.SCHEMES:
         raise Http404
     return scheme
 
 
 def _address_context(form: forms.ApplyForm) -> dict[str, Any]:
-    """The district/township/village selects as submitted (or empty), so a re-shown form keeps them."""
-    data = form.data if form.is_bound else {}
+    """The district/township/village selects as submitted (or as pre-filled, or empty), so a re-shown
+    form keeps them."""
+    data = form.data if form.is_bound else form.initial
     district, township, village = selectors.village_chain(data.get("village", ""))
     district_code = district.code if district else data.get("district", "")
     township_code = township.code if township else data.get("township", "")
@@ -161,12 +162,12 @@ def _address_context(form: forms.ApplyForm) -> dict[str, Any]:
     }
 
 
-def _apply_context(
+def apply_context(
     scheme: str, form: forms.ApplyForm, members: Any, errors: list[str], proofs_error: str = ""
 ) -> dict[str, Any]:
     from doudi.intake.workflows import children
 
-    subtype = form.data.get("subtype", "") if form.is_bound else ""
+    subtype = form.data.get("subtype", "") if form.is_bound else form.initial.get("subtype", "")
     forms.flag_invalid(form)
     for member in members.forms:
         forms.flag_invalid(member)
@@ -251,11 +252,11 @@ def apply_index(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def apply(request: HttpRequest, scheme: str) -> HttpResponse:
     """网上申请: one page per scheme; on success the case is open and the tracking number shown and texted."""
-    scheme = _scheme_or_404(scheme)
+    scheme = scheme_or_404(scheme)
     if request.method == "GET":
         form = forms.ApplyForm(scheme=scheme)
         members = forms.MemberFormSet(prefix="members")
-        return render(request, "portal/apply.html", _apply_context(scheme, form, members, []))
+        return render(request, "portal/apply.html", apply_context(scheme, form, members, []))
 
     form = forms.ApplyForm(request.POST, request.FILES, scheme=scheme)
     members = forms.MemberFormSet(request.POST, prefix="members")
@@ -274,7 +275,7 @@ def apply(request: HttpRequest, scheme: str) -> HttpResponse:
             applied = services.apply_online(_application(scheme, form, members, request))
         except ratelimit.RateLimited as exc:
             limited = exc
-            errors.append(_rate_limited_text(exc))
+            errors.append(rate_limited_text(exc))
         except ValidationError as exc:
             details = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             proofs_error = "；".join(details.pop("proofs", []))
@@ -287,10 +288,8 @@ def apply(request: HttpRequest, scheme: str) -> HttpResponse:
             return _done(request, applied, who)
     elif members.non_form_errors():
         errors += list(members.non_form_errors())
-    context = _apply_context(scheme, form, members, errors, proofs_error)
-    return _retry_after(
-        render(request, "portal/apply.html", context, status=429 if limited else 400), limited
-    )
+    context = apply_context(scheme, form, members, errors, proofs_error)
+    return retry_after(render(request, "portal/apply.html", context, status=429 if limited else 400), limited)
 
 
 @require_http_methods(["GET", "POST"])
@@ -322,7 +321,7 @@ def report_change(request: HttpRequest) -> HttpResponse:
             )
         except ratelimit.RateLimited as exc:
             limited = exc
-            errors.append(_rate_limited_text(exc))
+            errors.append(rate_limited_text(exc))
         except ValidationError as exc:
             details = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             errors += forms.add_errors(form, details)
@@ -333,7 +332,7 @@ def report_change(request: HttpRequest) -> HttpResponse:
     response = render(
         request, "portal/report_change.html", _report_context(form, errors), status=429 if limited else 400
     )
-    return _retry_after(response, limited)
+    return retry_after(response, limited)
 
 
 def _report_context(form: forms.ChangeReportForm, errors: list[str]) -> dict[str, Any]:
@@ -454,8 +453,8 @@ def status(request: HttpRequest) -> HttpResponse:
             tracking=d["tracking_number"],
         )
     except ratelimit.RateLimited as exc:
-        context["error"] = _rate_limited_text(exc)
-        return _retry_after(render(request, "portal/status.html", context, status=429), exc)
+        context["error"] = rate_limited_text(exc)
+        return retry_after(render(request, "portal/status.html", context, status=429), exc)
     if op == "send":
         if not context["sms_ok"]:
             context["error"] = _("短信服务暂不可用，请拨打求助热线查询办理进度。")
@@ -551,7 +550,7 @@ def status_upload(request: HttpRequest) -> HttpResponse:
     try:
         ratelimit.hit("upload", ip=ratelimit.client_ip(request), case=str(case.pk))
     except ratelimit.RateLimited as exc:
-        return _too_many(request, exc)
+        return too_many(request, exc)
     view = selectors.citizen_status(case)
     form = forms.UploadForm(request.POST, request.FILES, choices=view.upload_choices)
     if form.is_valid():
