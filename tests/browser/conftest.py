@@ -43,6 +43,27 @@ def page(browser):
 
 
 @pytest.fixture
+def phone(browser):
+    """`phone(viewport)`: a page in a fresh touch-screen phone context (2× pixels), its console
+    errors collected like `page`'s; the contexts are closed after the test."""
+    contexts = []
+
+    def open_page(viewport):
+        context = browser.new_context(
+            locale="zh-CN", viewport=viewport, device_scale_factor=2, is_mobile=True, has_touch=True
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def screenshot_dir(tmp_path):
     """Where screenshots go: DOUDI_SCREENSHOT_DIR when set (to look at them), else a temp dir."""
     target = Path(os.environ.get("DOUDI_SCREENSHOT_DIR") or tmp_path)
