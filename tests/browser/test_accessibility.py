@@ -77,6 +77,38 @@ def _portal_pages(page, base, viewport, problems):
     page.get_by_test_id("submit").click()
     page.get_by_test_id("form-errors").wait_for()
     _check(page, "apply with errors", viewport, problems)
+    _self_check_pages(page, base, viewport, problems)
+
+
+def _self_check_pages(page, base, viewport, problems):
+    """救助政策 and 自助试算: the district's page, the self-check empty, refused, answered, and the
+    application form it pre-fills."""
+    for name, url in (
+        ("policy index", reverse("portal:policy_index")),
+        ("policy", reverse("portal:policy", args=["500101"])),
+        ("self-check", reverse("portal:self_check", args=["500101"])),
+    ):
+        page.goto(base + url)
+        _check(page, name, viewport, problems)
+    page.get_by_test_id("submit").click()  # nothing chosen: urban or rural is required
+    page.get_by_test_id("form-errors").wait_for()
+    _check(page, "self-check with errors", viewport, problems)
+    page.locator("#id_area_type_0").check()
+    page.locator("#id_people-0-income").fill("300")
+    page.get_by_test_id("add-person").click()
+    page.locator("#id_people-1-relation").select_option("child")
+    page.locator("#id_people-1-birth_month").fill("2012-05")
+    page.locator("label[for=id_people-1-situations_0]").click()
+    page.locator("#id_people-1-income").focus()
+    page.locator("details").first.evaluate("d => d.open = true")  # the COVID dates, shown
+    page.get_by_test_id("submit").click()
+    page.get_by_test_id("answer").wait_for()
+    for details in page.locator("[data-testid=answer] details").all():
+        details.evaluate("d => d.open = true")
+    _check(page, "self-check answer", viewport, problems)
+    page.get_by_test_id("start-dibao").click()
+    page.get_by_test_id("prefilled").wait_for()
+    _check(page, "pre-filled application", viewport, problems)
 
 
 def _turn_on_elder_mode(page, base):
@@ -134,6 +166,9 @@ def test_elder_mode_larger_type_and_tap_targets(browser, live_server, world, scr
             reverse("portal:status"),
             reverse("disclosure:public"),
             reverse("hotlines:directory"),
+            reverse("portal:policy_index"),
+            reverse("portal:policy", args=["500101"]),
+            reverse("portal:self_check", args=["500101"]),
         ]
         for url in pages:  # the cookie keeps the mode on every public page
             page.goto(live_server.url + url)
