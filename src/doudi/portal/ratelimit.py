@@ -35,6 +35,9 @@ DEFAULT_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
     # 自助试算 and its hand-over to the application form: nothing personal to guess, so per IP only,
     # set for a village office where many neighbours try it on one connection.
     "selfcheck": {"ip": (120, 3600)},
+    # 举报 (portal/whistle.py): filing counted once accepted, look-ups on every attempt.
+    "whistle": {"ip": (10, 3600), "phone": (5, 86400)},
+    "whistle_status": {"ip": (30, 3600), "tracking": (10, 3600)},
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from doudi.portal import display, policy_views, views
+from doudi.portal import display, policy_views, views, whistle
 
 app_name = "portal"
 urlpatterns = [
@@ -19,6 +19,9 @@ urlpatterns = [
     path("status/case/notice/<int:seq>/", views.status_notice, name="status_notice"),
     path("status/case/change/<int:pk>/", views.status_change_notice, name="status_change_notice"),
     path("status/leave/", views.status_leave, name="status_leave"),
+    path("jubao/", whistle.report, name="whistle"),
+    path("jubao/done/", whistle.done, name="whistle_done"),
+    path("jubao/status/", whistle.status, name="whistle_status"),
     path("display/", display.switch, name="display"),
     path("policy/", policy_views.policy_index, name="policy_index"),
     path("policy/<str:code>/", policy_views.policy, name="policy"),

@@ -5,6 +5,8 @@ from doudi.core.nav import Menu, NavLink
 
 # Who reads the audit log from the console (audit_review.REVIEW_ROLES).
 AUDIT_REVIEWERS = ("auditor", "municipal_supervisor", "district_supervisor")
+# Who reads the whistle-blowers' queue (whistle.QUEUE_READERS); only the supervisors see who reported.
+WHISTLE_READERS = ("municipal_supervisor", "district_supervisor", "auditor")
 
 
 class SupervisionConfig(AppConfig):
@@ -21,6 +23,9 @@ class SupervisionConfig(AppConfig):
         ),
         NavLink(
             "supervision:audit_unusual", _("异常访问"), Menu.SUPERVISION, order=72, roles=AUDIT_REVIEWERS
+        ),
+        NavLink(
+            "supervision:whistle_queue", _("举报受理"), Menu.SUPERVISION, order=50, roles=WHISTLE_READERS
         ),
     ]
 

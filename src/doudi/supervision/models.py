@@ -266,3 +266,129 @@ class StaffRelative(models.Model):
                 name="one_open_declaration_per_staff_person",
             )
         ]
+
+
+# --- 举报 (条例第34条): whistle-blowers' reports, issue 12 part 4 (supervision/whistle.py) -------------------------
+
+
+class WhistleKind(models.TextChoices):
+    FRAUD = "fraud", _("骗取、违规享受救助")
+    FAVOURITISM = "favouritism", _("优亲厚友、人情保、关系保")
+    INACTION = "inaction", _("不作为、拖延、推诿")
+    PRIVACY = "privacy", _("泄露个人信息")
+    FUNDS = "funds", _("截留、挪用资金")
+    OTHER = "other", _("其他")
+
+
+class WhistleState(models.TextChoices):
+    RECEIVED = "received", _("已受理")
+    ASSIGNED = "assigned", _("调查核实中")
+    CONCLUDED = "concluded", _("已办结")
+
+
+class WhistleOutcome(models.TextChoices):
+    SUBSTANTIATED = "substantiated", _("举报属实")
+    PARTLY = "partly", _("部分属实")
+    UNSUBSTANTIATED = "unsubstantiated", _("举报不实")
+    DUPLICATE = "duplicate", _("重复举报，并入原件办理")
+    REFERRED = "referred", _("不属于民政职责，已转有关部门")
+
+
+class WhistleReport(models.Model):
+    """举报: one report from the public. The reporter's identity (`reporter_*`, blank when anonymous) is
+    shown to the supervisor roles only — every read of it goes through whistle.report_view, which leaves
+    it out for anyone else; it is never written to the audit log, an export or the API for another role.
+
+    `tracking_number` is random (not a sequence): the reporter's only key to the status page, so it must
+    not be guessable from another's. `submission` is the form's one-time token: the same form sent twice
+    is the same report. `fingerprint` (a hash of the text) notices the same report sent again from
+    another form, which is kept and marked `duplicate_of` the first."""
+
+    tracking_number = models.CharField(_("举报编号"), max_length=20, unique=True)
+    submission = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("涉及区县")
+    )
+    kind = models.CharField(_("举报类型"), max_length=16, choices=WhistleKind.choices)
+    about = models.CharField(_("被举报人或单位"), max_length=100, blank=True)
+    body = models.TextField(_("举报内容"))
+    anonymous = models.BooleanField(_("匿名举报"), default=True)
+    reporter_name = models.CharField(_("举报人姓名"), max_length=64, blank=True)
+    reporter_phone = models.CharField(_("举报人电话"), max_length=20, blank=True)
+    reporter_id_number = models.CharField(_("举报人身份证号"), max_length=18, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("疑似重复于"),
+    )
+    state = models.CharField(
+        _("状态"), max_length=10, choices=WhistleState.choices, default=WhistleState.RECEIVED
+    )
+    version = models.PositiveIntegerField(default=1)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("承办人"),
+    )
+    received_at = models.DateTimeField(_("受理时间"))
+    due_on = models.DateField(_("办理期限"), null=True, blank=True)
+    sla_error = models.CharField(_("时限计算问题"), max_length=300, blank=True)
+    outcome = models.CharField(_("办理结果"), max_length=16, choices=WhistleOutcome.choices, blank=True)
+    findings = models.TextField(_("调查情况"), blank=True)  # internal
+    reply = models.TextField(_("答复举报人"), blank=True)  # shown on the public status page
+    concluded_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("举报")
+        verbose_name_plural = _("举报")
+        indexes = [models.Index(fields=["state", "due_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(anonymous=False)
+                | models.Q(reporter_name="", reporter_phone="", reporter_id_number=""),
+                name="anonymous_report_has_no_identity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_number
+
+
+class WhistleTransition(InsertOnlyModel):
+    """The insert-only ledger of a report's states: who, when, from, to, and the note."""
+
+    report = models.ForeignKey(WhistleReport, on_delete=models.PROTECT, related_name="transitions")
+    seq = models.PositiveIntegerField()
+    action = models.CharField(_("操作"), max_length=16)
+    from_state = models.CharField(_("原状态"), max_length=10, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=10)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("时间"))
+    note = models.TextField(_("说明"), blank=True)
+
+    region_field = "report__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        ordering = ["report", "seq"]
+        verbose_name = _("举报办理记录")
+        verbose_name_plural = _("举报办理记录")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "seq"], name="one_whistle_transition_per_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} #{self.seq} {self.from_state}→{self.to_state}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from doudi.supervision import audit_views, views
+from doudi.supervision import audit_views, views, whistle_views
 
 app_name = "supervision"
 
@@ -17,4 +17,10 @@ urlpatterns: list = [
     path("audit/readers/", audit_views.readers, name="audit_readers"),
     path("audit/unusual/", audit_views.unusual, name="audit_unusual"),
     path("audit/verify/", audit_views.verify, name="audit_verify"),
+    # 举报受理 (part 4)
+    path("whistle/", whistle_views.queue, name="whistle_queue"),
+    path("whistle/export/", whistle_views.export, name="whistle_export"),
+    path("whistle/<int:pk>/", whistle_views.detail, name="whistle_detail"),
+    path("whistle/<int:pk>/assign/", whistle_views.assign, name="whistle_assign"),
+    path("whistle/<int:pk>/conclude/", whistle_views.conclude, name="whistle_conclude"),
 ]
