@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from doudi.core.forms import bootstrap_widgets
 from doudi.portal import ratelimit
 from doudi.portal.forms import add_errors, flag_invalid
-from doudi.portal.views import _too_many
+from doudi.portal.views import too_many
 from doudi.supervision import whistle
 from doudi.supervision.models import WhistleKind
 
@@ -97,7 +97,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 reporter_id_number=d["reporter_id_number"],
             )
         except ratelimit.RateLimited as exc:
-            return _too_many(request, exc)
+            return too_many(request, exc)
         except ValidationError as exc:
             errors = add_errors(form, exc.message_dict)
         else:
@@ -134,7 +134,7 @@ def status(request: HttpRequest) -> HttpResponse:
     try:
         ratelimit.hit("whistle_status", ip=ratelimit.client_ip(request), tracking=number)
     except ratelimit.RateLimited as exc:
-        return _too_many(request, exc)
+        return too_many(request, exc)
     found = whistle.public_status(number)
     context = {"s": found, "tracking_number": number}
     if found is None:
