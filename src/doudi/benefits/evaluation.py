@@ -217,12 +217,14 @@ def current_memberships(household: Household) -> list[Membership]:
 
 
 def unit_memberships(household: Household, applicant: Person | None) -> list[Membership]:
-    """The members assessed together (条例第11条: a separately assessed member only on their own)."""
+    """The members sent for assessment (条例第11条): a separately assessed applicant alone; otherwise every
+    member — one assessed separately with a recorded reason goes with it, so that the evaluation lists
+    them as not counted and why (one flagged before reasons were recorded is left out, as it was)."""
     members = current_memberships(household)
     own = next((m for m in members if applicant is not None and m.person_id == applicant.pk), None)
     if own is not None and own.separate_assessment:
         return [own]
-    return [m for m in members if not m.separate_assessment]
+    return [m for m in members if not m.separate_assessment or m.separate_reason]
 
 
 def _categories(person: Person, on: datetime.date) -> list[str]:
@@ -237,8 +239,23 @@ def _categories(person: Person, on: datetime.date) -> list[str]:
     )
 
 
-def member_payload(person: Person, on: datetime.date) -> dict[str, Any]:
+def membership_payload(membership: Membership | None) -> dict[str, Any]:
+    """条例第11条: the member's recorded standing as the §4 `membership`."""
+    if membership is None:
+        return {}
+    facts: dict[str, Any] = {"status": membership.standing or "present"}
+    if membership.standing == "serving_conscript":
+        facts["married"] = bool(membership.married)
+    if membership.standing == "clergy" and membership.living_apart_since:
+        facts["living_apart_since"] = membership.living_apart_since.isoformat()
+    if membership.separate_assessment and membership.separate_reason:
+        facts["separate_household"] = membership.separate_reason
+    return facts
+
+
+def member_payload(person: Person, on: datetime.date, membership: Membership | None = None) -> dict[str, Any]:
     return {
+        "membership": membership_payload(membership),
         "id": str(person.pk),
         "birth_date": person.birth_date.isoformat() if person.birth_date else None,
         "income": {k: yuan_json(getattr(person, f"income_{k}_fen")) for k in INCOME_KINDS},
@@ -267,8 +284,23 @@ def household_payload(household: Household, memberships: list[Membership], on: d
             "deposits": yuan_json(household.deposits_fen),
             "vehicles": int(household.vehicles),
             "houses": int(household.houses),
+            # 条例第13条: the other items as declared
+            "securities": yuan_json(household.securities_fen),
+            "claims": yuan_json(household.claims_fen),
+            "boats": int(household.boats),
+            "disability_vehicles": int(household.disability_vehicles),
         },
-        "members": [member_payload(m.person, on) for m in memberships],
+        **({"farming": farming_payload(household)} if household.farming else {}),
+        "members": [member_payload(m.person, on, m) for m in memberships],
+    }
+
+
+def farming_payload(household: Household) -> dict[str, Any]:
+    """条例第12条: a farming household's 12 months' cash and in-kind income and direct costs (yuan)."""
+    return {
+        "cash_income": yuan_json(household.farming_cash_income_fen),
+        "in_kind_income": yuan_json(household.farming_in_kind_income_fen),
+        "direct_costs": yuan_json(household.farming_direct_costs_fen),
     }
 
 

@@ -55,6 +55,22 @@ class Relation(models.TextChoices):
     OTHER = "other", _("其他")
 
 
+class MemberStanding(models.TextChoices):
+    """条例第11条: a member's situation that decides whether they count in the household."""
+
+    PRESENT = "present", _("共同生活")
+    SERVING_CONSCRIPT = "serving_conscript", _("服义务兵役")
+    CLERGY = "clergy", _("宗教教职人员")
+    PRISONER = "prisoner", _("服刑")
+
+
+class SeparateReason(models.TextChoices):
+    """条例第11条: why an adult is assessed as a household alone (单独施保)."""
+
+    SEVERE_DISABILITY = "severe_disability", _("重度残疾")
+    BEDRIDDEN_ILLNESS = "bedridden_illness", _("重病卧床")
+
+
 class Household(models.Model):
     """A household (家庭) registered in a village/community."""
 
@@ -70,6 +86,17 @@ class Household(models.Model):
     deposits_fen = models.BigIntegerField(_("存款（分）"), default=0)
     vehicles = models.PositiveSmallIntegerField(_("车辆数"), default=0)
     houses = models.PositiveSmallIntegerField(_("住房套数"), default=0)
+    # 条例第13条: the other asset items, as declared (disability vehicles are excepted from the test).
+    securities_fen = models.BigIntegerField(_("有价证券（分）"), default=0)
+    claims_fen = models.BigIntegerField(_("债权（分）"), default=0)
+    boats = models.PositiveSmallIntegerField(_("船舶数"), default=0)
+    disability_vehicles = models.PositiveSmallIntegerField(_("残疾人功能性补偿代步车数"), default=0)
+    # 条例第12条: a farming household's income is its previous 12 months' cash and in-kind income less
+    # direct costs, ÷ 12 (the 12 months before the application).
+    farming = models.BooleanField(_("农业家庭"), default=False)
+    farming_cash_income_fen = models.BigIntegerField(_("12个月现金收入（分）"), default=0)
+    farming_in_kind_income_fen = models.BigIntegerField(_("12个月实物收入（分）"), default=0)
+    farming_direct_costs_fen = models.BigIntegerField(_("12个月直接生产成本（分）"), default=0)
     dibao_enrolled = models.BooleanField(_("在保"), default=False)
     dibao_last_amount = models.PositiveIntegerField(_("上月低保金（元）"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -152,6 +179,16 @@ class Membership(models.Model):
     left_on = models.DateField(_("离开日期"), null=True, blank=True)
     # 条例第11条: an adult with severe disability/illness may be assessed as a separate household.
     separate_assessment = models.BooleanField(_("单独施保"), default=False)
+    separate_reason = models.CharField(
+        _("单独施保原因"), max_length=20, choices=SeparateReason.choices, blank=True
+    )
+    # 条例第11条: whether the member counts (unmarried serving conscripts, clergy living apart for more
+    # than a year and prisoners do not); set by registry.services.set_membership_facts.
+    standing = models.CharField(
+        _("成员状况"), max_length=20, choices=MemberStanding.choices, default=MemberStanding.PRESENT
+    )
+    married = models.BooleanField(_("已婚"), null=True, blank=True)
+    living_apart_since = models.DateField(_("离家居住起始日期"), null=True, blank=True)
 
     region_field = "household__region"
     objects = RegionScopedManager()

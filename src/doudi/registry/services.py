@@ -35,11 +35,13 @@ from doudi.registry.models import (
     DuplicateStatus,
     Household,
     Membership,
+    MemberStanding,
     OrphanCare,
     Person,
     PersonCategory,
     PossibleDuplicate,
     Relation,
+    SeparateReason,
     WorkStatus,
 )
 
@@ -118,6 +120,10 @@ def _membership_snapshot(m: Membership) -> dict:
         "joined_on": m.joined_on,
         "left_on": m.left_on,
         "separate_assessment": m.separate_assessment,
+        "separate_reason": m.separate_reason,
+        "standing": m.standing,
+        "married": m.married,
+        "living_apart_since": m.living_apart_since,
     }
 
 
@@ -735,3 +741,68 @@ def dismiss_duplicate(*, officer: Any, duplicate: PossibleDuplicate, reason: str
         reason=reason or "dismiss duplicate",
     )
     return duplicate
+
+
+ADULT_AGE = 18  # 条例第11条: only an adult may be assessed as a separate household
+
+
+@transaction.atomic
+def set_membership_facts(
+    *,
+    officer: Any,
+    membership: Membership,
+    standing: str = MemberStanding.PRESENT,
+    married: bool | None = None,
+    living_apart_since: datetime.date | None = None,
+    separate_reason: str = "",
+) -> Membership:
+    """成员状况 (条例第11条): record what decides whether a member counts — a serving conscript (and
+    whether married), clergy (and since when living apart), a prisoner — and whether an adult with severe
+    disability or bedridden illness is assessed as a separate household, with its reason. The
+    evaluation then lists the member as counted or not, and why."""
+    require_writer(officer)
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("household__region", "person")
+        .get(pk=membership.pk)
+    )
+    require_scope(officer, membership.household.region)
+    if membership.left_on is not None:
+        raise ValidationError({"membership": _("该成员已离开家庭")})
+    errors: dict[str, Any] = {}
+    if standing not in MemberStanding.values:
+        errors["standing"] = _("成员状况无效")
+    if separate_reason and separate_reason not in SeparateReason.values:
+        errors["separate_reason"] = _("单独施保原因无效")
+    if standing == MemberStanding.SERVING_CONSCRIPT and married is None:
+        errors["married"] = _("服义务兵役的成员须填写是否已婚")
+    if standing == MemberStanding.CLERGY and living_apart_since is None:
+        errors["living_apart_since"] = _("宗教教职人员须填写离家居住起始日期")
+    if standing != MemberStanding.CLERGY and living_apart_since is not None:
+        errors["living_apart_since"] = _("离家居住起始日期仅适用于宗教教职人员")
+    if living_apart_since is not None and living_apart_since > _today():
+        errors["living_apart_since"] = _("日期不能晚于今天")
+    if separate_reason:
+        born, today = membership.person.birth_date, _today()
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        if age < ADULT_AGE:
+            errors["separate_reason"] = _("只有成年人可以单独施保")
+    if errors:
+        raise ValidationError(errors)
+    before = _membership_snapshot(membership)
+    membership.standing = standing
+    membership.married = married
+    membership.living_apart_since = living_apart_since
+    membership.separate_reason = separate_reason
+    membership.separate_assessment = bool(separate_reason)
+    membership.save(
+        update_fields=["standing", "married", "living_apart_since", "separate_reason", "separate_assessment"]
+    )
+    record(
+        actor=officer,
+        action=AuditAction.UPDATE,
+        obj=membership,
+        before=before,
+        after=_membership_snapshot(membership),
+    )
+    return membership
