@@ -72,3 +72,43 @@ def test_whistle_report_on_a_phone_through_to_the_tracking_look_up(
         assert [e for e in errors if "status of 400" not in e] == []
     finally:
         context.close()
+
+
+def test_whistle_pages_pass_axe_on_a_phone(browser, live_server, regions):
+    from browser.axe import overflow, violations
+
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, bypass_csp=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        problems: list[str] = []
+
+        def check(what):
+            problems.extend(f"{what}: {v}" for v in violations(page))
+            if overflow(page):
+                problems.append(f"{what}: {overflow(page)} px wider than the phone")
+
+        page.goto(live_server.url + reverse("portal:whistle"))
+        check("form")
+        page.get_by_test_id("whistle-submit").click()
+        page.get_by_test_id("error-body").wait_for()
+        check("form with errors")
+        page.locator("#id_district").select_option(regions.a.code)
+        page.get_by_label("其他").check()
+        page.locator("#id_body").fill("低保评议不公开。")
+        page.get_by_test_id("whistle-submit").click()
+        page.wait_for_url(re.compile(r"/jubao/done/$"))
+        check("done")
+        number = page.get_by_test_id("whistle-tracking").inner_text().strip()
+        page.goto(live_server.url + reverse("portal:whistle_status"))
+        check("status")
+        page.locator("#tracking_number").fill(number)
+        page.get_by_test_id("whistle-lookup").click()
+        page.get_by_test_id("whistle-status").wait_for()
+        check("status answered")
+        page.locator("#tracking_number").fill("JB0")
+        page.get_by_test_id("whistle-lookup").click()
+        page.get_by_test_id("whistle-status-error").wait_for()
+        check("status not found")
+        assert problems == []
+    finally:
+        context.close()
