@@ -46,7 +46,9 @@ def test_march_2020_standards_are_the_engine_answers(client, regions, freeze):
     # R5: 2 × the standard; R6: the district has set no amount.
     assert figure(page, "covid-urban") == "1092" and figure(page, "covid-rural") == "840"
     assert figure(page, "bereavement") == "—" and "本区县尚未公布标准" in page
-    assert "不超过 24 个月的低保标准 × 家庭人数" in page and "名下没有机动车" in page
+    assert (
+        "不超过 24 个月的低保标准 × 家庭人数" in page and "名下没有机动车" in page and "名下没有船舶" in page
+    )
     assert figure(page, "temporary-urgent") == "3000" and figure(page, "temporary-first-aid") == "1000"
     # Unverified defaults are flagged where the citizen sees them.
     assert "待核实" in page and 'data-testid="unverified-note"' in page

@@ -84,9 +84,10 @@ def test_income_above_the_standard_is_told_why(client, regions, freeze):
 
 def test_each_asset_over_its_limit_is_named(client, regions, freeze):
     freeze(datetime.date(2020, 3, 15))
-    _, page = post(client, form({"income": "0"}, deposits="20000", vehicles="1", houses="2"))
+    _, page = post(client, form({"income": "0"}, deposits="20000", vehicles="1", boats="1", houses="2"))
     assert "存款等金融资产 20000 元，超过 13104 元（24 个月的低保标准 × 人数）" in page
     assert "有机动车 1 辆，超过规定的 0 辆" in page
+    assert "有船舶 1 艘，超过规定的 0 艘" in page
     assert "有住房 2 套，超过规定的 1 套" in page
     assert 'data-verdict="none"' in page
 
@@ -176,6 +177,7 @@ def test_amounts_are_read_as_meant(client, regions, typed, counted):
         ("vehicles", "-1", "应为 0 至 99 之间的整数"),
         ("vehicles", "1.5", "请填写整数"),
         ("houses", "100", "应为 0 至 99 之间的整数"),
+        ("boats", "０.5", "请填写整数"),
         ("people-0-birth_month", "2012-13", "请按“年-月”填写"),
         ("people-0-birth_month", "1899-12", "不能早于 1900 年"),
         ("people-0-confirmed_on", "2020-02-30", "请填写有效日期"),

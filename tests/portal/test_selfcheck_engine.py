@@ -82,6 +82,7 @@ def households(draw):
         "people": people,
         "deposits": draw(st.one_of(st.just(Decimal(0)), st.decimals(0, 40000, places=2))),
         "vehicles": draw(st.integers(0, 2)),
+        "boats": draw(st.integers(0, 1)),
         "houses": draw(st.integers(0, 2)),
         "registered_poor": draw(st.booleans()),
         "sudden_hardship": draw(st.booleans()),
@@ -93,6 +94,7 @@ def post_data(case):
         "area_type": case["area_type"],
         "deposits": typed(case["deposits"], 2),
         "vehicles": str(case["vehicles"]),
+        "boats": str(case["boats"]),
         "houses": str(case["houses"]).translate(FULL_WIDTH),
         "people-TOTAL_FORMS": str(len(case["people"])),
         "people-INITIAL_FORMS": "0",
@@ -137,7 +139,12 @@ def policy_request(case):
         "id": "h",
         "region": A,
         "area_type": case["area_type"],
-        "assets": {"deposits": case["deposits"], "vehicles": case["vehicles"], "houses": case["houses"]},
+        "assets": {
+            "deposits": case["deposits"],
+            "vehicles": case["vehicles"],
+            "boats": case["boats"],
+            "houses": case["houses"],
+        },
         "members": members,
     }
     return {"period": period, "households": [household]}

@@ -169,6 +169,13 @@ def _dibao(results, step, verified, since, param) -> Section:
             if vehicles.value == 0
             else _("机动车不超过 %(n)s 辆（残疾人功能性补偿代步机动车不算）。") % {"n": vehicles.value}
         )
+    boats = param("dibao.assets.max_boats")
+    if boats is not None:
+        text.append(
+            _("家庭成员名下没有船舶。")
+            if boats.value == 0
+            else _("船舶不超过 %(n)s 艘。") % {"n": boats.value}
+        )
     if houses is not None:
         text.append(_("住房不超过 %(n)s 套。") % {"n": houses.value})
     text.append(_("外出务工、返岗复工的低保家庭成员，扣除必要的就业成本后再计算收入。"))

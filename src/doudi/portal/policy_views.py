@@ -113,6 +113,7 @@ def _self_check_page(
             "errors": errors or [],
             "posted": selfcheck_forms.posted_fields(form, people) if answer else [],
             "max_people": selfcheck.MAX_PEOPLE,
+            "vehicles_help": selfcheck_forms.VEHICLES_HELP,
         },
         status=status,
     )

@@ -60,6 +60,7 @@ class Household:
     people: tuple[Person, ...]
     deposits_fen: int = 0
     vehicles: int = 0
+    boats: int = 0
     houses: int = 0
     registered_poor: bool = False
     sudden_hardship: bool = False
@@ -112,6 +113,7 @@ def policy_request(household: Household, period: Period, parameters: dict[str, A
                 "assets": {
                     "deposits": _yuan(household.deposits_fen),
                     "vehicles": household.vehicles,
+                    "boats": household.boats,
                     "houses": household.houses,
                 },
                 "members": members,
@@ -258,10 +260,6 @@ class _Steps:
         return None
 
 
-def _operand(line: dict[str, Any], name: str) -> Any:
-    return next((o["value"] for o in line.get("operands", []) if o["name"] == name), None)
-
-
 def _dibao(household: Household, result: dict[str, Any], steps: _Steps) -> Finding:
     d = result["dibao"]
     title = _("最低生活保障（低保）")
@@ -312,61 +310,35 @@ def _dibao(household: Household, result: dict[str, Any], steps: _Steps) -> Findi
 
 
 def _asset_reasons(d: dict[str, Any], steps: _Steps) -> list[str]:
-    """Each asset line of the engine's asset test in words: what was typed against the limit."""
-    out = []
+    """Each line of the engine's asset test (`dibao.asset_limits`: art. 13's items, one line per limit)
+    over its limit, in words: what was typed against the limit."""
+    months = number_text(steps.parameter("dibao.asset_test", "dibao.assets.deposit_limit_months"))
     failed = []
-    for line in steps.lines("dibao.asset_test"):
-        names = [o["name"] for o in line.get("operands", [])]
-        ok = bool(line.get("result"))
-        if "assets.deposits" in names:
-            months = _operand(line, "dibao.assets.deposit_limit_months")
-            values = {
-                "deposits": yuan_text(_operand(line, "assets.deposits")),
-                "limit": yuan_text(_limit(line)),
-                "months": number_text(months),
-            }
-            if not ok:
-                failed.append(
-                    _(
-                        "存款等金融资产 %(deposits)s 元，超过 %(limit)s 元（%(months)s 个月的低保标准 × 人数）。"
-                    )
-                    % values
-                )
-        elif "assets.vehicles" in names:
-            if not ok:
-                failed.append(
-                    _("有机动车 %(n)s 辆，超过规定的 %(max)s 辆（残疾人功能性补偿代步机动车不算）。")
-                    % {
-                        "n": _operand(line, "assets.vehicles"),
-                        "max": _operand(line, "dibao.assets.max_vehicles"),
-                    }
-                )
-        elif "assets.houses" in names:
-            if not ok:
-                failed.append(
-                    _("有住房 %(n)s 套，超过规定的 %(max)s 套。")
-                    % {"n": _operand(line, "assets.houses"), "max": _operand(line, "dibao.assets.max_houses")}
-                )
-        elif not ok:  # an asset item this page does not word yet: the engine's own line
-            failed.append(_("财产条件：%(text)s 不成立。") % {"text": line.get("text", "")})
-    if failed:
-        out += failed
-        out.append(_("财产不符合条件。"))
-    elif d["asset_test"]:
-        out.append(_("存款、车辆、住房符合财产条件。"))
-    else:
-        out.append(_("财产不符合条件。"))
-    return out
-
-
-def _limit(line: dict[str, Any]) -> Any:
-    """The right-hand side of a comparison line, as the engine computed it ("x ≤ 15264 (= 24 × …)")."""
-    text = str(line.get("text", ""))
-    for sign in ("≤", "<"):
-        if sign in text:
-            right = text.split(sign, 1)[1].strip()
-            return right.split(" ", 1)[0]
-    return ""
+    for line in d.get("asset_limits") or []:
+        if line["passes"]:
+            continue
+        value, limit = line["value"], line["limit"]
+        if line["test"] == "financial_assets":
+            failed.append(
+                _("存款等金融资产 %(deposits)s 元，超过 %(limit)s 元（%(months)s 个月的低保标准 × 人数）。")
+                % {"deposits": yuan_text(value), "limit": yuan_text(limit), "months": months}
+            )
+        elif line["test"] == "vehicles":
+            failed.append(
+                _("有机动车 %(n)s 辆，超过规定的 %(max)s 辆（残疾人功能性补偿代步机动车不算）。")
+                % {"n": value, "max": limit}
+            )
+        elif line["test"] == "boats":
+            failed.append(_("有船舶 %(n)s 艘，超过规定的 %(max)s 艘。") % {"n": value, "max": limit})
+        elif line["test"] == "houses":
+            failed.append(_("有住房 %(n)s 套，超过规定的 %(max)s 套。") % {"n": value, "max": limit})
+        else:  # a limit this page does not word yet: the engine's own figures
+            failed.append(
+                _("财产条件：%(text)s 不成立。") % {"text": f"{number_text(value)} ≤ {number_text(limit)}"}
+            )
+    if failed or not d["asset_test"]:
+        return [*failed, _("财产不符合条件。")]
+    return [_("存款、车辆、船舶、住房符合财产条件。")]
 
 
 def _tekun(household: Household, members: dict[str, Any], steps: _Steps) -> list[Finding]:

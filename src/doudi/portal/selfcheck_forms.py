@@ -132,6 +132,9 @@ def _date_field(label: Any) -> forms.CharField:
     )
 
 
+VEHICLES_HELP = gettext_lazy("机动车不算残疾人功能性补偿代步机动车。")
+
+
 class SelfCheckForm(forms.Form):
     """The household: where, urban or rural, assets, and two situations of the whole family."""
 
@@ -149,7 +152,13 @@ class SelfCheckForm(forms.Form):
         label=gettext_lazy("机动车（辆）"),
         required=False,
         max_length=8,
-        help_text=gettext_lazy("残疾人功能性补偿代步机动车不算"),
+        error_messages={"max_length": TOO_LONG},
+        widget=_text_input(inputmode="numeric", placeholder="0"),
+    )
+    boats = forms.CharField(
+        label=gettext_lazy("船舶（艘）"),
+        required=False,
+        max_length=8,
         error_messages={"max_length": TOO_LONG},
         widget=_text_input(inputmode="numeric", placeholder="0"),
     )
@@ -180,6 +189,9 @@ class SelfCheckForm(forms.Form):
 
     def clean_vehicles(self) -> int:
         return parse_count(self.cleaned_data["vehicles"])
+
+    def clean_boats(self) -> int:
+        return parse_count(self.cleaned_data["boats"])
 
     def clean_houses(self) -> int:
         return parse_count(self.cleaned_data["houses"])
@@ -299,6 +311,7 @@ def household_from(form: SelfCheckForm, people: BasePersonFormSet) -> selfcheck.
         area_type=d["area_type"],
         deposits_fen=yuan_to_fen(d["deposits"]),
         vehicles=d["vehicles"],
+        boats=d["boats"],
         houses=d["houses"],
         registered_poor=bool(d.get("registered_poor")),
         sudden_hardship=bool(d.get("sudden_hardship")),
