@@ -142,10 +142,14 @@ def forget_month(month: str) -> None:
     import psycopg
     from django.db import connection
 
+    from doudi.payments import partitions
     from doudi.payments.models import BankFile, PayrollRun
     from doudi.payments.services import data_dir, snapshot_dir
 
     with connection.cursor() as c:
+        if partitions.partition_exists(c, month):  # partitioned by month (PostgreSQL): the month dropped
+            c.execute(f"DELETE FROM {partitions.GUARD} WHERE month = %s", [month])
+            c.execute(f"DROP TABLE {partitions.partition_name(month)}")
         c.execute("DELETE FROM payments_paymentline WHERE month = %s", [month])
         c.execute(
             "DELETE FROM payments_payrolltransition WHERE batch_id IN (SELECT b.id FROM payments_payrollbatch b "

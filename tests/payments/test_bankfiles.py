@@ -275,7 +275,8 @@ def test_issuing_updates_the_lines_in_place_on_postgresql(world):
     services.issue_bank_files(run=run, officer=world.users.finance)
     with connection.cursor() as c:
         c.execute(
-            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'payments_paymentline'"
+            "SELECT sum(n_tup_upd), sum(n_tup_hot_upd) FROM pg_stat_xact_user_tables WHERE relid IN "
+            "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'payments_paymentline'::regclass)"
         )
         updated, in_place = c.fetchone()
     issued = PaymentLine.objects.filter(issue_run=run, status=LineStatus.ISSUED).count()

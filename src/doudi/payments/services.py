@@ -19,6 +19,7 @@ import socket
 import time
 import traceback
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
@@ -39,7 +40,7 @@ from doudi.audit.services import record
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_account_number
 from doudi.core.scoping import region_in_scope
-from doudi.payments import arrears, bankfiles, oneoffs, payroll, signals
+from doudi.payments import arrears, bankfiles, oneoffs, partitions, payroll, signals
 from doudi.payments.models import (
     REISSUE_CANDIDATES,
     AccountStatus,
@@ -563,12 +564,19 @@ def _write_lines(run: PayrollRun, lines: pa.Table) -> None:
     if is_postgres():
         with adbc_connection() as con:
             with con.cursor() as cur:
-                cur.execute(f"DELETE FROM {db_table} WHERE run_id = {int(run.pk)}")
+                target = db_table
+                if partitions.fresh_partition(cur, run.month, run.pk):
+                    # A month with no line yet: its partition is loaded bare, indexed once, attached.
+                    target = partitions.create_staging(cur, run.month)
+                else:
+                    cur.execute(f"DELETE FROM {db_table} WHERE run_id = {int(run.pk)}")
                 written = 0
                 for batch in table.to_batches(max_chunksize=200_000):
-                    cur.adbc_ingest(db_table, pa.Table.from_batches([batch]), mode="append")
+                    cur.adbc_ingest(target, pa.Table.from_batches([batch]), mode="append")
                     written += batch.num_rows
                     _test_pause(written)
+                if target != db_table:
+                    partitions.attach(cur, run.month, _one_off_keys(table))
             con.commit()
         return
     names = table.column_names
@@ -580,6 +588,15 @@ def _write_lines(run: PayrollRun, lines: pa.Table) -> None:
             cur.executemany(sql, list(zip(*(c.to_pylist() for c in batch.columns), strict=True)))
             written += batch.num_rows
             _test_pause(written)
+
+
+def _one_off_keys(lines: pa.Table) -> list[tuple[int, str]]:
+    """(case id, scheme) of the one-off payments among `lines` (a handful in a month's payroll)."""
+    wanted = pa.compute.is_in(lines.column("scheme"), value_set=pa.array(partitions.ONE_OFF))
+    one_offs = lines.filter(wanted)
+    return list(
+        zip(one_offs.column("beneficiary_id").to_pylist(), one_offs.column("scheme").to_pylist(), strict=True)
+    )
 
 
 def _reissue(run: PayrollRun, lines: pa.Table) -> None:
@@ -745,9 +762,48 @@ def issue_bank_files(*, run: PayrollRun, officer: Any = None) -> list[BankFile]:
     existing = list(BankFile.objects.filter(run=run).select_related("bank"))
     if existing:
         return existing
+    from doudi.verification.dataio import is_postgres
+
+    banks = {b.code: b for b in Bank.objects.all()}
+    if not is_postgres():  # one connection: the files first, then one transaction
+        written = _write_bank_files(run, banks)
+        with transaction.atomic():
+            return _record_bank_files(run, written, officer, mark=True)
+    # PostgreSQL: the server marks the lines issued while this process reads them (through another
+    # connection, which sees them as they were) and writes the files: both cores at work. The mark and
+    # the files' rows commit together once the files are on disk; a failure leaves neither.
+    with ThreadPoolExecutor(max_workers=1) as pool, transaction.atomic():
+        writing = pool.submit(_in_language(translation.get_language(), _write_bank_files), run, banks)
+        PayrollRun.objects.select_for_update().filter(pk=run.pk).exists()  # one issuer at a time
+        if not BankFile.objects.filter(run=run).exists():  # else another process finished first
+            _mark_issued(run)
+        written = writing.result()
+        return _record_bank_files(run, written, officer, mark=False)
+
+
+def _in_language(language: str | None, function):
+    """`function` run in `language` (Django's active language is per thread)."""
+
+    def call(*args):
+        with translation.override(language):
+            return function(*args)
+
+    return call
+
+
+def _mark_issued(run: PayrollRun) -> None:
+    from django.db.models import F
+
+    PaymentLine.objects.filter(issue_run=run, status=LineStatus.PENDING).update(
+        status=LineStatus.ISSUED, attempts=F("attempts") + 1
+    )
+
+
+def _write_bank_files(run: PayrollRun, banks: dict[str, Bank]) -> list[tuple]:
+    """Read the run's lines (pending or issued), write one file per bank: what each file holds.
+    No use of Django's connection (it may run in a thread)."""
     lines = bankfiles.issued_lines(run.pk, [LineStatus.PENDING, LineStatus.ISSUED])
     codes = sorted(set(pa.compute.unique(lines.column("bank_code")).to_pylist()))
-    banks = {b.code: b for b in Bank.objects.filter(code__in=codes)}
     missing = [c for c in codes if c not in banks]
     if missing:
         raise Conflict(_("未配置的代发银行：%(codes)s") % {"codes": ", ".join(missing)}, path="run")
@@ -764,44 +820,45 @@ def issue_bank_files(*, run: PayrollRun, officer: Any = None) -> list[BankFile]:
         path, digest = bankfiles.write_atomically(out_dir / name, parts)
         total = int(pa.compute.sum(pa.compute.take(lines.column("amount_fen"), rows)).as_py() or 0)
         written.append((bank, name, path, digest, len(rows), total))
-    del lines, order, bank_of
-    now = timezone.now()
-    with transaction.atomic():
-        if BankFile.objects.filter(run=run).exists():  # another process finished first
-            return list(BankFile.objects.filter(run=run).select_related("bank"))
-        files = []
-        for bank, name, path, digest, count, total in written:
-            files.append(
-                BankFile.objects.create(
-                    run=run,
-                    bank=bank,
-                    file_name=name,
-                    path=str(path.relative_to(data_dir())),
-                    sha256=digest,
-                    line_count=count,
-                    total_fen=total,
-                    created_at=now,
-                    created_by=officer if getattr(officer, "pk", None) else None,
-                )
-            )
-            record(
-                actor=officer,
-                action=AuditAction.ACTION,
-                obj=files[-1],
-                after={
-                    "run": str(run),
-                    "bank": bank.code,
-                    "lines": count,
-                    "total_fen": total,
-                    "sha256": digest,
-                },
-                reason="生成代发文件",
-            )
-        from django.db.models import F
+    return written
 
-        PaymentLine.objects.filter(issue_run=run, status=LineStatus.PENDING).update(
-            status=LineStatus.ISSUED, attempts=F("attempts") + 1
+
+def _record_bank_files(run: PayrollRun, written: list[tuple], officer: Any, *, mark: bool) -> list[BankFile]:
+    """The files' rows and audit entries (and the lines marked issued when `mark`), inside the
+    caller's transaction."""
+    now = timezone.now()
+    if BankFile.objects.filter(run=run).exists():  # another process finished first
+        return list(BankFile.objects.filter(run=run).select_related("bank"))
+    files = []
+    for bank, name, path, digest, count, total in written:
+        files.append(
+            BankFile.objects.create(
+                run=run,
+                bank=bank,
+                file_name=name,
+                path=str(path.relative_to(data_dir())),
+                sha256=digest,
+                line_count=count,
+                total_fen=total,
+                created_at=now,
+                created_by=officer if getattr(officer, "pk", None) else None,
+            )
         )
+        record(
+            actor=officer,
+            action=AuditAction.ACTION,
+            obj=files[-1],
+            after={
+                "run": str(run),
+                "bank": bank.code,
+                "lines": count,
+                "total_fen": total,
+                "sha256": digest,
+            },
+            reason="生成代发文件",
+        )
+    if mark:
+        _mark_issued(run)
     return files
 
 
