@@ -167,25 +167,60 @@ def read_tables(queries: dict[str, tuple[str, pa.Schema]]) -> dict[str, pa.Table
     return results
 
 
-def read_consistent(queries: dict[str, tuple[str, pa.Schema]]) -> dict[str, pa.Table]:
-    """The named queries read as of one moment (a payroll's frozen inputs must agree with each other):
-    one REPEATABLE READ transaction on PostgreSQL (ADBC, one query after the other), one transaction
-    on SQLite."""
+def read_consistent(queries: dict[str, tuple[str, pa.Schema]], lanes: int = 2) -> dict[str, pa.Table]:
+    """The named queries read as of one moment (a payroll's frozen inputs must agree with each other).
+
+    PostgreSQL: one REPEATABLE READ transaction exports its snapshot and `lanes` ADBC connections read
+    in parallel, each in a transaction that imports that snapshot (SET TRANSACTION SNAPSHOT): every
+    query sees the same moment, and the server works on both cores. SQLite: one transaction."""
     if not is_postgres():
         with transaction.atomic():
             return {name: _django_read(sql, schema) for name, (sql, schema) in queries.items()}
     results: dict[str, pa.Table] = {}
-    with adbc_connection() as con, con.cursor() as cur:
-        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    errors: list[BaseException] = []
+    waiting = list(queries.items())
+    lock = threading.Lock()
+
+    def read(cur) -> None:
         # Joins of millions of rows: hashed in memory (the 4 MB default spills them to disk in
         # batches, which also loses the outer side's order), and no JIT compiling for one pass.
         cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute("SET LOCAL jit = off")
-        for name, (sql, schema) in queries.items():
+        while not errors:
+            with lock:
+                if not waiting:
+                    return
+                name, (sql, schema) = waiting.pop(0)
             cur.execute(sql)
             results[name] = cur.fetch_arrow_table().select(schema.names).cast(schema).combine_chunks()
+
+    def lane(snapshot: str) -> None:
+        try:
+            with adbc_connection() as con, con.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                read(cur)
+                con.rollback()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    with adbc_connection() as con, con.cursor() as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cur.execute("SELECT pg_export_snapshot()")
+        snapshot = str(cur.fetchone()[0])
+        threads = [threading.Thread(target=lane, args=(snapshot,)) for _ in range(max(lanes, 1) - 1)]
+        for t in threads:
+            t.start()
+        try:
+            read(cur)
+        except BaseException as exc:
+            errors.append(exc)
+        for t in threads:
+            t.join()  # the snapshot is exported only while this transaction lives
         con.rollback()
-    return results
+    if errors:
+        raise errors[0]
+    return {name: results[name] for name in queries}
 
 
 def replace_rows(deletes: list[tuple[str, str, int]], inserts: list[tuple[str, pa.Table]]) -> None:
