@@ -22,8 +22,11 @@ What the partitioning changes, and how the payroll's guarantees are kept:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import pyarrow as pa
 
 from doudi.payments.models import ONE_OFF_SCHEMES
 
@@ -190,6 +193,50 @@ def partition_exists(cur: Any, month: str) -> bool:
     return bool(cur.fetchone()[0])
 
 
+def is_attached(cur: Any, month: str) -> bool:
+    cur.execute(
+        f"SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = '{partition_name(month)}'::regclass)"
+    )
+    return bool(cur.fetchone()[0])
+
+
+def load_in_lanes(month: str, table: pa.Table, pause: Callable[[int], None], lanes: int = 2) -> None:
+    """Binary COPY of `table` into the month's partition-to-be by `lanes` connections at once (the
+    server's COPY work on every core), each committing its share. Not yet attached, the rows are
+    seen by no query; a load killed half-way is dropped by the next attempt (`fresh_partition`)."""
+    from doudi.verification.dataio import adbc_connection
+
+    name = partition_name(month)
+    batches = table.to_batches(max_chunksize=200_000)
+    written = [0]
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def lane(share: list[pa.RecordBatch]) -> None:
+        try:
+            with adbc_connection() as con:
+                with con.cursor() as cur:
+                    for batch in share:
+                        if errors:
+                            return
+                        cur.adbc_ingest(name, pa.Table.from_batches([batch]), mode="append")
+                        with lock:
+                            written[0] += batch.num_rows
+                            done = written[0]
+                        pause(done)
+                con.commit()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=lane, args=(batches[i::lanes],)) for i in range(lanes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def fresh_partition(cur: Any, month: str, run_id: int) -> bool:
     """Whether the month's lines of `run_id` can be loaded into a new partition: none exists for the
     month (a partition holding only this run's lines — an attempt that committed its lines and died
@@ -198,7 +245,9 @@ def fresh_partition(cur: Any, month: str, run_id: int) -> bool:
     if not MONTH.fullmatch(month):
         return False
     name = partition_name(month)
-    if partition_exists(cur, month):
+    if partition_exists(cur, month) and not is_attached(cur, month):
+        cur.execute(f"DROP TABLE {name}")  # the partition-to-be of an attempt killed while loading it
+    elif partition_exists(cur, month):
         cur.execute(f"SELECT EXISTS (SELECT 1 FROM {name} WHERE run_id <> {int(run_id)})")
         if cur.fetchone()[0]:
             return False
@@ -209,7 +258,8 @@ def fresh_partition(cur: Any, month: str, run_id: int) -> bool:
 
 
 def create_staging(cur: Any, month: str) -> str:
-    """The month's partition-to-be: a standalone table shaped as the parent, no index yet."""
+    """The month's partition-to-be: a standalone table shaped as the parent, no index yet (committed
+    by the caller, so that several connections can load it)."""
     name = partition_name(month)
     cur.execute(
         f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "

@@ -553,7 +553,7 @@ def _test_pause(written: int) -> None:
 
 
 def _write_lines(run: PayrollRun, lines: pa.Table) -> None:
-    """The run's lines, replacing any of an interrupted attempt, in one transaction."""
+    """The run's lines, replacing any of an interrupted attempt; they appear in one transaction."""
     n = lines.num_rows
     table = lines.add_column(0, "run_id", pa.array(np.full(n, run.pk, dtype=np.int64)))
     table = table.add_column(1, "issue_run_id", pa.array(np.full(n, run.pk, dtype=np.int64)))
@@ -564,20 +564,26 @@ def _write_lines(run: PayrollRun, lines: pa.Table) -> None:
     if is_postgres():
         with adbc_connection() as con:
             with con.cursor() as cur:
-                target = db_table
-                if partitions.fresh_partition(cur, run.month, run.pk):
-                    # A month with no line yet: its partition is loaded bare, indexed once, attached.
-                    target = partitions.create_staging(cur, run.month)
+                fresh = partitions.fresh_partition(cur, run.month, run.pk)
+                if fresh:
+                    partitions.create_staging(cur, run.month)
                 else:
                     cur.execute(f"DELETE FROM {db_table} WHERE run_id = {int(run.pk)}")
-                written = 0
-                for batch in table.to_batches(max_chunksize=200_000):
-                    cur.adbc_ingest(target, pa.Table.from_batches([batch]), mode="append")
-                    written += batch.num_rows
-                    _test_pause(written)
-                if target != db_table:
-                    partitions.attach(cur, run.month, _one_off_keys(table))
+                    written = 0
+                    for batch in table.to_batches(max_chunksize=200_000):
+                        cur.adbc_ingest(db_table, pa.Table.from_batches([batch]), mode="append")
+                        written += batch.num_rows
+                        _test_pause(written)
             con.commit()
+        if fresh:
+            # A month with no line yet: its partition-to-be (committed, not attached: no query sees
+            # it) is loaded bare by two connections at once, then indexed once and attached in one
+            # transaction — the lines appear all together or not at all.
+            partitions.load_in_lanes(run.month, table, _test_pause)
+            with adbc_connection() as con:
+                with con.cursor() as cur:
+                    partitions.attach(cur, run.month, _one_off_keys(table))
+                con.commit()
         return
     names = table.column_names
     sql = f"INSERT INTO {db_table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
