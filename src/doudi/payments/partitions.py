@@ -135,10 +135,7 @@ def convert(cur: Any) -> None:
     if last_id:
         cur.execute(f"SELECT setval('{PARENT}_id_seq', {last_id})")
     cur.execute(f"ALTER TABLE {PARENT} ALTER COLUMN id SET DEFAULT nextval('{PARENT}_id_seq')")
-    for name, definition in CONSTRAINTS:
-        cur.execute(f"ALTER TABLE {PARENT} ADD CONSTRAINT {name} {definition}")
-    for name, columns, where in INDEXES:
-        cur.execute(f"CREATE INDEX {name} ON {PARENT} {columns} {where}")
+    _keys_and_indexes(cur, PARENT, lambda index: index)
     cur.execute(f"CREATE TABLE {DEFAULT} PARTITION OF {PARENT} DEFAULT WITH (fillfactor = {FILLFACTOR})")
     cur.execute(f"SELECT DISTINCT month FROM {old} ORDER BY month")
     for (month,) in cur.fetchall():
@@ -204,7 +201,7 @@ def load_in_lanes(month: str, table: pa.Table, pause: Callable[[int], None], lan
     """Binary COPY of `table` into the month's partition-to-be by `lanes` connections at once (the
     server's COPY work on every core), each committing its share. Not yet attached, the rows are
     seen by no query; a load killed half-way is dropped by the next attempt (`fresh_partition`)."""
-    from doudi.verification.dataio import adbc_connection
+    from doudi.verification.dataio import adbc_connection, in_threads
 
     name = partition_name(month)
     batches = table.to_batches(max_chunksize=200_000)
@@ -213,28 +210,19 @@ def load_in_lanes(month: str, table: pa.Table, pause: Callable[[int], None], lan
     lock = threading.Lock()
 
     def lane(share: list[pa.RecordBatch]) -> None:
-        try:
-            with adbc_connection() as con:
-                with con.cursor() as cur:
-                    for batch in share:
-                        if errors:
-                            return
-                        cur.adbc_ingest(name, pa.Table.from_batches([batch]), mode="append")
-                        with lock:
-                            written[0] += batch.num_rows
-                            done = written[0]
-                        pause(done)
-                con.commit()
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
+        with adbc_connection() as con:
+            with con.cursor() as cur:
+                for batch in share:
+                    if errors:  # another lane failed: stop
+                        return
+                    cur.adbc_ingest(name, pa.Table.from_batches([batch]), mode="append")
+                    with lock:
+                        written[0] += batch.num_rows
+                        done = written[0]
+                    pause(done)
+            con.commit()
 
-    threads = [threading.Thread(target=lane, args=(batches[i::lanes],)) for i in range(lanes)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    in_threads([(lane, (batches[i::lanes],)) for i in range(lanes)], errors)
 
 
 def fresh_partition(cur: Any, month: str, run_id: int) -> bool:
@@ -273,10 +261,7 @@ def attach(cur: Any, month: str, one_off_keys: Iterable[tuple[int, str]]) -> Non
     parent's indexes adopt them, its CHECK spares the scan) and record its one-off keys."""
     name = partition_name(month)
     cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    for index, definition in CONSTRAINTS:
-        cur.execute(f"ALTER TABLE {name} ADD CONSTRAINT {name}_{_short(index)} {definition}")
-    for index, columns, where in INDEXES:
-        cur.execute(f"CREATE INDEX {name}_{_short(index)} ON {name} {columns} {where}")
+    _keys_and_indexes(cur, name, lambda index: f"{name}_{_short(index)}")
     cur.execute(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES IN ('{month}')")
     cur.execute(f"ALTER TABLE {name} DROP CONSTRAINT {name}_month")
     keys = [(int(b), str(s)) for b, s in one_off_keys]
@@ -285,6 +270,14 @@ def attach(cur: Any, month: str, one_off_keys: Iterable[tuple[int, str]]) -> Non
         values = ", ".join(f"({b}, '{s}', '{month}')" for b, s in chunk if s in ONE_OFF)
         if values:
             cur.execute(f"INSERT INTO {GUARD} (beneficiary_id, scheme, month) VALUES {values}")
+
+
+def _keys_and_indexes(cur: Any, table: str, named: Callable[[str], str]) -> None:
+    """The parent's unique keys and indexes on `table`, each called `named(the parent's name)`."""
+    for index, definition in CONSTRAINTS:
+        cur.execute(f"ALTER TABLE {table} ADD CONSTRAINT {named(index)} {definition}")
+    for index, columns, where in INDEXES:
+        cur.execute(f"CREATE INDEX {named(index)} ON {table} {columns} {where}")
 
 
 def _short(index: str) -> str:

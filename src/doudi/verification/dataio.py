@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from urllib.parse import quote
 
@@ -149,22 +149,35 @@ def read_tables(queries: dict[str, tuple[str, pa.Schema]]) -> dict[str, pa.Table
     if not is_postgres():
         return {name: _django_read(sql, schema) for name, (sql, schema) in queries.items()}
     results: dict[str, pa.Table] = {}
-    errors: list[BaseException] = []
 
     def work(name: str, sql: str, schema: pa.Schema) -> None:
+        results[name] = _adbc_read(sql, schema)
+
+    in_threads([(work, (n, q, s)) for n, (q, s) in queries.items()])
+    return results
+
+
+def in_threads(
+    calls: list[tuple[Callable[..., None], tuple]], errors: list[BaseException] | None = None
+) -> None:
+    """Run each `(function, args)` in a thread of its own, wait for all, re-raise the first error in
+    the caller's thread. `errors` (optional) is the list they are gathered in, for a function that
+    stops early once another failed."""
+    errors = [] if errors is None else errors
+
+    def run(function: Callable[..., None], args: tuple) -> None:
         try:
-            results[name] = _adbc_read(sql, schema)
+            function(*args)
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n, q, s)) for n, (q, s) in queries.items()]
+    threads = [threading.Thread(target=run, args=call) for call in calls]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     if errors:
         raise errors[0]
-    return results
 
 
 def read_consistent(queries: dict[str, tuple[str, pa.Schema]], lanes: int = 2) -> dict[str, pa.Table]:
@@ -194,32 +207,22 @@ def read_consistent(queries: dict[str, tuple[str, pa.Schema]], lanes: int = 2) -
             cur.execute(sql)
             results[name] = cur.fetch_arrow_table().select(schema.names).cast(schema).combine_chunks()
 
-    def lane(snapshot: str) -> None:
-        try:
-            with adbc_connection() as con, con.cursor() as cur:
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                read(cur)
-                con.rollback()
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
+    def lane(snapshot: str | None, cur=None) -> None:
+        if cur is not None:  # the exporting transaction itself
+            return read(cur)
+        with adbc_connection() as con, con.cursor() as other:
+            other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            read(other)
+            con.rollback()
 
     with adbc_connection() as con, con.cursor() as cur:
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cur.execute("SELECT pg_export_snapshot()")
         snapshot = str(cur.fetchone()[0])
-        threads = [threading.Thread(target=lane, args=(snapshot,)) for _ in range(max(lanes, 1) - 1)]
-        for t in threads:
-            t.start()
-        try:
-            read(cur)
-        except BaseException as exc:
-            errors.append(exc)
-        for t in threads:
-            t.join()  # the snapshot is exported only while this transaction lives
+        # The snapshot is exported only while this transaction lives: it waits for every lane.
+        in_threads([(lane, (None, cur))] + [(lane, (snapshot,))] * (max(lanes, 1) - 1), errors)
         con.rollback()
-    if errors:
-        raise errors[0]
     return {name: results[name] for name in queries}
 
 
