@@ -204,7 +204,7 @@ def load_in_lanes(month: str, table: pa.Table, pause: Callable[[int], None], lan
     from doudi.verification.dataio import adbc_connection, in_threads
 
     name = partition_name(month)
-    batches = table.to_batches(max_chunksize=200_000)
+    batches = table.to_batches(max_chunksize=100_000)  # two in flight: as much memory as one of 200,000
     written = [0]
     errors: list[BaseException] = []
     lock = threading.Lock()
