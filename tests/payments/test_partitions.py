@@ -27,7 +27,7 @@ def _postgres_only():
 
 
 @pytest.fixture(autouse=True)
-def _no_month_partition_left(world):
+def _no_month_partition_left(_postgres_only, world):
     """A test's flush empties the lines but keeps their partitions: each test starts without them."""
     with connection.cursor() as c:
         for name in partitions_of_lines():
