@@ -48,6 +48,14 @@ SCHEMA = pa.schema(
 # Decided and not yet paid: approved temporary / 一事一议, a first aid given (given, then formalised or
 # justified), an applicant in the registry with a household (the case's, else their current one: a line
 # names its household), no payment line for the case yet.
+# "No line yet": the scheme list lets the planner probe the partial unique index one_payment_per_case
+# (only the one-off lines), not the month's million scheme lines. PostgreSQL: the lines are
+# partitioned by month and the one-off keys live in their own table (payments/partitions.py): probe it.
+NOT_PAID_LINE = (
+    "NOT EXISTS (SELECT 1 FROM payments_paymentline l WHERE l.beneficiary_id = c.id "
+    "AND l.scheme = c.case_type AND l.scheme IN ('temporary', 'case_by_case', 'first_aid'))"
+)
+NOT_PAID_KEY = "NOT EXISTS (SELECT 1 FROM payments_oneoffcase k WHERE k.beneficiary_id = c.id AND k.scheme = c.case_type)"
 SQL = (
     "SELECT c.id AS case_id, c.case_type AS case_type, c.tracking_number AS tracking_number, "
     "p.id AS person_id, COALESCE(c.household_id, m.household_id) AS household_id, "
@@ -60,16 +68,14 @@ SQL = (
     "WHERE ((c.case_type IN ('temporary', 'case_by_case') AND c.state = 'approved') "
     "OR (c.case_type = 'first_aid' AND c.state IN ('given', 'formalised', 'closed'))) "
     "AND COALESCE(c.household_id, m.household_id) IS NOT NULL "
-    # The scheme list lets the planner probe the partial unique index one_payment_per_case (only the
-    # one-off lines), not the month's million scheme lines.
-    "AND NOT EXISTS (SELECT 1 FROM payments_paymentline l WHERE l.beneficiary_id = c.id "
-    "AND l.scheme = c.case_type AND l.scheme IN ('temporary', 'case_by_case', 'first_aid')) "
-    "ORDER BY c.id"
+    "AND {not_paid} ORDER BY c.id"
 )
 
 
 def query() -> tuple[str, pa.Schema]:
-    return SQL, SCHEMA
+    from doudi.verification.dataio import is_postgres
+
+    return SQL.format(not_paid=NOT_PAID_KEY if is_postgres() else NOT_PAID_LINE), SCHEMA
 
 
 def snapshot_table(table: pa.Table | None) -> pa.Table:
