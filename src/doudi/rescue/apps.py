@@ -29,6 +29,7 @@ class RescueConfig(AppConfig):
     name = "doudi.rescue"
     verbose_name = _("救助管理")
     console_nav = [
+        NavLink("rescue:stranded_list", _("滞留人员"), Menu.CARE, order=45, roles=RESCUE_READERS),
         NavLink("rescue:station_list", _("救助管理站"), Menu.CARE, order=50, roles=RESCUE_READERS),
         NavLink("rescue:report_new", _("巡查报告"), Menu.CARE, order=55, roles=PATROL_REPORTERS),
         NavLink("rescue:alerts", _("床位预警"), Menu.CARE, order=60, roles=RESCUE_READERS),

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudi.care.forms import CareForm, DateInput, DateTimeInput
 from doudi.regions.models import Region
-from doudi.rescue.models import PatrolUnit, Station
+from doudi.rescue.models import AidKind, PatrolUnit, Station
 
 
 class StationForm(CareForm):
@@ -90,3 +90,57 @@ class FieldReportForm(CareForm):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = regions if regions is not None else Region.objects.none()
         self.fields["station"].queryset = stations if stations is not None else Station.objects.none()
+
+
+class StrandedForm(CareForm):
+    region = forms.ModelChoiceField(label=_("所在区划"), queryset=Region.objects.none(), empty_label=None)
+    name = forms.CharField(
+        label=_("姓名"), max_length=64, required=False, help_text=_("不愿或不能告知时留空")
+    )
+    id_number = forms.CharField(
+        label=_("身份证号"), max_length=30, required=False, help_text=_("任何省份的居民身份证")
+    )
+    phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
+    origin = forms.CharField(label=_("来自何地"), max_length=100, required=False)
+    destination = forms.CharField(label=_("欲往何地"), max_length=100, required=False)
+    situation = forms.CharField(
+        label=_("困难情况"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("因交通管控滞留、住宿饮食困难、无工作无家庭支持等"),
+    )
+    vagrant = forms.BooleanField(label=_("流浪乞讨人员（转介救助管理站）"), required=False)
+
+    def __init__(self, *args, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions if regions is not None else Region.objects.none()
+
+
+class AidForm(CareForm):
+    kind = forms.ChoiceField(label=_("帮扶项目"), choices=AidKind.choices)
+    description = forms.CharField(
+        label=_("内容"),
+        max_length=100,
+        required=False,
+        help_text=_("如 某宾馆单间、盒饭、棉衣、重庆—武汉火车票"),
+    )
+    quantity = forms.CharField(label=_("数量"), max_length=12)
+    unit = forms.CharField(label=_("单位"), max_length=8, help_text=_("晚、份、件、张"))
+    amount = forms.CharField(label=_("折合金额（元）"), max_length=16, help_text=_("最多两位小数"))
+    given_on = forms.DateField(label=_("发放日期"), widget=DateInput())
+
+
+class StationReferralForm(CareForm):
+    station = forms.ModelChoiceField(label=_("救助管理站"), queryset=Station.objects.none())
+    note = forms.CharField(label=_("转介说明"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, stations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["station"].queryset = stations if stations is not None else Station.objects.none()
+
+
+ARRIVED_CHOICES = [("", "—"), ("yes", _("已到站")), ("no", _("未到站"))]
+
+
+class ArrivalForm(CareForm):
+    arrived = forms.ChoiceField(label=_("是否到站"), choices=ARRIVED_CHOICES)
+    note = forms.CharField(label=_("说明"), max_length=500, required=False, help_text=_("未到站时必填"))

@@ -200,3 +200,85 @@ class FieldReport(InsertOnlyModel):
                 fields=["region", "found_at", "place", "description"], name="rescue_field_report_once"
             )
         ]
+
+
+class AidKind(models.TextChoices):
+    """二(一): what a stranded person is given — lodging, food, warm clothing — and the fare home."""
+
+    LODGING = "lodging", _("临时住宿")
+    FOOD = "food", _("饮食")
+    CLOTHING = "clothing", _("御寒衣物")
+    FARE_HOME = "fare_home", _("返乡车（船）票")
+    OTHER = "other", _("其他")
+
+
+class AidItem(InsertOnlyModel):
+    """实物帮扶明细: one item of in-kind aid given on a stranded-person case (intake case type 滞留人员救助)
+    — what, how many of what unit, its value in fen (exact), the day. A correction is a new row."""
+
+    case = models.ForeignKey(
+        "intake.Case", on_delete=models.PROTECT, related_name="aid_items", verbose_name=_("案件")
+    )
+    kind = models.CharField(_("帮扶项目"), max_length=12, choices=AidKind.choices)
+    description = models.CharField(_("内容"), max_length=100)
+    quantity = models.PositiveIntegerField(_("数量"))
+    unit = models.CharField(_("单位"), max_length=8)
+    amount_fen = models.BigIntegerField(_("折合金额（分）"))
+    given_on = models.DateField(_("发放日期"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("登记人")
+    )
+    recorded_at = models.DateTimeField(_("登记时间"))
+
+    region_field = "case__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        verbose_name = _("实物帮扶明细")
+        verbose_name_plural = _("实物帮扶明细")
+        ordering = ["given_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_fen__gte=0), name="rescue_aid_amount_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["case", "kind", "description", "quantity", "unit", "amount_fen", "given_on"],
+                name="rescue_aid_item_once",
+            ),
+        ]
+
+
+class StationReferral(models.Model):
+    """转介救助管理站 (二(二)): a vagrant or beggar referred to a station, and the station's acknowledgement
+    that the person arrived (到站确认) — or did not. Written once at referral; the answer once."""
+
+    case = models.OneToOneField(
+        "intake.Case", on_delete=models.PROTECT, related_name="station_referral", verbose_name=_("案件")
+    )
+    station = models.ForeignKey(
+        Station, on_delete=models.PROTECT, related_name="referrals", verbose_name=_("救助管理站")
+    )
+    note = models.CharField(_("转介说明"), max_length=500)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("转介人")
+    )
+    referred_at = models.DateTimeField(_("转介时间"))
+    arrived = models.BooleanField(_("已到站"), null=True)
+    answered_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("确认人"),
+    )
+    answer_note = models.CharField(_("确认说明"), max_length=500, blank=True)
+
+    region_field = "station__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("转介救助管理站")
+        verbose_name_plural = _("转介救助管理站")
+        ordering = ["-referred_at", "-id"]

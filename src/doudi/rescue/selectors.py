@@ -11,7 +11,16 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from doudi.audit.services import record_read
 from doudi.core.scoping import get_visible_or_404
-from doudi.rescue.models import FieldReport, InfectionCheck, Occupancy, SaturationAlert, Station
+from doudi.rescue.models import (
+    AidItem,
+    AidKind,
+    FieldReport,
+    InfectionCheck,
+    Occupancy,
+    SaturationAlert,
+    Station,
+    StationReferral,
+)
 
 RECENT = 30
 
@@ -105,3 +114,69 @@ def stations_to_guide(user: Any) -> QuerySet[Station]:
     else:
         qs = qs.visible_to(user)
     return qs.order_by("region__path", "name")
+
+
+# --- stranded people (二(一)–二(二)) ---------------------------------------------------------------------
+
+
+def stranded_cases(user: Any, *, open_only: bool = True) -> QuerySet:
+    """Stranded-person cases in the user's region with the value of the aid given (fen), open first."""
+    from django.db.models import Sum
+
+    from doudi.intake.models import Case, CaseType
+
+    qs = Case.objects.visible_to(user).filter(case_type=CaseType.STRANDED).select_related("region")
+    if open_only:
+        qs = qs.filter(closed_at__isnull=True)
+    return qs.annotate(aid_fen=Sum("aid_items__amount_fen")).order_by("closed_at", "-filed_at", "-pk")
+
+
+@dataclass
+class StrandedPage:
+    case: Any
+    items: list[AidItem]
+    total_fen: int
+    totals: list[tuple[str, int, int]]  # (kind label, quantity, fen) per kind
+    referral: StationReferral | None
+
+
+def stranded_page(user: Any, pk: int) -> StrandedPage:
+    """One stranded person's case with the aid item by item: an audited read (a person's record)."""
+    from doudi.intake.models import Case, CaseType
+
+    case = get_visible_or_404(
+        Case.objects.filter(case_type=CaseType.STRANDED).select_related("region"), user, pk=pk
+    )
+    record_read(actor=user, obj=case, reason="rescue.stranded")
+    items = list(AidItem.objects.filter(case=case).select_related("recorded_by").order_by("given_on", "pk"))
+    by_kind: dict[str, list[int]] = {}
+    for item in items:
+        row = by_kind.setdefault(item.kind, [0, 0])
+        row[0] += item.quantity
+        row[1] += item.amount_fen
+    totals = [(str(AidKind(k).label), q, f) for k, (q, f) in by_kind.items()]
+    referral = StationReferral.objects.filter(case=case).select_related("station").first()
+    return StrandedPage(case, items, sum(i.amount_fen for i in items), totals, referral)
+
+
+def referrals_to_confirm(user: Any) -> QuerySet[StationReferral]:
+    """Referrals to the stations in the user's scope still waiting for the arrival to be confirmed."""
+    return (
+        StationReferral.objects.visible_to(user)
+        .filter(answered_at__isnull=True)
+        .select_related("station", "case")
+        .order_by("referred_at", "pk")
+    )
+
+
+def referral_for(user: Any, pk: int) -> StationReferral:
+    return get_visible_or_404(StationReferral.objects.select_related("station__region", "case"), user, pk=pk)
+
+
+def stations_of_district(region: Any) -> QuerySet[Station]:
+    """The active stations and shelters of the district a region lies in (a referral's choices)."""
+    parts = region.path.strip("/").split("/")
+    qs = Station.objects.filter(active=True).select_related("region")
+    if len(parts) < 2:
+        return qs.none()
+    return qs.filter(region__path__startswith=f"{parts[0]}/{parts[1]}/").order_by("region__path", "name")

@@ -36,6 +36,8 @@ from doudi.regions.models import Region, RegionLevel
 from doudi.registry.services import clean_phone
 from doudi.rescue import rules
 from doudi.rescue.models import (
+    AidItem,
+    AidKind,
     FieldReport,
     InfectionCheck,
     Occupancy,
@@ -43,6 +45,7 @@ from doudi.rescue.models import (
     SaturationAlert,
     Station,
     StationKind,
+    StationReferral,
 )
 from doudi.rescue.signals import saturation_alerted
 
@@ -414,3 +417,220 @@ def file_field_report(
         after={"destination": report.destination, "station": report.station_id, "site": site},
     )
     return report
+
+
+# --- stranded people and vagrants (二(一)–二(二)) ----------------------------------------------------------
+
+MAX_AID_QUANTITY = 10_000
+MAX_AID_FEN = 100_000_00  # 100 000 yuan for one item: above it, a typing error
+STRANDED_WORKERS = (
+    Role.RESCUE_STATION,
+    Role.PATROL_REPORTER,
+    Role.VILLAGE_WORKER,
+    Role.TOWNSHIP_OFFICER,
+    Role.DISTRICT_OFFICER,
+)
+
+
+def can_help_stranded(user: Any) -> bool:
+    """Register a stranded person, record in-kind aid, refer to a station: station staff, patrols (二(三):
+    they guide people to the station), villages, townships and districts."""
+    return _acting(user, STRANDED_WORKERS)
+
+
+def clean_yuan_to_fen(errors: dict[str, str], field: str, raw: Any, *, maximum: int = MAX_AID_FEN) -> int:
+    """A yuan amount typed with at most two decimals ("12", "12.5", "12.50") as exact fen, 0 to `maximum`."""
+    from decimal import Decimal, InvalidOperation
+
+    from doudi.policy.money import yuan_to_fen
+
+    text = clean_text(raw).replace(",", "").replace("元", "").replace("¥", "").strip()
+    if not text:
+        errors[field] = _("请填写此项。")
+        return 0
+    try:
+        value = Decimal(text)
+        fen = yuan_to_fen(value) if value.is_finite() else None
+    except (InvalidOperation, ValueError):
+        fen = None
+    if fen is None:
+        errors[field] = _("请填写金额（元），最多两位小数。")
+        return 0
+    if not 0 <= fen <= maximum:
+        errors[field] = _("金额应在 0 至 %(max)s 元之间。") % {"max": maximum // 100}
+    return fen
+
+
+def _stranded_case(by: Any, case: Any) -> Any:
+    from doudi.intake.models import Case, CaseType
+
+    require(can_help_stranded(by))
+    case = Case.objects.select_for_update().select_related("region").get(pk=case.pk)
+    if case.case_type != CaseType.STRANDED:
+        raise ValidationError({"case": _("只有滞留人员救助案件可以登记实物帮扶或转介救助管理站。")})
+    if not region_in_scope(by, case.region):
+        raise PermissionDenied(_("该案件不在您的管辖范围内。"))
+    if case.closed_at is not None:
+        raise Conflict(_("该案件已办结。"), path="state")
+    return case
+
+
+@transaction.atomic
+def register_stranded(
+    *,
+    by: Any,
+    region: Region | None,
+    situation: Any,
+    name: Any = "",
+    id_number: Any = "",
+    phone: Any = "",
+    origin: Any = "",
+    destination: Any = "",
+    vagrant: Any = False,
+) -> Any:
+    """登记滞留人员 (二(一)–二(二)): a one-door case (滞留人员救助) where the person is — a non-local person,
+    identity from any province or none — with where they come from and are trying to reach. A vagrant or
+    beggar (流浪乞讨) is flagged for referral to the station."""
+    from doudi.intake.models import CaseType, Channel
+    from doudi.intake.services import open_case
+
+    require(can_help_stranded(by))
+    errors: dict[str, str] = {}
+    name = clean_field_text(errors, "name", name, required=False, max_length=64)
+    situation = clean_field_text(errors, "situation", situation, required=True, max_length=2000)
+    origin = clean_field_text(errors, "origin", origin, required=False, max_length=100)
+    destination = clean_field_text(errors, "destination", destination, required=False, max_length=100)
+    _clean_region(errors, by, region)
+    raise_field_errors(errors)
+    is_vagrant = _flag(vagrant)
+    summary = _("滞留人员：%(s)s") % {"s": situation}
+    if origin or destination:
+        summary += _("（来自 %(o)s，欲往 %(d)s）") % {"o": origin or "—", "d": destination or "—"}
+    try:
+        return open_case(
+            by=by,
+            case_type=CaseType.STRANDED,
+            channel=Channel.WALK_IN,
+            region=region,
+            summary=summary,
+            applicant_name=name,
+            applicant_id_number=clean_text(id_number),
+            applicant_phone=clean_text(phone),
+            details={"stranded": {"origin": origin, "destination": destination, "vagrant": is_vagrant}},
+        )
+    except ValidationError as exc:
+        # The intake's field names, as the form names them.
+        renamed = {"applicant_id_number": "id_number", "applicant_phone": "phone", "applicant_name": "name"}
+        raise ValidationError({renamed.get(k, k): v for k, v in exc.message_dict.items()}) from None
+
+
+@transaction.atomic
+def record_aid(
+    *,
+    by: Any,
+    case: Any,
+    kind: Any,
+    quantity: Any,
+    unit: Any,
+    amount: Any,
+    description: Any = "",
+    given_on: Any = None,
+) -> AidItem:
+    """实物帮扶: one item given to a stranded person (lodging nights, meals, clothing, a ticket home), with
+    its quantity and its value in exact fen. The same item twice (same kind, content, quantity, unit,
+    value and day) is a conflict — a second click, not a second meal."""
+    case = _stranded_case(by, case)
+    errors: dict[str, str] = {}
+    kind = clean_text(kind)
+    if kind not in AidKind.values:
+        errors["kind"] = _("请选择有效的选项。")
+    description = clean_field_text(
+        errors, "description", description, required=kind == AidKind.OTHER, max_length=100
+    )
+    n = clean_count(errors, "quantity", quantity, maximum=MAX_AID_QUANTITY)
+    if "quantity" not in errors and n == 0:
+        errors["quantity"] = _("数量应大于 0。")
+    unit = clean_field_text(errors, "unit", unit, required=True, max_length=8)
+    fen = clean_yuan_to_fen(errors, "amount", amount)
+    day = clean_day(errors, "given_on", given_on or timezone.localdate(), today=timezone.localdate())
+    if "given_on" not in errors and day < timezone.localdate(case.filed_at):
+        errors["given_on"] = _("发放日期不能早于登记日期。")
+    raise_field_errors(errors)
+    item = create_once(
+        AidItem,
+        _conflict(_("同一帮扶明细已登记，请勿重复提交。")),
+        {
+            "case": case,
+            "kind": kind,
+            "description": description,
+            "quantity": n,
+            "unit": unit,
+            "amount_fen": fen,
+            "given_on": day,
+        },
+        recorded_by=by,
+        recorded_at=_now(),
+    )
+    record(
+        actor=by,
+        action=AuditAction.CREATE,
+        obj=item,
+        after={
+            "case": case.pk,
+            "kind": kind,
+            "quantity": n,
+            "unit": unit,
+            "amount_fen": fen,
+            "given_on": day,
+        },
+    )
+    return item
+
+
+@transaction.atomic
+def refer_to_station(*, by: Any, case: Any, station: Station | None, note: Any) -> StationReferral:
+    """转介救助管理站 (二(二)): a vagrant or beggar is referred to an active station of the case's district;
+    the station then confirms the arrival. Once per case."""
+    case = _stranded_case(by, case)
+    errors: dict[str, str] = {}
+    note = clean_field_text(errors, "note", note, required=True, max_length=500)
+    if station is None:
+        errors["station"] = _("请选择救助管理站。")
+    elif not station.active or not same_district(station.region, case.region):
+        errors["station"] = _("请选择案件所在区县运营中的救助管理站。")
+    raise_field_errors(errors)
+    assert station is not None
+    referral = create_once(
+        StationReferral,
+        _conflict(_("该案件已转介救助管理站。")),
+        {"case": case},
+        station=station,
+        note=note,
+        referred_by=by,
+        referred_at=_now(),
+    )
+    record(actor=by, action=AuditAction.CREATE, obj=referral, after={"case": case.pk, "station": station.pk})
+    return referral
+
+
+@transaction.atomic
+def confirm_arrival(*, by: Any, referral: StationReferral, arrived: Any, note: Any = "") -> StationReferral:
+    """到站确认: the station's staff (or the officers above it) say whether the referred person arrived;
+    once."""
+    referral = (
+        StationReferral.objects.select_for_update().select_related("station__region").get(pk=referral.pk)
+    )
+    _require_station(by, referral.station)
+    if referral.answered_at is not None:
+        raise Conflict(_("该转介已确认。"), path="arrived")
+    errors: dict[str, str] = {}
+    answer = clean_text(arrived if isinstance(arrived, str) else {True: "yes", False: "no"}.get(arrived, ""))
+    if answer not in {"yes", "no"}:
+        errors["arrived"] = _("请选择是否到站。")
+    note = clean_field_text(errors, "note", note, required=answer == "no", max_length=500)
+    raise_field_errors(errors)
+    referral.arrived, referral.answered_at, referral.answered_by = answer == "yes", _now(), by
+    referral.answer_note = note
+    referral.save(update_fields=["arrived", "answered_at", "answered_by", "answer_note"])
+    record(actor=by, action=AuditAction.UPDATE, obj=referral, after={"arrived": referral.arrived})
+    return referral

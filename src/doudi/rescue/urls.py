@@ -16,4 +16,10 @@ urlpatterns = [
     path("reports/", views.report_list, name="report_list"),
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/<int:pk>/", views.report_detail, name="report_detail"),
+    path("stranded/", views.stranded_list, name="stranded_list"),
+    path("stranded/new/", views.stranded_new, name="stranded_new"),
+    path("stranded/<int:pk>/", views.stranded_detail, name="stranded_detail"),
+    path("stranded/<int:pk>/aid/", views.stranded_aid, name="stranded_aid"),
+    path("stranded/<int:pk>/refer/", views.stranded_refer, name="stranded_refer"),
+    path("referrals/<int:pk>/confirm/", views.referral_confirm, name="referral_confirm"),
 ]

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from doudi.care.views import day_param, submit
 from doudi.core.access import console_user_required
+from doudi.core.errors import Conflict
 from doudi.core.fields import require
+from doudi.core.http import flash_refusal
 from doudi.regions.models import RegionLevel
 from doudi.regions.selectors import regions_visible_to
 from doudi.rescue import selectors, services
-from doudi.rescue.forms import CheckForm, FieldReportForm, OccupancyForm, StationForm
+from doudi.rescue.forms import (
+    AidForm,
+    ArrivalForm,
+    CheckForm,
+    FieldReportForm,
+    OccupancyForm,
+    StationForm,
+    StationReferralForm,
+    StrandedForm,
+)
 
 
 def _regions(request: HttpRequest):
@@ -157,3 +170,104 @@ def report_new(request: HttpRequest) -> HttpResponse:
 @console_user_required
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "rescue/report_detail.html", {"r": selectors.report_detail(request.user, pk)})
+
+
+# --- stranded people (二(一)–二(二)) ---------------------------------------------------------------------
+
+
+@console_user_required
+def stranded_list(request: HttpRequest) -> HttpResponse:
+    """滞留人员: the stranded-person cases in the user's region with the aid given, and the referrals to
+    the user's stations waiting for the arrival to be confirmed."""
+    show_all = request.GET.get("all") == "1"
+    return render(
+        request,
+        "rescue/stranded_list.html",
+        {
+            "cases": selectors.stranded_cases(request.user, open_only=not show_all)[:500],
+            "show_all": show_all,
+            "to_confirm": selectors.referrals_to_confirm(request.user),
+            "can_help": services.can_help_stranded(request.user),
+            "can_work": services.can_work_stations(request.user),
+            "arrival_form": ArrivalForm(),
+        },
+    )
+
+
+@console_user_required
+def stranded_new(request: HttpRequest) -> HttpResponse:
+    require(services.can_help_stranded(request.user))
+    form = StrandedForm(
+        request.POST or None, initial={"region": request.user.region_id}, regions=_regions(request)
+    )
+    case, status = submit(request, form, lambda d: services.register_stranded(by=request.user, **d))
+    if case is not None:
+        messages.success(request, _("已登记，受理编号 %(n)s。") % {"n": case.tracking_number})
+        return redirect("rescue:stranded_detail", pk=case.pk)
+    return render(request, "rescue/form.html", {"form": form, "title": _("登记滞留人员")}, status=status)
+
+
+def _stranded_render(request: HttpRequest, pk: int, aid_form=None, referral_form=None, status: int = 200):
+    page = selectors.stranded_page(request.user, pk)
+    stations = selectors.stations_of_district(page.case.region)
+    return render(
+        request,
+        "rescue/stranded_detail.html",
+        {
+            "page": page,
+            "case": page.case,
+            "stranded": (page.case.details or {}).get("stranded", {}),
+            "can_help": services.can_help_stranded(request.user) and page.case.closed_at is None,
+            "aid_form": aid_form or AidForm(initial={"given_on": timezone.localdate()}),
+            "referral_form": referral_form or StationReferralForm(stations=stations),
+        },
+        status=status,
+    )
+
+
+@console_user_required
+def stranded_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _stranded_render(request, pk)
+
+
+@console_user_required
+@require_POST
+def stranded_aid(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.stranded_page(request.user, pk).case
+    form = AidForm(request.POST)
+    item, status = submit(request, form, lambda d: services.record_aid(by=request.user, case=case, **d))
+    if item is not None:
+        messages.success(request, _("帮扶明细已登记。"))
+        return redirect("rescue:stranded_detail", pk=case.pk)
+    return _stranded_render(request, pk, aid_form=form, status=status)
+
+
+@console_user_required
+@require_POST
+def stranded_refer(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.stranded_page(request.user, pk).case
+    form = StationReferralForm(request.POST, stations=selectors.stations_of_district(case.region))
+    referral, status = submit(
+        request, form, lambda d: services.refer_to_station(by=request.user, case=case, **d)
+    )
+    if referral is not None:
+        messages.success(request, _("已转介救助管理站，待站方确认到站。"))
+        return redirect("rescue:stranded_detail", pk=case.pk)
+    return _stranded_render(request, pk, referral_form=form, status=status)
+
+
+@console_user_required
+@require_POST
+def referral_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.referral_for(request.user, pk)
+    form = ArrivalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择是否到站。"))
+    else:
+        try:
+            services.confirm_arrival(by=request.user, referral=referral, **form.cleaned_data)
+        except (ValidationError, Conflict) as exc:
+            flash_refusal(request, exc)
+        else:
+            messages.success(request, _("到站情况已确认。"))
+    return redirect("rescue:stranded_list")
