@@ -25,6 +25,7 @@ class CareConfig(AppConfig):
         NavLink("care:risk_areas", _("高风险地区"), Menu.CARE, order=30, roles=INSTITUTION_READERS),
         NavLink("care:overdue_contacts", _("探访逾期"), Menu.CARE, order=40),
         NavLink("care:child_reports", _("无人监护儿童"), Menu.CARE, order=50),
+        NavLink("care:arrangements", _("照料安排"), Menu.CARE, order=70),
         NavLink("care:psych_aid", _("心理援助"), Menu.CARE, order=90),
     ]
 

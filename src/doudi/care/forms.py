@@ -9,10 +9,15 @@ from django.utils.translation import gettext_lazy as _
 from doudi.care.models import (
     AdmissionKind,
     CareKind,
+    CarerAbsence,
     ContactMethod,
+    DependentKind,
     GuardianAbsence,
+    Institution,
     InstitutionKind,
     PersonKind,
+    PlacementReason,
+    ProviderKind,
 )
 from doudi.care.rules import HealthCode
 from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
@@ -165,3 +170,35 @@ class ChildFollowUpForm(CareForm):
     note = forms.CharField(label=_("回访情况"), widget=forms.Textarea(attrs={"rows": 2}))
     guardian_back = forms.BooleanField(label=_("监护人已返回，结案"), required=False)
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CareArrangementForm(CareForm):
+    id_number = forms.CharField(
+        label=_("照料对象身份证号"), max_length=30, help_text=_("本辖区登记在册的人员")
+    )
+    dependent_kind = forms.ChoiceField(label=_("对象类别"), choices=DependentKind.choices)
+    carer_name = forms.CharField(label=_("原监护/照料人"), max_length=64)
+    carer_absence = forms.ChoiceField(label=_("原照料人情况"), choices=CarerAbsence.choices)
+    provider_kind = forms.ChoiceField(label=_("照料提供方式"), choices=ProviderKind.choices)
+    provider_name = forms.CharField(label=_("照料提供人/机构"), max_length=100)
+    provider_phone = forms.CharField(label=_("联系电话"), max_length=30)
+    starts_on = forms.DateField(label=_("起始日期"), widget=DateInput())
+    ends_on = forms.DateField(label=_("照料至"), widget=DateInput())
+
+
+class PlacementForm(CareForm):
+    id_number = forms.CharField(label=_("老年人身份证号"), max_length=30, help_text=_("本辖区登记在册的人员"))
+    institution = forms.ModelChoiceField(label=_("养老机构"), queryset=Institution.objects.none())
+    reason = forms.ChoiceField(label=_("无人照料原因"), choices=PlacementReason.choices)
+    family_name = forms.CharField(label=_("协商的家属"), max_length=64)
+    family_phone = forms.CharField(label=_("家属电话"), max_length=30)
+    consent_on = forms.DateField(label=_("家属同意日期"), widget=DateInput())
+    observation_from = forms.DateField(label=_("隔离观察开始"), widget=DateInput())
+    observation_to = forms.DateField(label=_("隔离观察结束"), widget=DateInput())
+    note = forms.CharField(label=_("说明"), max_length=500, required=False)
+
+    def __init__(self, *args, institutions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = (
+            institutions if institutions is not None else Institution.objects.none()
+        )

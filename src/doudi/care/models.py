@@ -400,3 +400,110 @@ class GuardianshipArrangement(InsertOnlyModel):
         verbose_name = _("临时监护照料安排")
         verbose_name_plural = _("临时监护照料安排")
         ordering = ["-arranged_at", "-id"]
+
+
+class DependentKind(models.TextChoices):
+    ELDERLY = "elderly", _("生活不能自理的老年人")
+    DISABLED = "disabled", _("残疾人")
+    MINOR = "minor", _("未成年人")
+
+
+class CarerAbsence(models.TextChoices):
+    """三(四): why the carer cannot care — confirmed, suspected, fever or close contact, isolated."""
+
+    CONFIRMED = "confirmed", _("确诊")
+    SUSPECTED = "suspected", _("疑似")
+    FEVER = "fever", _("发热")
+    CLOSE_CONTACT = "close_contact", _("密切接触")
+
+
+class ProviderKind(models.TextChoices):
+    RELATIVE = "relative", _("亲属")
+    VILLAGE = "village", _("村（居）委会安排人员")
+    INSTITUTION = "institution", _("服务机构")
+    VOLUNTEER = "volunteer", _("志愿者、社会组织")
+    OTHER = "other", _("其他")
+
+
+class CareArrangement(InsertOnlyModel):
+    """照料安排 (三(四)): a dependent (elderly, disabled, minor — 特困 first) whose carer is isolated, who
+    provides the care and until when. A change or an extension is a new row; the latest is in force."""
+
+    person = models.ForeignKey(
+        "registry.Person",
+        on_delete=models.PROTECT,
+        related_name="care_arrangements",
+        verbose_name=_("照料对象"),
+    )
+    dependent_kind = models.CharField(_("对象类别"), max_length=10, choices=DependentKind.choices)
+    carer_name = models.CharField(_("原监护/照料人"), max_length=64)
+    carer_absence = models.CharField(_("原照料人情况"), max_length=16, choices=CarerAbsence.choices)
+    provider_kind = models.CharField(_("照料提供方式"), max_length=12, choices=ProviderKind.choices)
+    provider_name = models.CharField(_("照料提供人/机构"), max_length=100)
+    provider_phone = models.CharField(_("联系电话"), max_length=20)
+    starts_on = models.DateField(_("起始日期"))
+    ends_on = models.DateField(_("照料至"))
+    arranged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    arranged_by_label = models.CharField(_("安排人"), max_length=150)
+    arranged_at = models.DateTimeField(_("安排时间"))
+
+    region_field = "person__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        verbose_name = _("照料安排")
+        verbose_name_plural = _("照料安排")
+        ordering = ["-arranged_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="care_arrangement_ends_after"
+            ),
+            models.UniqueConstraint(
+                fields=["person", "provider_name", "starts_on", "ends_on"], name="care_arrangement_once"
+            ),
+        ]
+
+
+class PlacementReason(models.TextChoices):
+    FAMILY_ISOLATED = "family_isolated", _("家属隔离治疗")
+    FRONT_LINE = "front_line", _("家属在抗疫一线")
+
+
+class Placement(InsertOnlyModel):
+    """入住养老机构安置 (三(三)): an elderly person left without care, placed in a nearby home with the
+    family's consent after isolation observation (隔离观察 from–to, then admission). Insert-only: a
+    correction is a new placement."""
+
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="placements", verbose_name=_("老年人")
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="placements", verbose_name=_("养老机构")
+    )
+    reason = models.CharField(_("无人照料原因"), max_length=16, choices=PlacementReason.choices)
+    family_name = models.CharField(_("协商的家属"), max_length=64)
+    family_phone = models.CharField(_("家属电话"), max_length=20)
+    consent_on = models.DateField(_("家属同意日期"))
+    observation_from = models.DateField(_("隔离观察开始"))
+    observation_to = models.DateField(_("隔离观察结束"))
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_by_label = models.CharField(_("经办人"), max_length=150)
+    placed_at = models.DateTimeField(_("登记时间"))
+
+    region_field = "person__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        verbose_name = _("养老机构安置")
+        verbose_name_plural = _("养老机构安置")
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(observation_to__gte=models.F("observation_from")),
+                name="care_placement_observation_order",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "institution", "observation_from"], name="care_placement_once"
+            ),
+        ]

@@ -382,3 +382,86 @@ def psych_aid_offer(user: Any, pk: int):
     )
     record_read(actor=user, obj=case, reason="care.psych_aid")
     return case
+
+
+# --- care arrangements (三(四)) and placements (三(三)) --------------------------------------------------
+
+ENDING_DAYS = 3
+
+
+@dataclass
+class ArrangementRow:
+    arrangement: Any
+    tekun: bool
+    days_left: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def ending(self) -> bool:
+        return 0 <= self.days_left <= ENDING_DAYS
+
+
+def arrangements_in_force(user: Any, day: datetime.date) -> list[ArrangementRow]:
+    """The latest care arrangement of each dependent in the user's region — 特困 (scattered: at home)
+    first, then the most urgent end date; an arrangement past its end date is overdue (to renew or to
+    close), one ending within ENDING_DAYS days is flagged."""
+    from doudi.care.models import CareArrangement
+
+    latest: dict[int, Any] = {}
+    for a in (
+        CareArrangement.objects.visible_to(user)
+        .select_related("person__region")
+        .order_by("person_id", "-arranged_at", "-pk")
+    ):
+        latest.setdefault(a.person_id, a)
+    tekun = set(
+        PersonCategory.objects.filter(
+            person_id__in=list(latest), category=Category.TEKUN, valid_from__lte=day
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .values_list("person_id", flat=True)
+    )
+    rows = [ArrangementRow(a, a.person_id in tekun, (a.ends_on - day).days) for a in latest.values()]
+    rows.sort(key=lambda r: (not r.tekun, r.days_left, r.arrangement.person.name, r.arrangement.pk))
+    return rows
+
+
+def placements_for(user: Any) -> QuerySet:
+    from doudi.care.models import Placement
+
+    return (
+        Placement.objects.visible_to(user)
+        .select_related("person__region", "institution")
+        .order_by("-observation_from", "-pk")
+    )
+
+
+def person_by_id_number(user: Any, raw: Any) -> Person | None:
+    """A person of the user's region by resident ID (None: not found, not in scope, or not a valid ID)."""
+    from django.core.exceptions import ValidationError
+
+    from doudi.registry import identity
+
+    try:
+        number = identity.validate(raw)
+    except ValidationError:
+        return None
+    return Person.objects.visible_to(user).filter(id_number=number).first()
+
+
+def elderly_homes_of_district(user: Any) -> QuerySet[Institution]:
+    """The operating elderly homes of the user's district (a village places in a nearby home that lies
+    outside its own node); all in scope for a city user."""
+    from doudi.care.models import InstitutionKind
+
+    qs = Institution.objects.filter(active=True, kind=InstitutionKind.ELDERLY_HOME).select_related("region")
+    region = getattr(user, "region", None)
+    parts = region.path.strip("/").split("/") if region is not None else []
+    if len(parts) >= 2:
+        qs = qs.filter(region__path__startswith=f"{parts[0]}/{parts[1]}/")
+    else:
+        qs = qs.filter(pk__in=Institution.objects.visible_to(user).values("pk"))
+    return qs.order_by("region__path", "name")

@@ -23,19 +23,25 @@ from doudi.audit.services import record
 from doudi.care import rules
 from doudi.care.models import (
     AdmissionKind,
+    CareArrangement,
     CareKind,
+    CarerAbsence,
     ChildReport,
     ChildReportEvent,
     ChildReportState,
     Contact,
     ContactMethod,
     DailyReport,
+    DependentKind,
     GuardianAbsence,
     GuardianshipArrangement,
     Institution,
     InstitutionKind,
     Outing,
     PersonKind,
+    Placement,
+    PlacementReason,
+    ProviderKind,
     RiskArea,
     Screening,
 )
@@ -993,3 +999,149 @@ def on_covid_event(sender: Any, event: Any, person: Person, by: Any, **kwargs: A
     """The signal receiver (intake.signals.covid_event_recorded): a death → the family's offer."""
     if event.kind == "died":
         offer_psych_aid(person=person, died_on=event.date, by=by)
+
+
+# --- care arrangements (三(四)) and placements (三(三)) --------------------------------------------------
+
+ARRANGERS = (Role.VILLAGE_WORKER, Role.TOWNSHIP_OFFICER, Role.DISTRICT_OFFICER)
+MAX_ARRANGEMENT_DAYS = 366
+
+
+def can_arrange_care(user: Any) -> bool:
+    """The village visits and arranges (三(四): 由所在村(社区)上门探视，并联系安排); township and district too."""
+    return is_acting_staff(user) and user.has_role(*ARRANGERS)
+
+
+def _visible_person_or_403(by: Any, person: Person) -> Person:
+    found = Person.objects.visible_to(by).select_related("region").filter(pk=person.pk).first()
+    if found is None:
+        raise PermissionDenied(_("该人员不在您的管辖范围内。"))
+    return found
+
+
+def _any_day(errors: dict[str, str], field: str, raw: Any) -> datetime.date:
+    """A date, past or future (an end date, an observation period), within a year of today."""
+    today = _today()
+    day = clean_day(errors, field, raw, today=today + datetime.timedelta(days=MAX_ARRANGEMENT_DAYS))
+    if field not in errors and day < today - datetime.timedelta(days=MAX_ARRANGEMENT_DAYS):
+        errors[field] = _("日期不能早于一年前。")
+    return day
+
+
+@transaction.atomic
+def arrange_care(
+    *,
+    by: Any,
+    person: Person,
+    dependent_kind: Any,
+    carer_name: Any,
+    carer_absence: Any,
+    provider_kind: Any,
+    provider_name: Any,
+    provider_phone: Any,
+    ends_on: Any,
+    starts_on: Any = None,
+) -> CareArrangement:
+    """照料安排 (三(四)): a dependent whose carer was isolated (confirmed, suspected, fever, close contact)
+    is cared for by someone or some institution until a day; an extension or a change is a new row. The
+    same arrangement twice (person, provider, from, until) is a conflict."""
+    require(can_arrange_care(by))
+    person = _visible_person_or_403(by, person)
+    errors: dict[str, str] = {}
+    kind = _choice(errors, "dependent_kind", dependent_kind, DependentKind.values)
+    carer_name = clean_field_text(errors, "carer_name", carer_name, required=True, max_length=64)
+    absence = _choice(errors, "carer_absence", carer_absence, CarerAbsence.values)
+    provider = _choice(errors, "provider_kind", provider_kind, ProviderKind.values)
+    provider_name = clean_field_text(errors, "provider_name", provider_name, required=True, max_length=100)
+    phone = _clean_phone(errors, "provider_phone", provider_phone, required=True)
+    start = _any_day(errors, "starts_on", starts_on or _today())
+    end = _any_day(errors, "ends_on", ends_on)
+    if not {"starts_on", "ends_on"} & set(errors) and end < start:
+        errors["ends_on"] = _("照料截止日期不能早于起始日期。")
+    raise_field_errors(errors)
+    row = create_once(
+        CareArrangement,
+        lambda: Conflict(_("同一照料安排已登记，请勿重复提交。"), path="ends_on"),
+        {"person": person, "provider_name": provider_name, "starts_on": start, "ends_on": end},
+        dependent_kind=kind,
+        carer_name=carer_name,
+        carer_absence=absence,
+        provider_kind=provider,
+        provider_phone=phone,
+        arranged_by=by,
+        arranged_by_label=by.byline,
+        arranged_at=_now(),
+    )
+    record(
+        actor=by,
+        action=AuditAction.CREATE,
+        obj=row,
+        after={"person": person.pk, "provider_kind": provider, "starts_on": start, "ends_on": end},
+    )
+    return row
+
+
+@transaction.atomic
+def place_elderly(
+    *,
+    by: Any,
+    person: Person,
+    institution: Institution | None,
+    reason: Any,
+    family_name: Any,
+    family_phone: Any,
+    consent_on: Any,
+    observation_from: Any,
+    observation_to: Any,
+    note: Any = "",
+) -> Placement:
+    """入住养老机构安置 (三(三)): an elderly person left without care, placed in a nearby elderly home of
+    the district after the family agreed (who, when) and after isolation observation (from–to)."""
+    require(can_arrange_care(by))
+    person = _visible_person_or_403(by, person)
+    errors: dict[str, str] = {}
+    if institution is None:
+        errors["institution"] = _("请选择养老机构。")
+    elif (
+        not institution.active
+        or institution.kind != InstitutionKind.ELDERLY_HOME
+        or institution.region.district_code != person.region.district_code
+    ):
+        errors["institution"] = _("请选择本区县运营中的养老机构。")
+    reason = _choice(errors, "reason", reason, PlacementReason.values)
+    family_name = clean_field_text(errors, "family_name", family_name, required=True, max_length=64)
+    phone = _clean_phone(errors, "family_phone", family_phone, required=True)
+    consent = clean_day(errors, "consent_on", consent_on, today=_today())
+    start = _any_day(errors, "observation_from", observation_from)
+    end = _any_day(errors, "observation_to", observation_to)
+    if not {"observation_from", "observation_to"} & set(errors) and end < start:
+        errors["observation_to"] = _("隔离观察结束日期不能早于开始日期。")
+    if not {"consent_on", "observation_from"} & set(errors) and start < consent:
+        errors["observation_from"] = _("须在家属同意后再开始隔离观察。")
+    note = clean_field_text(errors, "note", note, required=False, max_length=500)
+    raise_field_errors(errors)
+    row = create_once(
+        Placement,
+        lambda: Conflict(_("该老年人已登记同一机构同一日期的安置。"), path="observation_from"),
+        {"person": person, "institution": institution, "observation_from": start},
+        reason=reason,
+        family_name=family_name,
+        family_phone=phone,
+        consent_on=consent,
+        observation_to=end,
+        note=note,
+        placed_by=by,
+        placed_by_label=by.byline,
+        placed_at=_now(),
+    )
+    record(
+        actor=by,
+        action=AuditAction.CREATE,
+        obj=row,
+        after={
+            "person": person.pk,
+            "institution": institution.pk if institution else None,
+            "consent_on": consent,
+        },
+    )
+    return row

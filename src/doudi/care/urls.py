@@ -32,3 +32,8 @@ urlpatterns += [
     path("psych-aid/", views.psych_aid, name="psych_aid"),
     path("psych-aid/<int:pk>/print/", views.psych_aid_print, name="psych_aid_print"),
 ]
+urlpatterns += [
+    path("arrangements/", views.arrangements, name="arrangements"),
+    path("arrangements/new/", views.arrangement_new, name="arrangement_new"),
+    path("placements/new/", views.placement_new, name="placement_new"),
+]

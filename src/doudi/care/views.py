@@ -19,12 +19,14 @@ from doudi.care import selectors, services
 from doudi.care.forms import (
     AcknowledgeForm,
     ArrangementForm,
+    CareArrangementForm,
     ChildFollowUpForm,
     ChildReportForm,
     ContactForm,
     DailyReportForm,
     InstitutionForm,
     OutingForm,
+    PlacementForm,
     ReturnForm,
     RiskAreaForm,
     ScreeningForm,
@@ -502,3 +504,68 @@ def psych_aid_print(request: HttpRequest, pk: int) -> HttpResponse:
     """心理援助告知单: what the village hands or reads to the family — the lines to call."""
     case = selectors.psych_aid_offer(request.user, pk)
     return render(request, "care/psych_aid_print.html", {"case": case, "aid": case.details["psych_aid"]})
+
+
+# --- care arrangements (三(四)) and placements (三(三)) --------------------------------------------------
+
+
+def _arrangements_render(request: HttpRequest, arrangement_form=None, placement_form=None, status: int = 200):
+    today = timezone.localdate()
+    institutions = selectors.elderly_homes_of_district(request.user)
+    return render(
+        request,
+        "care/arrangements.html",
+        {
+            "rows": selectors.arrangements_in_force(request.user, today),
+            "placements": selectors.placements_for(request.user)[:200],
+            "today": today,
+            "can_arrange": services.can_arrange_care(request.user),
+            "arrangement_form": arrangement_form
+            or CareArrangementForm(initial={"starts_on": today}, prefix="arr"),
+            "placement_form": placement_form or PlacementForm(institutions=institutions, prefix="pl"),
+        },
+        status=status,
+    )
+
+
+@console_user_required
+def arrangements(request: HttpRequest) -> HttpResponse:
+    """照料安排: dependents of isolated carers (三(四)) — 特困 first, overdue and ending flagged — and the
+    elderly placed in homes after observation (三(三))."""
+    return _arrangements_render(request)
+
+
+def _with_person(request: HttpRequest, form: Any, service: Callable[..., Any]) -> tuple[Any, int]:
+    def act(data: dict) -> Any:
+        data = dict(data)
+        person = selectors.person_by_id_number(request.user, data.pop("id_number"))
+        if person is None:
+            raise ValidationError({"id_number": _("本辖区没有登记该身份证号的人员。")})
+        return service(by=request.user, person=person, **data)
+
+    return submit(request, form, act)
+
+
+@console_user_required
+@require_POST
+def arrangement_new(request: HttpRequest) -> HttpResponse:
+    require(services.can_arrange_care(request.user))
+    form = CareArrangementForm(request.POST, prefix="arr")
+    row, status = _with_person(request, form, services.arrange_care)
+    if row is not None:
+        messages.success(request, _("照料安排已登记。"))
+        return redirect("care:arrangements")
+    return _arrangements_render(request, arrangement_form=form, status=status)
+
+
+@console_user_required
+@require_POST
+def placement_new(request: HttpRequest) -> HttpResponse:
+    require(services.can_arrange_care(request.user))
+    institutions = selectors.elderly_homes_of_district(request.user)
+    form = PlacementForm(request.POST, institutions=institutions, prefix="pl")
+    row, status = _with_person(request, form, services.place_elderly)
+    if row is not None:
+        messages.success(request, _("养老机构安置已登记。"))
+        return redirect("care:arrangements")
+    return _arrangements_render(request, placement_form=form, status=status)
