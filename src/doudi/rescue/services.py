@@ -288,6 +288,11 @@ def record_occupancy(*, by: Any, station: Station, day: Any, occupants: Any) -> 
     return row
 
 
+def _yes_no(raw: Any) -> str:
+    """A form's "yes"/"no" (or a bool from code) as "yes", "no" or "" (not answered)."""
+    return clean_text(raw if isinstance(raw, str) else {True: "yes", False: "no"}.get(raw, ""))
+
+
 def _flag(raw: Any) -> bool:
     return raw is True or clean_text(raw).lower() in {"1", "true", "on", "yes"}
 
@@ -386,9 +391,7 @@ def file_field_report(
             errors["station"] = _("请选择引导前往的救助管理站。")
         elif not station.active or (region is not None and not same_district(station.region, region)):
             errors["station"] = _("请选择发现地所在区县运营中的救助管理站。")
-        answer = clean_text(
-            accepted if isinstance(accepted, str) else {True: "yes", False: "no"}.get(accepted, "")
-        )
+        answer = _yes_no(accepted)
         if answer not in {"yes", "no"}:
             errors["accepted"] = _("请选择本人是否接受救助。")
         took = answer == "yes"
@@ -624,7 +627,7 @@ def confirm_arrival(*, by: Any, referral: StationReferral, arrived: Any, note: A
     if referral.answered_at is not None:
         raise Conflict(_("该转介已确认。"), path="arrived")
     errors: dict[str, str] = {}
-    answer = clean_text(arrived if isinstance(arrived, str) else {True: "yes", False: "no"}.get(arrived, ""))
+    answer = _yes_no(arrived)
     if answer not in {"yes", "no"}:
         errors["arrived"] = _("请选择是否到站。")
     note = clean_field_text(errors, "note", note, required=answer == "no", max_length=500)
