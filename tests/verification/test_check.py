@@ -179,3 +179,33 @@ def test_only_officers_of_the_households_region_may_check_it(
     with pytest.raises(PermissionDenied):
         check_household(household=household, officer=village_worker, period=MARCH)
     assert check_household(household=household, officer=township_a, period=MARCH).pk
+
+
+@pytest.mark.django_db
+def test_the_report_tests_the_asset_items_one_by_one(client, household, township_a):
+    """条例第13条: the declared securities, claims and boats enter the report's evaluation beside the
+    verified deposits, vehicles and houses; a disability vehicle is listed and excepted."""
+    from django.urls import reverse
+
+    from doudi.registry.models import Household
+
+    Household.objects.filter(pk=household.pk).update(
+        securities_fen=2_000_000, claims_fen=5_000, boats=1, disability_vehicles=1
+    )
+    household.refresh_from_db()
+    record_consent(household=household, officer=township_a, signed_on=dt.date(2020, 1, 1), signatories="张三")
+    report = check_household(household=household, officer=township_a, period=MARCH)
+    verified = report.data["evaluation"]["verified"]
+    limits = {t["test"]: (t["value"], t["limit"], t["passes"]) for t in verified["asset_limits"]}
+    # 10000 + 20000 + 50 against 24 × 546 × 2 = 26208; one boat against none
+    assert limits == {
+        "financial_assets": (30050.0, 26208.0, False),
+        "vehicles": (0, 0, True),
+        "boats": (1, 0, False),
+        "houses": (1, 1, True),
+    }
+    assert {"item": "disability_vehicles", "value": 1, "excepted": True} in verified["asset_items"]
+    assert verified["asset_test"] is False
+    client.force_login(township_a)
+    page = client.get(reverse("verification:report", args=[report.pk])).content.decode()
+    assert 'data-testid="asset-limits"' in page and 'data-test="boats"' in page and "30050.0" in page

@@ -8,7 +8,7 @@ contract) with declared and with verified figures side by side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,8 @@ class HouseholdFacts:
     vehicles: int
     houses: int
     members: tuple[Member, ...]
+    # 条例第13条: the asset items no extract verifies yet, as declared (fen for money; counts)
+    other_assets: dict[str, int] = field(default_factory=dict)
 
 
 def _prov(source: str, extract_date: Any, row: int) -> dict[str, Any]:
@@ -139,6 +141,10 @@ def policy_household(
             "deposits": yuan_json(assets["deposits"]),
             "vehicles": int(assets["vehicles"]),
             "houses": int(assets["houses"]),
+            **{
+                name: yuan_json(value) if name in ("securities", "claims") else int(value)
+                for name, value in facts.other_assets.items()
+            },
         },
         "members": members,
     }

@@ -320,6 +320,12 @@ def household_facts(household: Household, on: date) -> check.HouseholdFacts:
         vehicles=household.vehicles,
         houses=household.houses,
         members=tuple(members),
+        other_assets={
+            "securities": household.securities_fen,
+            "claims": household.claims_fen,
+            "boats": household.boats,
+            "disability_vehicles": household.disability_vehicles,
+        },
     )
 
 
