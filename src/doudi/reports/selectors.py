@@ -320,17 +320,31 @@ def has_payroll(month: Period) -> bool:
 REPORT_WORK_MEM = "256MB"
 
 
+def _report_memory() -> None:
+    if read_connection().vendor == "postgresql":
+        with read_connection().cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+
+
 def _queries(keys: str, params: list[Any], month: Period) -> tuple[list[tuple], ...]:
     # On the replica when there is one (doudi.core.replica): the report's transaction is opened there.
     with transaction.atomic(using=read_alias()):
-        if read_connection().vendor == "postgresql":
-            with read_connection().cursor() as cursor:
-                cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        _report_memory()
         return (
             _line_figures(keys, params, month),
             _stopped(keys, params, month),
             _coverage(keys, params, month),
         )
+
+
+def grouped_figures(keys: str, params: list[Any], month: Period) -> tuple[list[tuple], list[tuple]]:
+    """The report's payment figures and 建档立卡 coverage of `month`, grouped by any mapping of places to
+    rows (`keys`: a derived table of `place`, `row_code`), as the report computes them: what supervision's
+    aggregate tables are refreshed from. Payment rows: (row, scheme, area, own lines, persons, 应发, then
+    the amounts by `STATUSES`, new lines); coverage rows: (row, registered poor, covered)."""
+    with transaction.atomic(using=read_alias()):
+        _report_memory()
+        return _line_figures(keys, params, month), _coverage(keys, params, month)
 
 
 def monthly_report(region: Region, month: Period) -> MonthlyReport:

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from doudi.core.nav import Menu, NavLink
+from doudi.supervision.roles import OVERSIGHT_ROLES
 
 # Who reads the audit log from the console (audit_review.REVIEW_ROLES).
 AUDIT_REVIEWERS = ("auditor", "municipal_supervisor", "district_supervisor")
@@ -27,6 +28,10 @@ class SupervisionConfig(AppConfig):
         NavLink(
             "supervision:whistle_queue", _("举报受理"), Menu.SUPERVISION, order=50, roles=WHISTLE_READERS
         ),
+        NavLink("supervision:dashboard", _("监管看板"), Menu.SUPERVISION, order=10, roles=OVERSIGHT_ROLES),
+        NavLink("supervision:inspection", _("督查"), Menu.SUPERVISION, order=20, roles=OVERSIGHT_ROLES),
+        NavLink("supervision:annual", _("年度公告"), Menu.SUPERVISION, order=50, roles=OVERSIGHT_ROLES),
+        NavLink("supervision:funds", _("资金拨付进度"), Menu.SUPERVISION, order=40, roles=OVERSIGHT_ROLES),
     ]
 
     def ready(self) -> None:

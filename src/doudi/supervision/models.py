@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudi.core.scoping import RegionScopedManager
 from doudi.intake.models import InsertOnlyManager, InsertOnlyModel
+from doudi.payments.models import PayScheme
 
 
 class Check(models.TextChoices):
@@ -392,3 +393,168 @@ class WhistleTransition(InsertOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.report} #{self.seq} {self.from_state}→{self.to_state}"
+
+
+# --- figures, funds, inspection (docs/supervision.md: 督查, 资金拨付进度, 监管看板, 年度公告) -----------------
+
+
+class MonthFigure(models.Model):
+    """监管统计 (an aggregate table): one month's payment lines summed per township (or the district or
+    city node for a line placed above the townships), scheme and 低保 area type — exactly the figures of
+    the monthly report (reports/selectors.py, whose queries fill it). The dashboards, the inspection page,
+    the funds' progress and the annual report read these few thousand rows, never the month's lines."""
+
+    month = models.CharField(_("月份"), max_length=7)
+    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    district = models.CharField(_("区县"), max_length=12)
+    scheme = models.CharField(_("发放项目"), max_length=16)
+    area = models.CharField(_("城乡"), max_length=8, blank=True)
+    recipients = models.BigIntegerField(_("保障户数/人数"), default=0)  # the month's own lines
+    persons = models.BigIntegerField(_("保障人数"), default=0)
+    due_fen = models.BigIntegerField(_("应发（分）"), default=0)
+    paid_fen = models.BigIntegerField(_("实发（分）"), default=0)
+    issued_fen = models.BigIntegerField(default=0)
+    pending_fen = models.BigIntegerField(default=0)
+    held_fen = models.BigIntegerField(default=0)
+    failed_fen = models.BigIntegerField(default=0)
+    new = models.BigIntegerField(_("新增"), default=0)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("监管统计（发放）")
+        verbose_name_plural = _("监管统计（发放）")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "region", "scheme", "area"], name="one_month_figure_per_key"
+            )
+        ]
+        indexes = [models.Index(fields=["month", "district"]), models.Index(fields=["district", "month"])]
+
+
+class CoverageFigure(models.Model):
+    """建档立卡覆盖 of one month per township (the monthly report's coverage query)."""
+
+    month = models.CharField(_("月份"), max_length=7)
+    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    district = models.CharField(_("区县"), max_length=12)
+    poor = models.BigIntegerField(_("建档立卡人数"), default=0)
+    covered = models.BigIntegerField(_("其中享受救助"), default=0)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "region"], name="one_coverage_figure_per_key")
+        ]
+        indexes = [models.Index(fields=["month", "district"])]
+
+
+class ContactFigure(models.Model):
+    """探访逾期 per township on the day of the last refresh (care's contact schedule, counted)."""
+
+    day = models.DateField(_("日期"))
+    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    district = models.CharField(_("区县"), max_length=12)
+    overdue = models.BigIntegerField(_("探访逾期人数"), default=0)
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "region"], name="one_contact_figure_per_key")]
+
+
+class FigureRefresh(models.Model):
+    """When the figures of a month (or the contact figures, `month` = "contacts") were last computed, and
+    from what: `stamp` names the payroll runs and bank returns they were read after, so a page can tell
+    the figures are behind and say so."""
+
+    month = models.CharField(_("月份"), max_length=8, unique=True)
+    stamp = models.CharField(max_length=200)
+    computed_at = models.DateTimeField(_("统计时间"))
+    seconds = models.FloatField(default=0)
+
+
+class AllocationStatus(models.TextChoices):
+    PENDING = "pending", _("待复核")
+    ACTIVE = "active", _("在用")
+    SUPERSEDED = "superseded", _("已调整")
+    REJECTED = "rejected", _("已驳回")
+
+
+class Allocation(models.Model):
+    """资金下达 (budget line): what the city allocates to one district for one scheme and year, in exact
+    fen. Entered by one finance officer (`pending`) and approved by another (`active`; the line it
+    replaces becomes `superseded`) or rejected — maker-checker, each step audited. At most one active
+    and one pending line per district, scheme and year (database constraints)."""
+
+    district = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("区县")
+    )
+    scheme = models.CharField(_("资金项目"), max_length=16, choices=PayScheme.choices)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    amount_fen = models.BigIntegerField(_("下达金额（分）"))
+    basis = models.CharField(_("下达文号/依据"), max_length=200)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=AllocationStatus.choices, default=AllocationStatus.PENDING
+    )
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(_("录入时间"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("复核时间"), null=True, blank=True)
+    decision_note = models.CharField(_("复核意见"), max_length=300, blank=True)
+
+    region_field = "district"
+    objects = RegionScopedManager()
+
+    class Meta:
+        ordering = ["year", "district", "scheme", "-proposed_at"]
+        verbose_name = _("资金下达")
+        verbose_name_plural = _("资金下达")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "scheme", "year"],
+                condition=models.Q(status="active"),
+                name="one_active_allocation",
+            ),
+            models.UniqueConstraint(
+                fields=["district", "scheme", "year"],
+                condition=models.Q(status="pending"),
+                name="one_pending_allocation",
+            ),
+            models.CheckConstraint(condition=models.Q(amount_fen__gte=0), name="allocation_not_negative"),
+        ]
+
+
+class SampleDraw(InsertOnlyModel):
+    """随机抽查: case files drawn at random for a 督查 desk check. Reproducible: `seed` with the population
+    (the district's decided cases of `case_types` decided from `date_from` to `date_to`, in id order, its
+    SHA-256 kept) gives the same files again; recorded: who drew, when, which files. Insert-only."""
+
+    district = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("区县")
+    )
+    seed = models.CharField(_("随机种子"), max_length=32)
+    case_types = models.JSONField(_("案件类型"))
+    date_from = models.DateField(_("决定日期自"))
+    date_to = models.DateField(_("决定日期至"))
+    population = models.PositiveIntegerField(_("总体案卷数"))
+    population_sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(_("抽取数"))
+    case_ids = models.JSONField(_("抽中案卷"))
+    drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    drawn_by_label = models.CharField(_("抽取人"), max_length=150)
+    drawn_at = models.DateTimeField(_("抽取时间"))
+
+    region_field = "district"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        ordering = ["-drawn_at", "-id"]
+        verbose_name = _("随机抽查")
+        verbose_name_plural = _("随机抽查")

@@ -16,3 +16,18 @@ def supervise_task(month: str, trigger: str = "payroll", user_id: int | None = N
 def on_payroll_computed(sender, run, **kwargs) -> None:
     """A month's payroll is computed: queue its checks (they never slow the payroll down)."""
     supervise_task.enqueue(run.month)
+
+
+@task()
+def refresh_figures_task(month: str = "") -> list[str]:
+    """Refresh one month's figures (or every stale month when none is named) and the contact figures."""
+    from django.utils import timezone
+
+    from doudi.policy.periods import Period
+    from doudi.supervision import figures
+
+    if month:
+        done = [figures.refresh_month(Period.parse(month)).month]
+        figures.refresh_contacts(timezone.localdate())
+        return done
+    return [r.month for r in figures.refresh_all()]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from doudi.supervision import audit_views, views, whistle_views
+from doudi.supervision import views_oversight as oversight
 
 app_name = "supervision"
 
@@ -23,4 +24,15 @@ urlpatterns: list = [
     path("whistle/<int:pk>/", whistle_views.detail, name="whistle_detail"),
     path("whistle/<int:pk>/assign/", whistle_views.assign, name="whistle_assign"),
     path("whistle/<int:pk>/conclude/", whistle_views.conclude, name="whistle_conclude"),
+    # 监管看板, 督查, 资金拨付进度, 年度公告 (parts 2, 5, 6, 7)
+    path("dashboard/", oversight.dashboard_view, name="dashboard"),
+    path("dashboard/refresh/", oversight.refresh_view, name="refresh"),
+    path("dashboard/<slug:kind>/", oversight.drill_view, name="drill"),
+    path("inspection/", oversight.inspection_view, name="inspection"),
+    path("inspection/draws/", oversight.draw_view, name="draw_new"),
+    path("inspection/draws/<int:pk>/", oversight.draw_detail, name="draw"),
+    path("annual/", oversight.annual_view, name="annual"),
+    path("funds/", oversight.fund_progress, name="funds"),
+    path("funds/allocations/", oversight.allocation_propose, name="allocation_propose"),
+    path("funds/allocations/<int:pk>/decide/", oversight.allocation_decide, name="allocation_decide"),
 ]
