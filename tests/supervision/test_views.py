@@ -150,4 +150,8 @@ def test_a_computed_payroll_queues_its_checks(db):
     from doudi.payments.signals import payroll_computed
 
     payroll_computed.send(sender=PayrollRun, run=PayrollRun(month="2020-03"))
-    assert DBTaskResult.objects.get().args_kwargs["args"] == ["2020-03"]
+    assert DBTaskResult.objects.get(task_path__endswith="supervise_task").args_kwargs["args"] == ["2020-03"]
+    # …and the month's supervision figures (the dashboards') are refreshed too.
+    assert DBTaskResult.objects.get(task_path__endswith="refresh_figures_task").args_kwargs["args"] == [
+        "2020-03"
+    ]

@@ -28,14 +28,16 @@ class SupervisionConfig(AppConfig):
         NavLink(
             "supervision:whistle_queue", _("举报受理"), Menu.SUPERVISION, order=50, roles=WHISTLE_READERS
         ),
-        NavLink("supervision:dashboard", _("监管看板"), Menu.SUPERVISION, order=10, roles=OVERSIGHT_ROLES),
+        NavLink("supervision:dashboard", _("监管看板"), Menu.SUPERVISION, order=5, roles=OVERSIGHT_ROLES),
         NavLink("supervision:inspection", _("督查"), Menu.SUPERVISION, order=20, roles=OVERSIGHT_ROLES),
-        NavLink("supervision:annual", _("年度公告"), Menu.SUPERVISION, order=50, roles=OVERSIGHT_ROLES),
+        NavLink("supervision:annual", _("年度公告"), Menu.SUPERVISION, order=55, roles=OVERSIGHT_ROLES),
         NavLink("supervision:funds", _("资金拨付进度"), Menu.SUPERVISION, order=40, roles=OVERSIGHT_ROLES),
     ]
 
     def ready(self) -> None:
-        from doudi.payments.signals import payroll_computed
-        from doudi.supervision.tasks import on_payroll_computed
+        from doudi.payments.signals import payroll_computed, return_imported
+        from doudi.supervision.tasks import on_payroll_computed, refresh_after_payroll, refresh_after_return
 
         payroll_computed.connect(on_payroll_computed, dispatch_uid="supervision.checks_after_payroll")
+        payroll_computed.connect(refresh_after_payroll, dispatch_uid="supervision.figures_after_payroll")
+        return_imported.connect(refresh_after_return, dispatch_uid="supervision.figures_after_return")

@@ -31,3 +31,13 @@ def refresh_figures_task(month: str = "") -> list[str]:
         figures.refresh_contacts(timezone.localdate())
         return done
     return [r.month for r in figures.refresh_all()]
+
+
+def refresh_after_payroll(sender, run, **kwargs) -> None:
+    """A month's payroll is computed: queue its figures (the dashboards read them, never the lines)."""
+    refresh_figures_task.enqueue(run.month)
+
+
+def refresh_after_return(sender, imported, **kwargs) -> None:
+    """A bank return changed lines' statuses (实发): queue every month whose figures are now behind."""
+    refresh_figures_task.enqueue("")
