@@ -1,15 +1,15 @@
-"""D1 — the supervisors' pages (监管看板, 督查, 资金拨付进度, 年度公告) on PostgreSQL at 1,000,000 households.
+"""S2 — the supervisors' pages (监管看板, 督查, 资金拨付进度, 年度公告) on PostgreSQL at 1,000,000 households.
 
     python bench/dashboards.py [--households 1000000] [--db doudi_bench_dash] [--fresh] [--requests 60]
                                [--write-docs]
 
-Set-up (not timed as D1; its figures are printed): the monthly report's benchmark world (bench/reports.py:
+Set-up (not timed as S2; its figures are printed): the monthly report's benchmark world (bench/reports.py:
 the P2 recipient province COPY-loaded, two months of payment lines written by SQL), then 10 % of the
 households with a case (dibao, 特困, 临时救助, 投诉举报; a third open, a third of those overdue, the rest
 decided in 2020), 5,000 findings, an allocation per district and scheme, and the supervision figures
 refreshed (`doudi figures`: both months and the care contacts, timed).
 
-D1 (timed): each page requested through Django's test client (the whole view: middleware, session, the
+S2 (timed): each page requested through Django's test client (the whole view: middleware, session, the
 queries, the template) by a municipal supervisor and a district supervisor — warm-up, then `--requests`
 requests per page; p50, p95 and the slowest, in milliseconds. Target: p95 ≤ 300 ms for each page.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 from benchdocs import write_section  # bench/ is the script's directory, first on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADING = "## D1 — supervision dashboards"
+HEADING = "## S2 — supervision dashboards"
 sys.path.insert(0, str(ROOT / "src"))
 
 
