@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from doudi.core.scoping import RegionScopedManager
-from doudi.intake.models import InsertOnlyManager, InsertOnlyModel
+from doudi.intake.models import TransitionLedger
 
 BULK_FK = {"db_constraint": False}
 
@@ -142,24 +142,13 @@ class Lead(models.Model):
         return f"L{self.pk}"
 
 
-class LeadTransition(InsertOnlyModel):
+class LeadTransition(TransitionLedger):
     """The insert-only ledger of a lead: found, contacted (how), applied (the case), dismissed (why)…"""
 
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="transitions", **BULK_FK)
-    seq = models.PositiveIntegerField()
-    action = models.CharField(_("操作"), max_length=16)
-    from_state = models.CharField(_("原状态"), max_length=10, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=10)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    by_label = models.CharField(_("操作人"), max_length=150)
-    at = models.DateTimeField(_("时间"))
-    reason = models.TextField(_("理由"), blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     region_field = "lead__region"
-    objects = InsertOnlyManager()
 
     class Meta:
         ordering = ["lead", "seq"]

@@ -233,7 +233,30 @@ class InsertOnlyModel(models.Model):
         raise PermissionError(f"{self._meta.label} rows are insert-only")
 
 
-class CaseTransition(InsertOnlyModel):
+class TransitionLedger(InsertOnlyModel):
+    """An insert-only ledger of a state machine: the `seq`-th step — what action, from which state to
+    which, by whom (`by_label` keeps the name when the account goes), when, and why. Each ledger adds
+    its subject (a ForeignKey with a unique (subject, seq)), its region and what else it records; a
+    ledger may widen a field or drop one (`by_label = None`)."""
+
+    seq = models.PositiveIntegerField()
+    action = models.CharField(_("操作"), max_length=16)
+    from_state = models.CharField(_("原状态"), max_length=10, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=10)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    by_label = models.CharField(_("操作人"), max_length=150)
+    at = models.DateTimeField(_("时间"))
+    reason = models.TextField(_("理由"), blank=True)
+
+    objects = InsertOnlyManager()
+
+    class Meta:
+        abstract = True
+
+
+class CaseTransition(TransitionLedger):
     """The insert-only ledger of a case's states: who, when, from, to, why.
 
     `seq` is the case's version after the transition; (case, seq) is unique, so two writers that
@@ -241,20 +264,12 @@ class CaseTransition(InsertOnlyModel):
     """
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transitions")
-    seq = models.PositiveIntegerField()
     action = models.CharField(_("操作"), max_length=32)
     from_state = models.CharField(_("原状态"), max_length=32, blank=True)
     to_state = models.CharField(_("新状态"), max_length=32)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    by_label = models.CharField(_("操作人"), max_length=150)
-    at = models.DateTimeField(_("时间"))
-    reason = models.TextField(_("理由"), blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     region_field = "case__region"
-    objects = InsertOnlyManager()
 
     class Meta:
         ordering = ["case", "seq"]

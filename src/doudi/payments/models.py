@@ -27,7 +27,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from doudi.core.scoping import RegionScopedManager
-from doudi.intake.models import InsertOnlyManager, InsertOnlyModel
+from doudi.intake.models import TransitionLedger
 
 # Bulk tables (lines): foreign keys not enforced by the database (per-row FK checks triple the write
 # time at a million lines; the keys come from the snapshot the same job has just read).
@@ -239,23 +239,13 @@ class PayrollBatch(models.Model):
         return f"{self.run} {self.district_id}"
 
 
-class PayrollTransition(InsertOnlyModel):
+class PayrollTransition(TransitionLedger):
     """The insert-only ledger of a batch's approval: who, when, from, to, why."""
 
     batch = models.ForeignKey(PayrollBatch, on_delete=models.PROTECT, related_name="transitions")
-    seq = models.PositiveIntegerField()
-    action = models.CharField(_("操作"), max_length=16)
-    from_state = models.CharField(_("原状态"), max_length=10, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=10)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    by_label = models.CharField(_("操作人"), max_length=150)
-    at = models.DateTimeField(_("时间"))
     reason = models.TextField(_("意见"), blank=True)
 
     region_field = "batch__district"
-    objects = InsertOnlyManager()
 
     class Meta:
         ordering = ["batch", "seq"]

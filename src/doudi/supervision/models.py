@@ -22,7 +22,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from doudi.core.scoping import RegionScopedManager
-from doudi.intake.models import InsertOnlyManager, InsertOnlyModel
+from doudi.intake.models import InsertOnlyManager, InsertOnlyModel, TransitionLedger
 from doudi.payments.models import PayScheme
 
 
@@ -139,25 +139,14 @@ class Finding(models.Model):
         return self.key
 
 
-class FindingTransition(InsertOnlyModel):
+class FindingTransition(TransitionLedger):
     """The insert-only ledger of a finding: who, when, from, to, why (and to whom, how much)."""
 
     finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="transitions")
-    seq = models.PositiveIntegerField()
-    action = models.CharField(_("操作"), max_length=16)
-    from_state = models.CharField(_("原状态"), max_length=10, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=10)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    by_label = models.CharField(_("操作人"), max_length=150)
-    at = models.DateTimeField(_("时间"))
-    reason = models.TextField(_("理由"), blank=True)
     assigned_label = models.CharField(_("核查人"), max_length=150, blank=True)
     amount_fen = models.BigIntegerField(_("金额（分）"), null=True, blank=True)
 
     region_field = "finding__region"
-    objects = InsertOnlyManager()
 
     class Meta:
         ordering = ["finding", "seq"]
@@ -366,22 +355,15 @@ class WhistleReport(models.Model):
         return self.tracking_number
 
 
-class WhistleTransition(InsertOnlyModel):
+class WhistleTransition(TransitionLedger):
     """The insert-only ledger of a report's states: who, when, from, to, and the note."""
 
     report = models.ForeignKey(WhistleReport, on_delete=models.PROTECT, related_name="transitions")
-    seq = models.PositiveIntegerField()
-    action = models.CharField(_("操作"), max_length=16)
-    from_state = models.CharField(_("原状态"), max_length=10, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=10)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    at = models.DateTimeField(_("时间"))
+    by_label = None  # a supervisor acts under their account; the log keeps who
+    reason = None  # the conclusion is a note
     note = models.TextField(_("说明"), blank=True)
 
     region_field = "report__region"
-    objects = InsertOnlyManager()
 
     class Meta:
         ordering = ["report", "seq"]
