@@ -69,3 +69,17 @@ def screenshot_dir(tmp_path):
     target = Path(os.environ.get("DOUDI_SCREENSHOT_DIR") or tmp_path)
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Every browser test comes from 127.0.0.1 and the rate-limit counters live in the cache, which a
+    worker's tests share: without this, the applications of the tests before exhaust the portal's
+    limit and a later test is answered 429. Each test starts with no counts."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if settings.DOUDI_CACHE == "database":  # the cache is a table: clearing it needs the database
+        request.getfixturevalue("transactional_db")
+    cache.clear()
+    yield
