@@ -272,18 +272,42 @@ def _restore_database(dump: Path) -> None:
     if connection.vendor == "sqlite":
         _sqlite_copy(dump, Path(db["NAME"]))
         return
-    args, env = _pg_args("pg_restore")
-    cmd = [
-        *args,
-        "--clean",
-        "--if-exists",
+    # Not `pg_restore --clean`: it cannot drop a partition's inherited constraints (payment lines are
+    # partitioned by month on PostgreSQL). The schema is replaced whole instead, and the archive's SQL
+    # streamed into psql — all in one transaction, so a failure leaves the database as it was.
+    restore_args, env = _pg_args("pg_restore")
+    psql = shutil.which("psql")
+    if psql is None:
+        raise BackupError("psql is not installed (Debian package postgresql-client)")
+    psql_cmd = [
+        psql,
+        *restore_args[2:],  # host, port, user (pg_restore's --no-owner is not psql's)
+        "--no-psqlrc",
+        "--quiet",
         "--single-transaction",
-        "--exit-on-error",
+        "--set=ON_ERROR_STOP=1",
         f"--dbname={db['NAME']}",
     ]
-    result = subprocess.run([*cmd, str(dump)], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BackupError(f"pg_restore failed (the database is unchanged): {result.stderr.strip()}")
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryFile() as restore_errors:
+        with subprocess.Popen(
+            psql_cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, env=env
+        ) as loader:
+            assert loader.stdin is not None
+            loader.stdin.write(
+                b"DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+                b"ALTER SCHEMA public OWNER TO pg_database_owner;\nGRANT USAGE ON SCHEMA public TO PUBLIC;\n"
+            )
+            loader.stdin.flush()
+            reader = subprocess.run(
+                [*restore_args, "--file=-", str(dump)], stdout=loader.stdin, stderr=restore_errors, env=env
+            )
+            loader.stdin.close()
+            loader.wait()
+        if reader.returncode != 0 or loader.returncode != 0:
+            errors.seek(0)
+            restore_errors.seek(0)
+            message = (restore_errors.read() + errors.read()).decode(errors="replace").strip()
+            raise BackupError(f"pg_restore failed (the database is unchanged): {message}")
 
 
 def _swap_tree(staged: Path, root: Path) -> int:
