@@ -19,7 +19,7 @@ from doudi.payments.models import PaymentLine
 URL = reverse("reports:monthly")
 XLSX = reverse("reports:monthly_xlsx")
 
-needs_replica = pytest.mark.skipif(
+needs_replica = pytest.mark.skipif(  # availability: the PostgreSQL run sets DATABASE_REPLICA_URL
     REPLICA not in settings.DATABASES,
     reason="needs DATABASE_REPLICA_URL (make test-postgres points it at the test database as a mirror)",
 )
