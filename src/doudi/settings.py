@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "doudi.payments",
     "doudi.care",
     "doudi.rescue",
+    "doudi.volunteers",
     "doudi.reports",
     "doudi.supervision",
     "doudi.discovery",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("console/payments/", include("doudi.payments.urls")),
     path("console/care/", include("doudi.care.urls")),
     path("console/rescue/", include("doudi.rescue.urls")),
+    path("console/volunteers/", include("doudi.volunteers.urls")),
     path("console/reports/", include("doudi.reports.urls")),
     path("console/supervision/", include("doudi.supervision.urls")),
     path("console/discovery/", include("doudi.discovery.urls")),

@@ -10,6 +10,7 @@ from doudi.care.models import (
     AdmissionKind,
     CareKind,
     CarerAbsence,
+    ClosureReason,
     ContactMethod,
     DependentKind,
     GuardianAbsence,
@@ -202,3 +203,13 @@ class PlacementForm(CareForm):
         self.fields["institution"].queryset = (
             institutions if institutions is not None else Institution.objects.none()
         )
+
+
+class CloseCareForm(CareForm):
+    reason_kind = forms.ChoiceField(label=_("结束原因"), choices=ClosureReason.choices)
+    reason = forms.CharField(
+        label=_("情况说明"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("如：母亲解除隔离返家，已当面交接"),
+    )
+    closed_on = forms.DateField(label=_("结束日期"), widget=DateInput())

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudi.care.rules import HealthCode, Outcome
 from doudi.core.scoping import RegionScopedManager
-from doudi.intake.models import InsertOnlyManager, InsertOnlyModel
+from doudi.intake.models import InsertOnlyManager, InsertOnlyModel, TransitionLedger
 
 
 class InstitutionKind(models.TextChoices):
@@ -506,4 +506,46 @@ class Placement(InsertOnlyModel):
             models.UniqueConstraint(
                 fields=["person", "institution", "observation_from"], name="care_placement_once"
             ),
+        ]
+
+
+class ClosureReason(models.TextChoices):
+    """Why care ended before its day (监护人返回、家属接回…)."""
+
+    CARER_BACK = "carer_back", _("监护人/照料人返回")
+    FAMILY_HOME = "family_home", _("家属接回")
+    TRANSFERRED = "transferred", _("转入机构或另行安排")
+    DIED = "died", _("照料对象死亡")
+    OTHER = "other", _("其他")
+
+
+class CareLedger(TransitionLedger):
+    """The insert-only ledger of a care arrangement or a placement after it was made: today one step,
+    结束 (close, in force → closed) with the day care ended, why (a kind and a written reason), who and
+    when. The arrangement or placement row itself is never edited; one closure each (unique seq)."""
+
+    arrangement = models.ForeignKey(
+        CareArrangement, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger"
+    )
+    placement = models.ForeignKey(
+        Placement, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger"
+    )
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    closed_on = models.DateField(_("结束日期"))
+    reason_kind = models.CharField(_("结束原因"), max_length=16, choices=ClosureReason.choices)
+
+    region_field = "person__region"
+
+    class Meta:
+        verbose_name = _("照料结束记录")
+        verbose_name_plural = _("照料结束记录")
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(arrangement__isnull=True, placement__isnull=False)
+                | models.Q(arrangement__isnull=False, placement__isnull=True),
+                name="care_ledger_one_subject",
+            ),
+            models.UniqueConstraint(fields=["arrangement", "seq"], name="care_ledger_arrangement_seq"),
+            models.UniqueConstraint(fields=["placement", "seq"], name="care_ledger_placement_seq"),
         ]

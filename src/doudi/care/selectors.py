@@ -408,7 +408,7 @@ def arrangements_in_force(user: Any, day: datetime.date) -> list[ArrangementRow]
     """The latest care arrangement of each dependent in the user's region — 特困 (scattered: at home)
     first, then the most urgent end date; an arrangement past its end date is overdue (to renew or to
     close), one ending within ENDING_DAYS days is flagged."""
-    from doudi.care.models import CareArrangement
+    from doudi.care.models import CareArrangement, CareLedger
 
     latest: dict[int, Any] = {}
     for a in (
@@ -417,6 +417,12 @@ def arrangements_in_force(user: Any, day: datetime.date) -> list[ArrangementRow]
         .order_by("person_id", "-arranged_at", "-pk")
     ):
         latest.setdefault(a.person_id, a)
+    closed = set(
+        CareLedger.objects.filter(
+            arrangement_id__in=[a.pk for a in latest.values()], action="close"
+        ).values_list("arrangement_id", flat=True)
+    )
+    latest = {k: a for k, a in latest.items() if a.pk not in closed}  # ended early: no longer in force
     tekun = set(
         PersonCategory.objects.filter(
             person_id__in=list(latest), category=Category.TEKUN, valid_from__lte=day
@@ -430,13 +436,48 @@ def arrangements_in_force(user: Any, day: datetime.date) -> list[ArrangementRow]
 
 
 def placements_for(user: Any) -> QuerySet:
-    from doudi.care.models import Placement
+    """The placements in the user's region, newest first, each with its closure if it ended
+    (`closure`: a list of at most one ledger row)."""
+    from django.db.models import Prefetch
+
+    from doudi.care.models import CareLedger, Placement
 
     return (
         Placement.objects.visible_to(user)
         .select_related("person__region", "institution")
+        .prefetch_related(Prefetch("ledger", CareLedger.objects.filter(action="close"), to_attr="closure"))
         .order_by("-observation_from", "-pk")
     )
+
+
+@dataclass
+class CarePage:
+    """One arrangement or placement for the officer who may close it: the person (masked in lists, in
+    full here — an audited read) and its closure, if any."""
+
+    arrangement: Any
+    placement: Any
+    closure: Any
+    in_force: bool
+
+
+def arrangement_page(user: Any, pk: int) -> CarePage:
+    from doudi.care.models import CareArrangement, CareLedger
+
+    a = get_visible_or_404(CareArrangement.objects.select_related("person__region"), user, pk=pk)
+    record_read(actor=user, obj=a.person, reason="care.arrangement")
+    latest = CareArrangement.objects.filter(person_id=a.person_id).order_by("-arranged_at", "-pk").first()
+    closure = CareLedger.objects.filter(arrangement=a, action="close").first()
+    return CarePage(a, None, closure, latest is not None and latest.pk == a.pk and closure is None)
+
+
+def placement_page(user: Any, pk: int) -> CarePage:
+    from doudi.care.models import CareLedger, Placement
+
+    p = get_visible_or_404(Placement.objects.select_related("person__region", "institution"), user, pk=pk)
+    record_read(actor=user, obj=p.person, reason="care.placement")
+    closure = CareLedger.objects.filter(placement=p, action="close").first()
+    return CarePage(None, p, closure, closure is None)
 
 
 def person_by_id_number(user: Any, raw: Any) -> Person | None:

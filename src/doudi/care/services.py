@@ -25,10 +25,12 @@ from doudi.care.models import (
     AdmissionKind,
     CareArrangement,
     CareKind,
+    CareLedger,
     CarerAbsence,
     ChildReport,
     ChildReportEvent,
     ChildReportState,
+    ClosureReason,
     Contact,
     ContactMethod,
     DailyReport,
@@ -1059,6 +1061,8 @@ def arrange_care(
     if not {"starts_on", "ends_on"} & set(errors) and end < start:
         errors["ends_on"] = _("照料截止日期不能早于起始日期。")
     raise_field_errors(errors)
+    Person.objects.select_for_update().filter(pk=person.pk).first()
+    previous = CareArrangement.objects.filter(person=person).order_by("-arranged_at", "-pk").first()
     row = create_once(
         CareArrangement,
         lambda: Conflict(_("同一照料安排已登记，请勿重复提交。"), path="ends_on"),
@@ -1078,6 +1082,17 @@ def arrange_care(
         obj=row,
         after={"person": person.pk, "provider_kind": provider, "starts_on": start, "ends_on": end},
     )
+    if previous is not None and closure_of(arrangement=previous) is None:
+        # The new arrangement replaces the one in force: what hung on that one ends the day before.
+        from doudi.care.signals import care_ended
+
+        care_ended.send(
+            sender=CareArrangement,
+            arrangement=previous,
+            last_day=start - datetime.timedelta(days=1),
+            reason=_("照料安排已变更"),
+            by=by,
+        )
     return row
 
 
@@ -1145,3 +1160,98 @@ def place_elderly(
         },
     )
     return row
+
+
+# --- closing care early (监护人返回、家属接回) ------------------------------------------------------------
+
+MAX_CLOSURE_REASON = 500
+
+
+def closure_of(
+    arrangement: CareArrangement | None = None, placement: Placement | None = None
+) -> CareLedger | None:
+    if arrangement is not None:
+        return CareLedger.objects.filter(arrangement=arrangement, action="close").first()
+    return CareLedger.objects.filter(placement=placement, action="close").first()
+
+
+def _closure_fields(
+    errors: dict[str, str], reason_kind: Any, reason: Any, closed_on: Any, earliest: datetime.date
+) -> tuple[str, str, datetime.date]:
+    kind = _choice(errors, "reason_kind", reason_kind, ClosureReason.values)
+    reason = clean_field_text(errors, "reason", reason, required=True, max_length=MAX_CLOSURE_REASON)
+    day = clean_day(errors, "closed_on", closed_on or _today(), today=_today())
+    if "closed_on" not in errors and day < earliest:
+        errors["closed_on"] = _("结束日期不能早于 %(d)s。") % {"d": earliest}
+    return kind, reason, day
+
+
+def _close(by: Any, subject: dict, person: Person, kind: str, reason: str, day: datetime.date) -> CareLedger:
+    row = create_once(
+        CareLedger,
+        lambda: Conflict(_("已经结束，不能重复结束。"), path="reason"),
+        subject | {"seq": 1},
+        action="close",
+        from_state="in_force",
+        to_state="closed",
+        by=by,
+        by_label=by.byline,
+        at=_now(),
+        reason=reason,
+        person=person,
+        closed_on=day,
+        reason_kind=kind,
+    )
+    record(
+        actor=by,
+        action=AuditAction.UPDATE,
+        obj=next(iter(subject.values())),
+        before={"state": "in_force"},
+        after={"state": "closed", "closed_on": day, "reason_kind": kind},
+        reason=reason,
+    )
+    return row
+
+
+@transaction.atomic
+def close_arrangement(
+    *, by: Any, arrangement: CareArrangement, reason_kind: Any, reason: Any, closed_on: Any = None
+) -> CareLedger:
+    """提前结束照料安排: the guardian is back, the family took the person home… — the day care ended
+    (from the start to today; not after the arrangement's own end), why, in words, on the ledger; the
+    volunteers' assignments on it end that day too (`care_ended`). Only the arrangement in force (the
+    person's latest) can be closed; a second closure is a conflict."""
+    from doudi.care.signals import care_ended
+
+    require(can_arrange_care(by))
+    person = _visible_person_or_403(by, arrangement.person)
+    Person.objects.select_for_update().filter(pk=person.pk).first()  # one closer per person at a time
+    latest = CareArrangement.objects.filter(person=person).order_by("-arranged_at", "-pk").first()
+    if closure_of(arrangement=arrangement) is not None:
+        raise Conflict(_("该照料安排已经结束。"), path="reason")
+    if latest is None or latest.pk != arrangement.pk:
+        raise Conflict(_("该照料安排已被新的安排替代，请结束现行的安排。"), path="reason")
+    errors: dict[str, str] = {}
+    kind, reason, day = _closure_fields(errors, reason_kind, reason, closed_on, arrangement.starts_on)
+    if "closed_on" not in errors and day > arrangement.ends_on:
+        errors["closed_on"] = _("该安排已于 %(d)s 到期，无需提前结束。") % {"d": arrangement.ends_on}
+    raise_field_errors(errors)
+    row = _close(by, {"arrangement": arrangement}, person, kind, reason, day)
+    care_ended.send(sender=CareArrangement, arrangement=arrangement, last_day=day, reason=reason, by=by)
+    return row
+
+
+@transaction.atomic
+def close_placement(
+    *, by: Any, placement: Placement, reason_kind: Any, reason: Any, closed_on: Any = None
+) -> CareLedger:
+    """结束养老机构安置 (家属接回…): the day it ended — not before the family agreed, not in the future —
+    and why, on the ledger; once."""
+    require(can_arrange_care(by))
+    person = _visible_person_or_403(by, placement.person)
+    if closure_of(placement=placement) is not None:
+        raise Conflict(_("该安置已经结束。"), path="reason")
+    errors: dict[str, str] = {}
+    kind, reason, day = _closure_fields(errors, reason_kind, reason, closed_on, placement.consent_on)
+    raise_field_errors(errors)
+    return _close(by, {"placement": placement}, person, kind, reason, day)

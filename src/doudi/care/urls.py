@@ -36,4 +36,6 @@ urlpatterns += [
     path("arrangements/", views.arrangements, name="arrangements"),
     path("arrangements/new/", views.arrangement_new, name="arrangement_new"),
     path("placements/new/", views.placement_new, name="placement_new"),
+    path("arrangements/<int:pk>/", views.arrangement_detail, name="arrangement_detail"),
+    path("placements/<int:pk>/", views.placement_detail, name="placement_detail"),
 ]

@@ -22,6 +22,7 @@ from doudi.care.forms import (
     CareArrangementForm,
     ChildFollowUpForm,
     ChildReportForm,
+    CloseCareForm,
     ContactForm,
     DailyReportForm,
     InstitutionForm,
@@ -569,3 +570,36 @@ def placement_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("养老机构安置已登记。"))
         return redirect("care:arrangements")
     return _arrangements_render(request, placement_form=form, status=status)
+
+
+# --- closing care early (监护人返回、家属接回) ------------------------------------------------------------
+
+
+def _care_page(request: HttpRequest, page: selectors.CarePage, close: Callable[..., Any]) -> HttpResponse:
+    can_close = services.can_arrange_care(request.user) and page.in_force
+    form = CloseCareForm(request.POST or None, initial={"closed_on": timezone.localdate()})
+    if request.method == "POST":
+        require(can_close)
+    done, status = submit(request, form, lambda d: close(by=request.user, **d))
+    if done is not None:
+        messages.success(request, _("已结束，原因已记录。"))
+        return redirect(request.path)
+    return render(
+        request, "care/care_detail.html", {"page": page, "form": form, "can_close": can_close}, status=status
+    )
+
+
+@console_user_required
+def arrangement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One care arrangement: who, until when, its closure — and the form to end it early."""
+    page = selectors.arrangement_page(request.user, pk)
+    return _care_page(
+        request, page, lambda **d: services.close_arrangement(arrangement=page.arrangement, **d)
+    )
+
+
+@console_user_required
+def placement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One placement in an elderly home, its closure, and the form to end it (家属接回…)."""
+    page = selectors.placement_page(request.user, pk)
+    return _care_page(request, page, lambda **d: services.close_placement(placement=page.placement, **d))
