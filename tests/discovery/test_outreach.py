@@ -186,6 +186,39 @@ def test_leads_no_longer_found_are_closed_enrolled_or_cleared(household, sweep):
     assert Lead.objects.get(household=b).state == LeadState.CLEARED
 
 
+def test_closing_writes_the_ledger_and_leaves_a_lead_an_officer_changed_meanwhile(
+    household, sweep, township_officer, monkeypatch
+):
+    """The sweep writes set-based after it read: a lead dismissed between the read and the write (its
+    version moved) is not closed over the officer's dismissal; the others get their ledger rows."""
+    from doudi.registry.models import Household
+
+    a = household([{"categories": ["registered_poor"]}])
+    b = household([{"categories": ["registered_poor"]}])
+    sweep()
+    first_a, first_b = Lead.objects.get(household=a), Lead.objects.get(household=b)
+    assert list(first_a.transitions.values_list("seq", "action", "from_state", "to_state")) == [
+        (1, "found", "", "found")
+    ]
+    Household.objects.filter(pk__in=[a.pk, b.pk]).update(dibao_enrolled=True, dibao_last_amount=300)
+    write = services._write
+
+    def officer_acts_first(run, plan, officer):
+        services.dismiss(lead=first_b, by=township_officer, reason="已入户核实，家庭已有固定收入")
+        return write(run, plan, officer)
+
+    monkeypatch.setattr(services, "_write", officer_acts_first)
+    assert sweep() == {}
+    a_lead, b_lead = Lead.objects.get(pk=first_a.pk), Lead.objects.get(pk=first_b.pk)
+    assert (a_lead.state, a_lead.version) == (LeadState.ENROLLED, 2)
+    assert (b_lead.state, b_lead.version) == (LeadState.DISMISSED, 2)
+    closed = a_lead.transitions.get(seq=2)
+    assert (closed.action, closed.from_state, closed.to_state, closed.reason) == (
+        "closed", "found", "enrolled", "已纳入救助"
+    )  # fmt: skip
+    assert list(b_lead.transitions.values_list("action", flat=True)) == ["found", "dismiss"]
+
+
 def test_the_queue_masks_names_the_lead_page_is_audited_and_the_district_figures(
     household, sweep, township_officer, client
 ):

@@ -6,14 +6,15 @@ the version it saw and a stale one is a Conflict (409), as for cases.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,10 +119,12 @@ def _queries(day: datetime.date) -> dict[str, tuple[str, pa.Schema]]:
     filed_on = "CAST(filed_at AS DATE)" if dataio.is_postgres() else "date(filed_at)"
     terminal = ", ".join(f"'{s}'" for s in TERMINAL_CASE_STATES)
     live = ", ".join(f"'{s}'" for s in LIVE_STATES)
+    # Read as of one moment (the leads the plan compares with and the registry agree), on two lanes;
+    # the largest table first, so one lane reads it while the other takes the rest.
     sql = {
-        "hh": HH_SQL,
-        "mem": MEM_SQL,
         "per": PER_SQL,
+        "mem": MEM_SQL,
+        "hh": HH_SQL,
         "cat": "SELECT person_id, category, valid_from FROM registry_personcategory "
         f"WHERE valid_from <= '{d}' AND (valid_to IS NULL OR valid_to >= '{d}')",
         "enr": ENR_SQL,
@@ -175,6 +178,16 @@ def _extracts(day: datetime.date) -> tuple[sweep.Extracts, list[dict[str, str]]]
 # --- the sweep ------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], phase: str) -> Iterator[None]:
+    """The phase's wall clock, and the CPU seconds this process spent in it (all its threads: DuckDB's
+    and the readers'), which a busy machine does not inflate as it does the wall clock."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    timings[phase] = time.perf_counter() - wall
+    timings[f"{phase}_cpu"] = time.process_time() - cpu
+
+
 def execute_sweep(day: datetime.date | None = None, *, officer: Any = None) -> SweepRun:
     """发现: sweep the registry and the extracts on `day`; open new leads, refresh the live ones, close
     the ones the data no longer shows (enrolled if the subject now receives something, else cleared)."""
@@ -191,24 +204,21 @@ def execute_sweep(day: datetime.date | None = None, *, officer: Any = None) -> S
     )
     timings: dict[str, float] = {}
     try:
-        t = time.perf_counter()
-        tables = dataio.read_tables(_queries(day))
-        per = tables["per"]
-        tables["per"] = per.drop(["id_number"]).append_column(
-            "id_key", pa.array(id_keys(per.column("id_number")))
-        )
-        timings["read"] = time.perf_counter() - t
-        t = time.perf_counter()
-        con = connect(data_dir())
-        try:
-            leads = sweep.run(con, tables=tables, extracts=extracts, standards=_standards(day), day=day)
-            plan = _plan(con, leads, tables)
-        finally:
-            con.close()
-        timings["sweep"] = time.perf_counter() - t
-        t = time.perf_counter()
-        new, closed = _write(run, day, plan, officer)
-        timings["write"] = time.perf_counter() - t
+        with _timed(timings, "read"):
+            tables = dataio.read_consistent(_queries(day))
+            per = tables["per"]
+            tables["per"] = per.drop(["id_number"]).append_column(
+                "id_key", pa.array(id_keys(per.column("id_number")))
+            )
+        with _timed(timings, "sweep"):
+            con = connect(data_dir())
+            try:
+                leads = sweep.run(con, tables=tables, extracts=extracts, standards=_standards(day), day=day)
+                plan = _plan(con, leads, run.pk, day)
+            finally:
+                con.close()
+        with _timed(timings, "write"):
+            new, closed = _write(run, plan, officer)
     except Exception as exc:
         SweepRun.objects.filter(pk=run.pk).update(
             status=SweepStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
@@ -226,29 +236,41 @@ def execute_sweep(day: datetime.date | None = None, *, officer: Any = None) -> S
     return run
 
 
-def _plan(con, leads: pa.Table, tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
-    """What to write, set-based in DuckDB: new leads (not live and not settled with the same data), live
-    leads found again (refreshed; linked to an open case), live leads not found (closed)."""
+def _plan(con, leads: pa.Table, run: int, day: datetime.date) -> dict[str, pa.Table]:
+    """What to write, set-based in DuckDB, as the rows the database takes: new leads (not live and not
+    settled with the same data; the columns of discovery_lead), live leads found again whose data
+    changed or that an open case now answers (refreshed; linked), live leads not found (closed). A live
+    lead found again unchanged is not in the plan: it is only marked seen."""
     con.register("leads", leads)
     key = (
         "l.kind || ':' || l.household_id || CASE WHEN l.person_id IS NULL THEN '' ELSE ':' || l.person_id END"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE keyed AS SELECT {key} AS key, l.* FROM leads l")
     village = "SELECT code, split_part(path, '/', 2) AS district, split_part(path, '/', 3) AS township FROM villages"
-    new = con.execute(
-        f"""SELECT k.*, v.district, v.township FROM keyed k JOIN ({village}) v ON v.code = k.region_id
+    new = con.sql(
+        f"""SELECT k.key, k.kind,
+                  CASE WHEN k.open_case_id IS NULL THEN '{LeadState.FOUND}' ELSE '{LeadState.APPLIED}' END AS state,
+                  1::INTEGER AS version, k.household_id, k.person_id, k.region_id, v.township AS township_id,
+                  v.district, k.reasons, k.fingerprint, k.estimate_fen, k.threshold_fen,
+                  {int(run)}::BIGINT AS found_run_id, {int(run)}::BIGINT AS seen_run_id,
+                  $day AS found_on, $due AS due_on, k.open_case_id AS case_id
+        FROM keyed k JOIN ({village}) v ON v.code = k.region_id
         WHERE NOT EXISTS (SELECT 1 FROM live x WHERE x.key = k.key)
           AND NOT EXISTS (SELECT 1 FROM settled s WHERE s.key = k.key AND s.fingerprint = k.fingerprint)
-        ORDER BY k.key"""
+        ORDER BY k.key""",
+        params={"day": day, "due": day + datetime.timedelta(days=DEADLINE_DAYS)},
     ).to_arrow_table()
-    again = con.execute(
-        """SELECT x.lead_id, x.state, x.version, k.reasons, k.fingerprint, k.estimate_fen, k.threshold_fen,
-                  k.open_case_id, k.fingerprint IS DISTINCT FROM x.fingerprint AS changed
-           FROM keyed k JOIN live x USING (key) ORDER BY x.lead_id"""
+    again = con.sql(
+        f"""SELECT x.lead_id, x.state, x.version::INTEGER AS version, k.reasons, k.fingerprint, k.estimate_fen,
+                  k.threshold_fen, k.open_case_id,
+                  k.open_case_id IS NOT NULL AND x.state <> '{LeadState.APPLIED}' AS link
+           FROM keyed k JOIN live x USING (key)
+           WHERE k.fingerprint IS DISTINCT FROM x.fingerprint OR k.open_case_id IS NOT NULL
+           ORDER BY x.lead_id"""
     ).to_arrow_table()
     # Not found any more: enrolled if the subject now receives something, else cleared.
-    gone = con.execute(
-        """SELECT x.lead_id, x.state, x.version,
+    gone = con.sql(
+        """SELECT x.lead_id, x.state, x.version::INTEGER AS version,
                   (x.household_id IN (SELECT household_id FROM hh_dibao)
                    OR x.household_id IN (SELECT household_id FROM temp_recent)
                    OR (x.person_id IS NOT NULL AND x.person_id IN (SELECT person_id FROM enr WHERE person_id IS NOT NULL))
@@ -258,140 +280,77 @@ def _plan(con, leads: pa.Table, tables: dict[str, pa.Table]) -> dict[str, pa.Tab
     return {"new": new, "again": again, "gone": gone}
 
 
-def _write(run: SweepRun, day: datetime.date, plan: dict[str, pa.Table], officer: Any) -> tuple[int, int]:
-    now = timezone.now()
-    label = str(getattr(officer, "username", "") or SYSTEM)
-    by = officer if getattr(officer, "pk", None) else None
+LIVE_SQL = ", ".join(f"'{s}'" for s in LIVE_STATES)
+LEDGER_INSERT = (
+    "INSERT INTO discovery_leadtransition (lead_id, seq, action, from_state, to_state, by_id, by_label, at, "
+    "reason, data) "
+)
+
+
+def _write(run: SweepRun, plan: dict[str, pa.Table], officer: Any) -> tuple[int, int]:
+    """The plan in one transaction, set-based: the new leads appended (binary COPY on PostgreSQL) and
+    their first ledger rows made from them in SQL; the changed and the closed leads loaded into
+    temporary tables and applied with one UPDATE … FROM each, their ledger rows made the same way; the
+    rest of the live leads marked seen. A lead an officer changed after the sweep read it (its version
+    moved) is left as the officer left it."""
     new, again, gone = plan["new"], plan["again"], plan["gone"]
-    with transaction.atomic():
-        # New leads: one insert per batch, then their first ledger rows.
-        case_ids = new.column("open_case_id").to_pylist()
-        leads = [
-            Lead(
-                key=k,
-                kind=kind,
-                state=LeadState.APPLIED if case_id else LeadState.FOUND,
-                household_id=h,
-                person_id=p,
-                region_id=r,
-                township_id=t,
-                district=dist,
-                reasons=reasons,
-                fingerprint=fp,
-                estimate_fen=est,
-                threshold_fen=thr,
-                found_run=run,
-                seen_run=run,
-                found_on=day,
-                due_on=day + datetime.timedelta(days=DEADLINE_DAYS),
-                case_id=case_id,
-            )
-            for k, kind, h, p, r, t, dist, reasons, fp, est, thr, case_id in zip(
-                *(
-                    new.column(c).to_pylist()
-                    for c in (
-                        "key",
-                        "kind",
-                        "household_id",
-                        "person_id",
-                        "region_id",
-                        "township",
-                        "district",
-                        "reasons",
-                        "fingerprint",
-                        "estimate_fen",
-                        "threshold_fen",
-                    )
-                ),
-                case_ids,
-                strict=True,
-            )
-        ]
-        created = Lead.objects.bulk_create(leads, batch_size=2000)
-        if not all(lead.pk for lead in created):  # SQLite before 3.35 returns no ids
-            ids = dict(Lead.objects.filter(found_run=run).values_list("key", "id"))
-            for lead in created:
-                lead.pk = lead.id = ids[lead.key]
-        ledger = [
-            LeadTransition(
-                lead_id=lead.pk,
-                seq=1,
-                action="found",
-                from_state="",
-                to_state=lead.state,
-                by=by,
-                by_label=label,
-                at=now,
-                reason=_("已有在办案件，线索关联至该案件") if lead.case_id else "",
-                data={"run": run.pk, "case": lead.case_id},
-            )
-            for lead in created
-        ]
-        # Found again: seen by this run; the reasons of those whose data changed refreshed; a live lead
-        # that gained an open case linked to it.
-        if again.num_rows:
-            ids = again.column("lead_id").to_pylist()
-            for i in range(0, len(ids), 10_000):
-                Lead.objects.filter(pk__in=ids[i : i + 10_000]).update(seen_run=run)
-            refreshed, linked = [], []
-            for r in again.filter(
-                pc.or_(again.column("changed"), pc.is_valid(again.column("open_case_id")))
-            ).to_pylist():
-                lead = Lead(
-                    pk=r["lead_id"],
-                    reasons=r["reasons"],
-                    fingerprint=r["fingerprint"],
-                    estimate_fen=r["estimate_fen"],
-                    threshold_fen=r["threshold_fen"],
-                )
-                refreshed.append(lead)
-                if r["open_case_id"] and r["state"] != LeadState.APPLIED:
-                    lead.state, lead.version, lead.case_id = (
-                        LeadState.APPLIED,
-                        r["version"] + 1,
-                        r["open_case_id"],
-                    )
-                    linked.append(lead)
-                    ledger.append(
-                        _ledger_row(
-                            r,
-                            "linked",
-                            LeadState.APPLIED,
-                            by,
-                            label,
-                            now,
-                            _("已有在办案件，线索关联至该案件"),
-                        )
-                    )
-            Lead.objects.bulk_update(
-                refreshed, ["reasons", "fingerprint", "estimate_fen", "threshold_fen"], batch_size=500
-            )
-            if linked:
-                Lead.objects.bulk_update(linked, ["state", "version", "case"], batch_size=500)
-        closing = []
-        for r in gone.to_pylist():
-            to = LeadState.ENROLLED if r["receiving"] else LeadState.CLEARED
-            reason = _("已纳入救助") if r["receiving"] else _("最新数据已不显示这些情况")
-            closing.append(Lead(pk=r["lead_id"], state=to, version=r["version"] + 1, closed_at=now))
-            ledger.append(_ledger_row(r, "closed", to, by, label, now, reason))
-        if closing:
-            Lead.objects.bulk_update(closing, ["state", "version", "closed_at"], batch_size=2000)
-        LeadTransition.objects.bulk_create(ledger, batch_size=5000)
-    return len(created), len(closing)
-
-
-def _ledger_row(r: dict, action: str, to: str, by: Any, label: str, now, reason: str) -> LeadTransition:
-    return LeadTransition(
-        lead_id=r["lead_id"],
-        seq=r["version"] + 1,
-        action=action,
-        from_state=r["state"],
-        to_state=to,
-        by=by,
-        by_label=label,
-        at=now,
-        reason=reason,
+    context = pa.table(
+        {
+            "run_id": pa.array([run.pk], pa.int64()),
+            "by_id": pa.array([officer.pk if getattr(officer, "pk", None) else None], pa.int64()),
+            "by_label": [str(getattr(officer, "username", "") or SYSTEM)],
+            "at": pa.array([timezone.now()], pa.timestamp("us", tz="UTC")),
+            "r_linked": [_("已有在办案件，线索关联至该案件")],
+            "r_enrolled": [_("已纳入救助")],
+            "r_cleared": [_("最新数据已不显示这些情况")],
+        }
     )
+    with dataio.bulk_writer() as w:
+        obj = "jsonb_build_object" if w.postgres else "json_object"
+        w.ingest("sweep_context", context, temporary=True)
+        w.ingest("discovery_lead", new)
+        w.execute(
+            LEDGER_INSERT + "SELECT l.id, 1, 'found', '', l.state, c.by_id, c.by_label, c.at, "
+            f"CASE WHEN l.case_id IS NULL THEN '' ELSE c.r_linked END, {obj}('run', c.run_id, 'case', l.case_id) "
+            "FROM discovery_lead l, sweep_context c WHERE l.found_run_id = c.run_id"
+        )
+        # Found again with changed data: refreshed; a live lead an open case now answers: linked to it.
+        w.ingest("sweep_again", again, temporary=True)
+        w.execute(
+            LEDGER_INSERT
+            + f"SELECT t.lead_id, t.version + 1, 'linked', t.state, '{LeadState.APPLIED}', c.by_id, "
+            f"c.by_label, c.at, c.r_linked, {obj}('case', t.open_case_id) "
+            "FROM sweep_again t JOIN discovery_lead l ON l.id = t.lead_id AND l.version = t.version, sweep_context c "
+            "WHERE t.link"
+        )
+        w.execute(
+            "UPDATE discovery_lead SET reasons = t.reasons, fingerprint = t.fingerprint, "
+            "estimate_fen = t.estimate_fen, threshold_fen = t.threshold_fen, "
+            f"state = CASE WHEN t.link THEN '{LeadState.APPLIED}' ELSE discovery_lead.state END, "
+            "version = CASE WHEN t.link THEN t.version + 1 ELSE t.version END, "
+            "case_id = CASE WHEN t.link THEN t.open_case_id ELSE discovery_lead.case_id END "
+            "FROM sweep_again t WHERE discovery_lead.id = t.lead_id AND discovery_lead.version = t.version"
+        )
+        # Not found any more: closed.
+        w.ingest("sweep_gone", gone, temporary=True)
+        state = f"CASE WHEN t.receiving THEN '{LeadState.ENROLLED}' ELSE '{LeadState.CLEARED}' END"
+        w.execute(
+            LEDGER_INSERT
+            + f"SELECT t.lead_id, t.version + 1, 'closed', t.state, {state}, c.by_id, c.by_label, "
+            f"c.at, CASE WHEN t.receiving THEN c.r_enrolled ELSE c.r_cleared END, {obj}() "
+            "FROM sweep_gone t JOIN discovery_lead l ON l.id = t.lead_id AND l.version = t.version, sweep_context c"
+        )
+        closed = w.execute(
+            f"UPDATE discovery_lead SET state = {state}, version = t.version + 1, "
+            "closed_at = (SELECT at FROM sweep_context) "
+            "FROM sweep_gone t WHERE discovery_lead.id = t.lead_id AND discovery_lead.version = t.version"
+        )
+        # Every other live lead was found again: seen by this run.
+        w.execute(
+            f"UPDATE discovery_lead SET seen_run_id = {int(run.pk)} "
+            f"WHERE state IN ({LIVE_SQL}) AND seen_run_id <> {int(run.pk)}"
+        )
+    return new.num_rows, closed
 
 
 # --- outreach -------------------------------------------------------------------------------------

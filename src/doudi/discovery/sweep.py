@@ -151,7 +151,7 @@ def run(
         for k, types in ANSWERING_CASES.items()
     )
     return (
-        con.execute(
+        con.sql(
             f"""
         WITH answering AS ({answering}),
         linked AS (
@@ -453,21 +453,33 @@ def _child() -> str:
         "extract_date := q.d_extract_date, row := q.d_row)]) END",
     )
     no_allowance = _reason("no_child_allowance", "struct_pack(person_id := c.person_id, age := c.age)")
+    # The parents' reasons (JSON per parent) only for the households of the children found: made for
+    # every household they were most of the sweep's time.
     return f"""
         WITH parents AS (
             SELECT q.household_id, count(*) AS n, count(*) FILTER (q.dead) AS dead,
-                   count(*) FILTER (q.dead OR q.disabled OR q.ill) AS unable,
-                   string_agg({parent}, ',' ORDER BY q.person_id) AS reasons
+                   count(*) FILTER (q.dead OR q.disabled OR q.ill) AS unable
             FROM people q WHERE q.relation IN ('head', 'spouse') GROUP BY q.household_id
+        ),
+        c AS (
+            SELECT c.*, coalesce(q.unable = q.n AND (q.dead > 0 OR q.n = 2), false) AS parents_unable
+            FROM people c LEFT JOIN parents q ON q.household_id = c.household_id AND c.relation = 'child'
+            WHERE c.age < 18 AND NOT c.dead AND NOT c.child_enrolled
+                AND (c.orphan OR c.defacto OR (q.n > 0 AND q.unable = q.n AND (q.dead > 0 OR q.n = 2)))
+        ),
+        pr AS (
+            SELECT q.household_id, string_agg({parent}, ',' ORDER BY q.person_id) AS reasons
+            FROM people q
+            WHERE q.relation IN ('head', 'spouse')
+                AND q.household_id IN (SELECT household_id FROM c WHERE parents_unable)
+            GROUP BY q.household_id
         )
         SELECT 'child' AS kind, c.household_id, c.person_id,
                '[' || concat_ws(',', CASE WHEN c.orphan OR c.defacto THEN {category} END,
-                                CASE WHEN q.unable = q.n AND (q.dead > 0 OR q.n = 2) THEN q.reasons END)
+                                CASE WHEN c.parents_unable THEN pr.reasons END)
                    || ',' || {no_allowance} || ']',
                NULL::BIGINT, NULL::BIGINT
-        FROM people c LEFT JOIN parents q ON q.household_id = c.household_id AND c.relation = 'child'
-        WHERE c.age < 18 AND NOT c.dead AND NOT c.child_enrolled
-            AND (c.orphan OR c.defacto OR (q.n > 0 AND q.unable = q.n AND (q.dead > 0 OR q.n = 2)))
+        FROM c LEFT JOIN pr ON pr.household_id = c.household_id AND c.parents_unable
     """
 
 

@@ -12,6 +12,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Any
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -226,26 +227,82 @@ def read_consistent(queries: dict[str, tuple[str, pa.Schema]], lanes: int = 2) -
     return {name: results[name] for name in queries}
 
 
-def replace_rows(deletes: list[tuple[str, str, int]], inserts: list[tuple[str, pa.Table]]) -> None:
-    """In one transaction: delete the rows `column = value` from each table, then append the Arrow
-    tables (columns named as the database columns). PostgreSQL: binary COPY through ADBC."""
+class BulkWriter:
+    """One transaction of set-based writes (see `bulk_writer`): Arrow tables appended or loaded into
+    temporary tables, then SQL statements over them. No parameters: values reach the SQL through the
+    ingested tables (a one-row table for constants), never by string formatting of text."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self._cur, self.postgres = cursor, postgres
+        self._temporary: list[str] = []
+
+    def ingest(self, table: str, data: pa.Table, *, temporary: bool = False) -> None:
+        """Append `data` (columns named as the database columns) to `table`; `temporary`: create the
+        temporary table `table` from the data's columns first (dropped at the end)."""
+        if self.postgres:
+            if temporary or data.num_rows:
+                self._cur.adbc_ingest(
+                    table, data, mode="create" if temporary else "append", temporary=temporary
+                )
+            return
+        names = data.column_names
+        if temporary:
+            self._cur.execute(f"CREATE TEMP TABLE {table} ({', '.join(names)})")
+            self._temporary.append(table)
+        if not data.num_rows:
+            return
+        ops = connection.ops
+        adapt = {
+            f.name: ops.adapt_datetimefield_value
+            if pa.types.is_timestamp(f.type)
+            else ops.adapt_datefield_value
+            for f in data.schema
+            if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)
+        }
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+        for batch in data.to_batches(max_chunksize=20_000):
+            columns = []
+            for name, column in zip(names, batch.columns, strict=True):
+                values = column.to_pylist()
+                if name in adapt:
+                    values = [None if v is None else adapt[name](v) for v in values]
+                columns.append(values)
+            self._cur.executemany(sql, list(zip(*columns, strict=True)))
+
+    def execute(self, sql: str) -> int:
+        """Run one statement; the number of rows it changed."""
+        self._cur.execute(sql)
+        return self._cur.rowcount
+
+    def _drop_temporary(self) -> None:
+        for table in self._temporary:
+            self._cur.execute(f"DROP TABLE {table}")
+
+
+@contextlib.contextmanager
+def bulk_writer() -> Iterator[BulkWriter]:
+    """Writes in one transaction, committed when the block ends without error. PostgreSQL: an ADBC
+    connection of its own (appends are binary COPY; temporary tables live with the connection);
+    otherwise Django's connection inside `transaction.atomic` (executemany)."""
     if is_postgres():
         with adbc_connection() as con:
             with con.cursor() as cur:
-                for table, column, value in deletes:
-                    cur.execute(f"DELETE FROM {table} WHERE {column} = {int(value)}")
-                for table, data in inserts:
-                    if data.num_rows:
-                        cur.adbc_ingest(table, data, mode="append")
+                yield BulkWriter(cur, True)
             con.commit()
         return
     with transaction.atomic(), connection.cursor() as cur:
+        writer = BulkWriter(cur, False)
+        try:
+            yield writer
+        finally:
+            writer._drop_temporary()
+
+
+def replace_rows(deletes: list[tuple[str, str, int]], inserts: list[tuple[str, pa.Table]]) -> None:
+    """In one transaction: delete the rows `column = value` from each table, then append the Arrow
+    tables (columns named as the database columns). PostgreSQL: binary COPY through ADBC."""
+    with bulk_writer() as w:
         for table, column, value in deletes:
-            cur.execute(f"DELETE FROM {table} WHERE {column} = %s", [int(value)])
+            w.execute(f"DELETE FROM {table} WHERE {column} = {int(value)}")
         for table, data in inserts:
-            if not data.num_rows:
-                continue
-            names = data.column_names
-            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
-            for batch in data.to_batches(max_chunksize=20_000):
-                cur.executemany(sql, list(zip(*(c.to_pylist() for c in batch.columns), strict=True)))
+            w.ingest(table, data)
