@@ -11,6 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from browser.axe import violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Doudi-test-2020"
@@ -20,11 +22,9 @@ ZWSP = "\u200b"
 
 
 def _context(browser, viewport):
-    if viewport is PHONE:
-        return browser.new_context(
-            locale="zh-CN", viewport=viewport, device_scale_factor=2, is_mobile=True, has_touch=True
-        )
-    return browser.new_context(locale="zh-CN", viewport=viewport)
+    # bypass_csp: Playwright injects axe inline, which the site's CSP refuses (as in test_accessibility).
+    phone = {"device_scale_factor": 2, "is_mobile": True, "has_touch": True} if viewport is PHONE else {}
+    return browser.new_context(locale="zh-CN", viewport=viewport, bypass_csp=True, **phone)
 
 
 def _log_in(page, base, username):
@@ -43,7 +43,9 @@ def _submit(page, test_id):
 
 
 def _fits(page, viewport):
+    """No wider than the viewport, and no axe violation on the page as it stands."""
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    assert violations(page) == []
 
 
 def _clean_console(page):
@@ -186,6 +188,11 @@ def test_placement_and_arrangement_with_a_volunteer(
         page.locator("#id_provider").select_option(label="王志愿")
         _submit(page, "assign")
         assert page.get_by_test_id("assignment-state").inner_text() == "服务中"
+        _fits(page, viewport)
+        page.goto(live_server.url + reverse("volunteers:list"))
+        assert "136****2222" in page.get_by_test_id("provider").inner_text()
+        _fits(page, viewport)
+        page.go_back()
 
         # The guardian is back: closed early with a written reason; the volunteer's service ends.
         with page.expect_navigation():
@@ -194,6 +201,7 @@ def test_placement_and_arrangement_with_a_volunteer(
         page.locator("#id_reason").fill("儿子解除隔离返家")
         _submit(page, "close")
         assert "儿子解除隔离返家" in page.get_by_test_id("closure").inner_text()
+        _fits(page, viewport)
         page.get_by_test_id("volunteers-link").click()
         assert page.get_by_test_id("assignment-state").inner_text() == "已结束"
         assert Assignment.objects.get().state == "ended"

@@ -92,3 +92,27 @@ def scheduled_person(db):
         return p
 
     return make
+
+
+@pytest.fixture
+def arrange(db):
+    """`arrange(by, person, **changes)`: a care arrangement (三(四)) for 14 days from today unless changed."""
+    from django.utils import timezone
+
+    from doudi.care.services import arrange_care
+
+    def make(by, person, **changes):
+        today = timezone.localdate()
+        data = {
+            "dependent_kind": "elderly",
+            "carer_name": "陈儿子",
+            "carer_absence": "confirmed",
+            "provider_kind": "village",
+            "provider_name": "社区网格员刘芳",
+            "provider_phone": "13900002222",
+            "starts_on": today,
+            "ends_on": today + datetime.timedelta(days=14),
+        } | changes
+        return arrange_care(by=by, person=person, **data)
+
+    return make

@@ -18,29 +18,16 @@ ZWSP = "\u200b"
 DAY = datetime.timedelta(days=1)
 
 
-def _arrange(by, person, **changes):
-    today = timezone.localdate()
-    data = {
-        "dependent_kind": "elderly",
-        "carer_name": "陈儿子",
-        "carer_absence": "confirmed",
-        "provider_kind": "village",
-        "provider_name": "社区网格员刘芳",
-        "provider_phone": "13900002222",
-        "starts_on": today,
-        "ends_on": today + 14 * DAY,
-    } | changes
-    return services.arrange_care(by=by, person=person, **data)
-
-
-def test_arrangements_list_tekun_first_with_overdue_and_ending_flagged(staff, scheduled_person, regions):
+def test_arrangements_list_tekun_first_with_overdue_and_ending_flagged(
+    staff, scheduled_person, regions, arrange
+):
     today = timezone.localdate()
     plain = scheduled_person(regions.a_v, "周普通", Category.SEVERE_DISABILITY)
     tekun = scheduled_person(regions.a_v, "吴特困", Category.TEKUN)
     late = scheduled_person(regions.a_v2, "郑逾期", Category.ELDERLY_ALONE)
-    _arrange(staff.a_village, plain, dependent_kind="disabled", ends_on=today + 2 * DAY)
-    _arrange(staff.a_village, tekun, ends_on=today + 30 * DAY)
-    _arrange(staff.a_township, late, starts_on=today - 20 * DAY, ends_on=today - DAY)
+    arrange(staff.a_village, plain, dependent_kind="disabled", ends_on=today + 2 * DAY)
+    arrange(staff.a_village, tekun, ends_on=today + 30 * DAY)
+    arrange(staff.a_township, late, starts_on=today - 20 * DAY, ends_on=today - DAY)
     rows = selectors.arrangements_in_force(staff.a_township, today)
     assert [r.arrangement.person.name for r in rows] == ["吴特困", "郑逾期", "周普通"]
     assert [(r.tekun, r.overdue, r.ending) for r in rows] == [
@@ -49,7 +36,7 @@ def test_arrangements_list_tekun_first_with_overdue_and_ending_flagged(staff, sc
         (False, False, True),
     ]
     # An extension is a new row; the latest is the one in force.
-    _arrange(staff.a_township, late, starts_on=today, ends_on=today + 7 * DAY)
+    arrange(staff.a_township, late, starts_on=today, ends_on=today + 7 * DAY)
     rows = {r.arrangement.person.name: r for r in selectors.arrangements_in_force(staff.a_township, today)}
     assert rows["郑逾期"].days_left == 7 and CareArrangement.objects.filter(person=late).count() == 2
     # A village sees its own people; another district nobody.
@@ -74,25 +61,25 @@ def test_arrangements_list_tekun_first_with_overdue_and_ending_flagged(staff, sc
         ({"ends_on": timezone.localdate() - datetime.timedelta(days=1)}, "ends_on"),  # before the start
     ],
 )
-def test_bad_arrangement_is_a_field_error(staff, scheduled_person, regions, changes, field):
+def test_bad_arrangement_is_a_field_error(staff, scheduled_person, regions, changes, field, arrange):
     person = scheduled_person(regions.a_v, "某", Category.SEVERE_ILLNESS)
     with pytest.raises(ValidationError) as exc:
-        _arrange(staff.a_village, person, **changes)
+        arrange(staff.a_village, person, **changes)
     assert field in exc.value.message_dict
     assert not CareArrangement.objects.exists()
 
 
-def test_same_arrangement_twice_conflicts_and_scope_is_enforced(staff, scheduled_person, regions):
+def test_same_arrangement_twice_conflicts_and_scope_is_enforced(staff, scheduled_person, regions, arrange):
     person = scheduled_person(regions.a_v, "某", Category.TEKUN)
-    _arrange(staff.a_village, person)
+    arrange(staff.a_village, person)
     with pytest.raises(Conflict):
-        _arrange(staff.a_village, person, provider_name=f"社区网格员{ZWSP}刘芳")
+        arrange(staff.a_village, person, provider_name=f"社区网格员{ZWSP}刘芳")
     with pytest.raises(PermissionDenied):
-        _arrange(staff.b_district, person)
+        arrange(staff.b_district, person)
     with pytest.raises(PermissionDenied):
-        _arrange(staff.auditor, person)
+        arrange(staff.auditor, person)
     with pytest.raises(PermissionDenied):
-        _arrange(staff.a_village2, person)  # another village
+        arrange(staff.a_village2, person)  # another village
 
 
 def _place(by, person, home, **changes):

@@ -19,21 +19,6 @@ ZWSP = "\u200b"
 DAY = datetime.timedelta(days=1)
 
 
-def _arrange(by, person, **changes):
-    today = timezone.localdate()
-    data = {
-        "dependent_kind": "elderly",
-        "carer_name": "陈儿子",
-        "carer_absence": "confirmed",
-        "provider_kind": "village",
-        "provider_name": "社区网格员刘芳",
-        "provider_phone": "13900002222",
-        "starts_on": today - 5 * DAY,
-        "ends_on": today + 14 * DAY,
-    } | changes
-    return services.arrange_care(by=by, person=person, **data)
-
-
 def _place(by, person, home):
     today = timezone.localdate()
     return services.place_elderly(
@@ -61,9 +46,9 @@ def _place(by, person, home):
         ({"closed_on": timezone.localdate() - 6 * DAY}, "closed_on"),  # before the arrangement began
     ],
 )
-def test_bad_closure_is_a_field_error(staff, scheduled_person, regions, changes, field):
+def test_bad_closure_is_a_field_error(staff, scheduled_person, regions, changes, field, arrange):
     person = scheduled_person(regions.a_v, "孙奶奶", Category.TEKUN)
-    a = _arrange(staff.a_village, person)
+    a = arrange(staff.a_village, person, starts_on=timezone.localdate() - 5 * DAY)
     data = {"reason_kind": "carer_back", "reason": "儿子返家"} | changes
     with pytest.raises(ValidationError) as exc:
         services.close_arrangement(by=staff.a_village, arrangement=a, **data)
@@ -71,11 +56,11 @@ def test_bad_closure_is_a_field_error(staff, scheduled_person, regions, changes,
     assert not CareLedger.objects.exists()
 
 
-def test_an_arrangement_closed_early_leaves_the_list_once(staff, scheduled_person, regions):
+def test_an_arrangement_closed_early_leaves_the_list_once(staff, scheduled_person, regions, arrange):
     today = timezone.localdate()
     person = scheduled_person(regions.a_v, "孙奶奶", Category.TEKUN)
-    first = _arrange(staff.a_village, person)
-    second = _arrange(staff.a_village, person, provider_name="女儿", starts_on=today, ends_on=today + 7 * DAY)
+    first = arrange(staff.a_village, person, starts_on=timezone.localdate() - 5 * DAY)
+    second = arrange(staff.a_village, person, provider_name="女儿", starts_on=today, ends_on=today + 7 * DAY)
     with pytest.raises(Conflict):  # replaced: only the one in force can be closed
         services.close_arrangement(
             by=staff.a_village, arrangement=first, reason_kind="carer_back", reason="x"
@@ -102,7 +87,7 @@ def test_an_arrangement_closed_early_leaves_the_list_once(staff, scheduled_perso
             by=staff.a_township, arrangement=second, reason_kind="other", reason="再次"
         )
     # A new arrangement after the closure is in force again.
-    _arrange(staff.a_village, person, provider_name="邻居", starts_on=today + DAY, ends_on=today + 9 * DAY)
+    arrange(staff.a_village, person, provider_name="邻居", starts_on=today + DAY, ends_on=today + 9 * DAY)
     assert [r.arrangement.provider_name for r in selectors.arrangements_in_force(staff.a_village, today)] == [
         "邻居"
     ]
@@ -136,9 +121,9 @@ def test_family_takes_the_elderly_person_home(staff, scheduled_person, regions, 
     assert "女儿解除隔离，接回家中" in client.get(url).content.decode()
 
 
-def test_arrangement_page_scope_and_close_through_the_form(staff, scheduled_person, regions, client):
+def test_arrangement_page_scope_and_close_through_the_form(staff, scheduled_person, regions, client, arrange):
     person = scheduled_person(regions.a_v, "孙奶奶", Category.TEKUN)
-    a = _arrange(staff.a_village, person)
+    a = arrange(staff.a_village, person, starts_on=timezone.localdate() - 5 * DAY)
     url = reverse("care:arrangement_detail", args=[a.pk])
     client.force_login(staff.a_village2)  # another village
     assert client.get(url).status_code == 404

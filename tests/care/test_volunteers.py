@@ -34,26 +34,11 @@ def _volunteer(by, region, name, **changes):
     return services.save_volunteer(by=by, **data)
 
 
-def _arrangement(by, person, **changes):
-    today = timezone.localdate()
-    data = {
-        "dependent_kind": "elderly",
-        "carer_name": "陈儿子",
-        "carer_absence": "confirmed",
-        "provider_kind": "volunteer",
-        "provider_name": "志愿者服务队",
-        "provider_phone": "13900002222",
-        "starts_on": today,
-        "ends_on": today + 14 * DAY,
-    } | changes
-    return care.arrange_care(by=by, person=person, **data)
-
-
 @pytest.fixture
-def world(staff, regions, scheduled_person):
+def world(staff, regions, scheduled_person, arrange):
     person = scheduled_person(regions.a_v, "孙奶奶", Category.TEKUN)
     other = scheduled_person(regions.a_v, "钱爷爷", Category.ELDERLY_ALONE)
-    arrangement = _arrangement(staff.a_village, person)
+    arrangement = arrange(staff.a_village, person, provider_kind="volunteer", provider_name="志愿者服务队")
     return type("World", (), {"person": person, "other": other, "arrangement": arrangement})
 
 
@@ -287,13 +272,13 @@ def rules_fits(v, day):
     return rules.fits(v.capacity, services.busy_periods(v, day, day + 3 * DAY), day, day + 3 * DAY)
 
 
-def test_a_new_arrangement_ends_the_assignments_of_the_one_it_replaces(staff, regions, world):
+def test_a_new_arrangement_ends_the_assignments_of_the_one_it_replaces(staff, regions, world, arrange):
     today = timezone.localdate()
     v = _volunteer(staff.a_township, regions.a_v, "王志愿")
     a = services.assign_to_arrangement(
         by=staff.a_village, arrangement=world.arrangement, provider=v, skill="eldercare"
     )
-    _arrangement(
+    arrange(
         staff.a_village,
         world.person,
         provider_kind="relative",

@@ -1,17 +1,11 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from doudi.care.apps import INSTITUTION_READERS
 from doudi.core.nav import Menu, NavLink
 
-READERS = (
-    "village_worker",
-    "township_officer",
-    "district_officer",
-    "district_approver",
-    "municipal_admin",
-    "municipal_supervisor",
-    "auditor",
-)
+# Who reads the registry: the care pages' readers but institution staff.
+READERS = tuple(r for r in INSTITUTION_READERS if r != "institution_staff")
 
 
 class VolunteersConfig(AppConfig):
