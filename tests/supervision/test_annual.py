@@ -105,3 +105,69 @@ def test_scope_and_bad_input(supervisors, regions, client):
 def test_hostile_district_is_404(supervisors, client, code):
     client.force_login(supervisors.city)
     assert client.get(URL, {"district": code}).status_code == 404
+
+
+def whistle_report(region, n, *, received, due, state="received", concluded=None, name="孙实名"):
+    from doudi.supervision.models import WhistleReport
+
+    def at(day):
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(9)))
+
+    return WhistleReport.objects.create(
+        tracking_number=f"JB{n:012d}",
+        submission=f"annual-test-{n}",
+        fingerprint=f"{n:064d}",
+        region=region,
+        kind="favouritism",
+        about="某村主任",
+        body="村主任把低保给了亲戚",
+        anonymous=False,
+        reporter_name=name,
+        reporter_phone="13900001111",
+        reporter_id_number="500101198001011234",
+        state=state,
+        outcome="substantiated" if state == "concluded" else "",
+        received_at=at(received),
+        due_on=due,
+        concluded_at=at(concluded) if concluded else None,
+    )
+
+
+def test_whistle_reports_of_the_district_and_year_by_state_and_time_limit_without_identities(
+    paid_world, client
+):
+    """条例第30条 with 第34条: the year's whistle-blowers' reports about the district are among the
+    complaints — received, concluded, concluded in time, open, open past the limit, and by state — and the
+    page names neither the reporter nor the reported."""
+    s = supervisors_for(paid_world.regions)
+    r = paid_world.regions
+    a = Region.objects.get(code="500101")
+    whistle_report(
+        a, 1, received=D(2020, 4, 1), due=D(2020, 4, 20), state="concluded", concluded=D(2020, 4, 10)
+    )
+    whistle_report(
+        a, 2, received=D(2020, 5, 1), due=D(2020, 5, 15), state="concluded", concluded=D(2020, 5, 30)
+    )
+    whistle_report(a, 3, received=D(2020, 6, 1), due=D(2020, 6, 20), state="assigned")  # open, overdue
+    whistle_report(a, 4, received=D(2020, 12, 20), due=D(2099, 1, 12))  # open, in time
+    whistle_report(a, 5, received=D(2019, 12, 1), due=D(2019, 12, 20))  # another year
+    whistle_report(r.b, 6, received=D(2020, 3, 1), due=D(2020, 3, 20))  # another district
+
+    report = annual_report(s.city, a, 2020, today=D(2021, 1, 5))
+    w = next(c for c in report.complaints if c.case_type == "whistle")
+    assert (w.filed, w.closed, w.on_time, w.open, w.open_overdue) == (4, 2, 1, 2, 1)
+    assert {state: n for state, _label, n in report.whistle_by_state} == {
+        "received": 1,
+        "assigned": 1,
+        "concluded": 2,
+    }
+    # The other district's supervisor counts their own report only; a district supervisor of 500101 the same.
+    other = annual_report(s.b, Region.objects.get(code=r.b.code), 2020, today=D(2021, 1, 5))
+    assert next(c for c in other.complaints if c.case_type == "whistle").filed == 1
+    assert next(c for c in annual_report(s.a, a, 2020).complaints if c.case_type == "whistle").filed == 4
+
+    client.force_login(s.a)
+    page = client.get(URL, {"year": "2020"}).content.decode()
+    assert 'data-type="whistle"' in page and 'data-state="concluded"' in page
+    for secret in ("孙实名", "13900001111", "500101198001011234", "某村主任", "村主任把低保"):
+        assert secret not in page

@@ -4,13 +4,15 @@ standards, complaints and their handling — generated from the data and printab
 Nothing in it names a person: every figure is a count or a sum. Recipients and amounts come from the
 year's aggregate rows (`MonthFigure`, the monthly report's figures); the standards from the policy
 parameters in force at the year's end (for the district where a parameter has district values);
-complaints (投诉举报) and objections (异议) from the cases filed in the year.
+complaints (投诉举报) and objections (异议) from the cases filed in the year, and the whistle-blowers'
+reports (举报, 条例第34条, `whistle.py`) received in the year for the district — counted by state and
+against their time limit, never naming the reporter or the reported.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, F, Q, Sum
@@ -22,7 +24,7 @@ from doudi.payments.models import HOUSEHOLD_SCHEMES, PayScheme
 from doudi.policy.money import round_half_up
 from doudi.regions.models import Region
 from doudi.supervision.figures import months_with_payroll
-from doudi.supervision.models import MonthFigure
+from doudi.supervision.models import MonthFigure, WhistleReport, WhistleState
 
 if TYPE_CHECKING:
     from doudi.accounts.models import User
@@ -36,6 +38,8 @@ STANDARDS = (
     ("children.allowance.scattered", _("散居孤儿、事实无人抚养儿童基本生活费（元/人·月）")),
 )
 COMPLAINT_TYPES = (CaseType.COMPLAINT, CaseType.OBJECTION)
+# The whistle-blowers' reports' row among the complaints (not a case type).
+WHISTLE = "whistle"
 
 
 @dataclass
@@ -79,6 +83,8 @@ class AnnualReport:
     standards: list[Standard]
     complaints: list[ComplaintYear]
     generated_at: datetime.datetime
+    # The year's whistle-blowers' reports by state: (state, label, count), every state listed.
+    whistle_by_state: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def due_fen(self) -> int:
@@ -148,6 +154,38 @@ def _complaints(user: User, district: Region, year: int, today: datetime.date) -
     ]
 
 
+def _whistle(
+    user: User, district: Region, year: int, today: datetime.date
+) -> tuple[ComplaintYear, list[tuple[str, str, int]]]:
+    """The whistle-blowers' reports received in the year about the district: one query of counts (no
+    identity is read), as a complaints row and by state."""
+    concluded = Q(state=WhistleState.CONCLUDED)
+    counts = (
+        WhistleReport.objects.visible_to(user)
+        .filter(region__path__startswith=district.path, received_at__year=year)
+        .aggregate(
+            filed=Count("pk"),
+            closed=Count("pk", filter=concluded),
+            on_time=Count(
+                "pk",
+                filter=concluded & (Q(due_on__isnull=True) | Q(concluded_at__date__lte=F("due_on"))),
+            ),
+            open_overdue=Count("pk", filter=~concluded & Q(due_on__lt=today)),
+            **{state: Count("pk", filter=Q(state=state)) for state in WhistleState.values},
+        )
+    )
+    row = ComplaintYear(
+        WHISTLE,
+        str(_("举报（条例第三十四条）")),
+        filed=counts["filed"],
+        closed=counts["closed"],
+        on_time=counts["on_time"],
+        open=counts["filed"] - counts["closed"],
+        open_overdue=counts["open_overdue"],
+    )
+    return row, [(state, str(label), counts[state]) for state, label in WhistleState.choices]
+
+
 def annual_report(
     user: User, district: Region, year: int, *, today: datetime.date | None = None
 ) -> AnnualReport:
@@ -186,12 +224,14 @@ def annual_report(
         for s in sorted(totals, key=lambda s: (order.get(s, 99), s))
     ]
     year_end = datetime.date(year, 12, 31)
+    whistle, whistle_by_state = _whistle(user, district, year, today)
     return AnnualReport(
         district=district,
         year=year,
         last_month=last,
         schemes=schemes,
         standards=_standards(district, min(year_end, today) if year == today.year else year_end),
-        complaints=_complaints(user, district, year, today),
+        complaints=[*_complaints(user, district, year, today), whistle],
         generated_at=timezone.now(),
+        whistle_by_state=whistle_by_state,
     )
