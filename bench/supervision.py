@@ -106,8 +106,10 @@ def plant(month: str, n: int) -> dict:
         # A second household's 低保 to the same head (new households, same village).
         c.execute(
             "INSERT INTO registry_household (region_id, area_type, address, deposits_fen, vehicles, houses,"
-            " dibao_enrolled, created_at, updated_at) SELECT region_id, 'urban', 'bench-twin-' || k, 0, 0, 0, false,"
-            f" now(), now() FROM {rows('twice')} p WHERE NOT EXISTS (SELECT 1 FROM registry_household h"
+            " dibao_enrolled, created_at, updated_at, boats, claims_fen, disability_vehicles, farming,"
+            " farming_cash_income_fen, farming_direct_costs_fen, farming_in_kind_income_fen, securities_fen)"
+            " SELECT region_id, 'urban', 'bench-twin-' || k, 0, 0, 0, false,"
+            f" now(), now(), 0, 0, 0, false, 0, 0, 0, 0 FROM {rows('twice')} p WHERE NOT EXISTS (SELECT 1 FROM registry_household h"
             " WHERE h.address = 'bench-twin-' || p.k)"
         )
         c.execute(

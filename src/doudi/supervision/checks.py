@@ -119,17 +119,25 @@ class Month:
 
             import duckdb
 
-            from doudi.verification.dataio import read_tables
+            from doudi.verification.dataio import read_consistent, read_tables
 
             clock = time.perf_counter()
             columns = (
                 f"id, {KIND_SQL} AS kind, household_id, person_id, district, amount_fen,"
                 f" {EXPECTED_SQL} AS expected_fen, {_acct_sql()} AS acct, arrears_seq"
             )
-            where = f"month = '{self.text}' AND {PAYS}"
-            table = read_tables({"lines": (f"SELECT {columns} FROM {LINE} WHERE {where}", LINE_SCHEMA)})[
-                "lines"
-            ]
+            sql = f"SELECT {columns} FROM {LINE} WHERE month = '{self.text}' AND {PAYS}"
+            halves = _halves(self.text)
+            if halves:
+                # Both cores: two connections each read half of the month's partition (a TID range
+                # scan of its first or last blocks, so no block is read twice), in one snapshot.
+                parts = read_consistent(
+                    {f"lines{i}": (f"{sql} AND {half}", LINE_SCHEMA) for i, half in enumerate(halves)},
+                    lanes=len(halves),
+                )
+                table = pa.concat_tables(parts.values())
+            else:
+                table = read_tables({"lines": (sql, LINE_SCHEMA)})["lines"]
             con = duckdb.connect()
             con.execute("SET threads = 2")
             con.register("l", table)
@@ -141,6 +149,27 @@ class Month:
         if self._duck is not None:
             self._duck.close()
             self._duck = None
+
+
+def _halves(month: str) -> tuple[str, str] | None:
+    """On PostgreSQL, the month's lines split in two by block: the conditions on `ctid` that select the
+    first and the second half of the blocks of the partition holding the month (its own, or the
+    default partition). Any split point covers every line once; None on SQLite or a plain table."""
+    if not _pg():
+        return None
+    from doudi.payments import partitions
+
+    with connection.cursor() as cursor:
+        if not partitions.is_partitioned(cursor):
+            return None
+        table = partitions.partition_name(month) if partitions.partition_exists(cursor, month) else ""
+        if not table or not partitions.is_attached(cursor, month):
+            table = partitions.DEFAULT
+        cursor.execute(
+            "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::bigint", [table]
+        )
+        half = max(int(cursor.fetchone()[0]) // 2, 1)
+    return f"ctid < '({half},0)'::tid", f"ctid >= '({half},0)'::tid"
 
 
 def _line_facts(ids: set[int]) -> dict[int, tuple]:
