@@ -101,24 +101,32 @@ def child_rows(region: Region) -> list[Region]:
     return list(Region.objects.filter(parent=region).order_by("code")) or [region]
 
 
-def _by_child(qs: QuerySet, path_field: str, children: list[Region], **aggregates: Any) -> dict[str, dict]:
-    """Aggregates of `qs` per child region: grouped by the prefix of the rows' region path as long as the
-    children's paths (codes of one level have one length), then matched to the children."""
-    out: dict[str, dict] = {}
-    lengths = {len(c.path) for c in children}
+def _by_child(
+    qs: QuerySet, path_field: str, children: list[Region], *group: str, **aggregates: Any
+) -> tuple[list[tuple[str, dict]], list[dict]]:
+    """Aggregates of `qs` per child region (and per `group` fields), in one query per length of the
+    children's paths (codes of one level have one length: one query): grouped by the prefix of the rows'
+    region path, then matched to the children.
+
+    Returns (child code, row) for the groups under a child, and every group of the first query — all the
+    rows of `qs` once, those of no child included — for the breakdowns summed over `group`."""
+    under: list[tuple[str, dict]] = []
+    everything: list[dict] = []
     by_path = {c.path: c.code for c in children}
-    for length in lengths:
+    for i, length in enumerate(sorted({len(c.path) for c in children})):
         rows = (
             qs.annotate(_prefix=Substr(path_field, 1, length))
-            .values("_prefix")
+            .values("_prefix", *group)
             .annotate(**aggregates)
             .order_by()
         )
         for row in rows:
             code = by_path.get(row.pop("_prefix"))
             if code is not None:
-                out[code] = row
-    return out
+                under.append((code, row))
+            if i == 0:
+                everything.append(row)
+    return under, everything
 
 
 def cases_in(user: User, region: Region) -> QuerySet[Case]:
@@ -130,57 +138,80 @@ def findings_in(user: User, region: Region) -> QuerySet[Finding]:
 
 
 def dashboard(user: User, region: Region, month: Period, *, today: datetime.date | None = None) -> Dashboard:
-    """The dashboard of `region` (callers check the user may see it) for `month`."""
+    """The dashboard of `region` (callers check the user may see it) for `month`.
+
+    One grouped query per table (S2, docs/benchmarks.md): the open cases per child, type and state give
+    both the rows' figures and the cases by state; the month's figures per child and scheme both the
+    rows' payments and the payments by scheme; the findings per child and state both the open findings
+    and the findings by state."""
     today = today or _today()
     children = child_rows(region)
     rows = {c.code: Row(c) for c in children}
 
     cases = cases_in(user, region).filter(closed_at__isnull=True)
-    for code, r in _by_child(
-        cases, "region__path", children, n=Count("pk"), late=Count("pk", filter=Q(due_on__lt=today))
-    ).items():
-        rows[code].open_cases, rows[code].overdue = r["n"], r["late"]
+    under, every = _by_child(
+        cases,
+        "region__path",
+        children,
+        "case_type",
+        "state",
+        # Counted by a column the open cases' index holds (never null), not by the key: the index
+        # answers without reading the table (intake.Case's case_open_by_region).
+        n=Count("state"),
+        late=Count("state", filter=Q(due_on__lt=today)),
+    )
+    for code, r in under:
+        rows[code].open_cases += r["n"]
+        rows[code].overdue += r["late"]
+    cases_by_state = _cases_by_state(every)
 
     month_rows = MonthFigure.objects.filter(month=str(month), region__path__startswith=region.path)
-    for code, r in _by_child(
+    under, every = _by_child(
         month_rows,
         "region__path",
         children,
+        "scheme",
+        n=Sum("recipients"),
+        persons=Sum("persons"),
         due=Sum("due_fen"),
         paid=Sum("paid_fen"),
-    ).items():
-        rows[code].due_fen, rows[code].paid_fen = int(r["due"] or 0), int(r["paid"] or 0)
+    )
+    for code, r in under:
+        rows[code].due_fen += int(r["due"] or 0)
+        rows[code].paid_fen += int(r["paid"] or 0)
+    payments_by_scheme = _payments_by_scheme(every)
 
     coverage = CoverageFigure.objects.filter(month=str(month), region__path__startswith=region.path)
-    for code, r in _by_child(
-        coverage, "region__path", children, poor=Sum("poor"), covered=Sum("covered")
-    ).items():
+    for code, r in _by_child(coverage, "region__path", children, poor=Sum("poor"), covered=Sum("covered"))[0]:
         rows[code].poor, rows[code].covered = int(r["poor"] or 0), int(r["covered"] or 0)
 
-    open_findings = findings_in(user, region).filter(state__in=OPEN_STATES)
-    for code, r in _by_child(
-        open_findings, "region__path", children, n=Count("pk"), fen=Sum("amount_fen")
-    ).items():
-        rows[code].findings_open, rows[code].findings_fen = r["n"], int(r["fen"] or 0)
+    under, every = _by_child(
+        findings_in(user, region), "region__path", children, "state", n=Count("pk"), fen=Sum("amount_fen")
+    )
+    for code, r in under:
+        if r["state"] in OPEN_STATES:
+            rows[code].findings_open += r["n"]
+            rows[code].findings_fen += int(r["fen"] or 0)
+    findings_by_state = _findings_by_state(every)
 
     contacts = ContactFigure.objects.filter(region__path__startswith=region.path)
-    for code, r in _by_child(contacts, "region__path", children, n=Sum("overdue")).items():
+    for code, r in _by_child(contacts, "region__path", children, n=Sum("overdue"))[0]:
         rows[code].contacts_overdue = int(r["n"] or 0)
 
     total = Row(region)
     for row in rows.values():
         total.add(row)
-    refreshed = figures.contacts_freshness()
+    fresh, refreshed = figures.freshness_and_contacts(str(month))
     board = Dashboard(
         region=region,
         month=month,
         today=today,
         rows=list(rows.values()),
         total=total,
-        cases_by_state=_cases_by_state(cases, today),
-        payments_by_scheme=_payments_by_scheme(month_rows),
-        findings_by_state=_findings_by_state(findings_in(user, region)),
-        freshness=figures.freshness(str(month)),
+        cases_by_state=cases_by_state,
+        payments_by_scheme=payments_by_scheme,
+        findings_by_state=findings_by_state,
+        freshness=fresh,
         contacts_day=datetime.date.fromisoformat(refreshed.stamp) if refreshed else None,
     )
     board.charts = {
@@ -198,14 +229,21 @@ def dashboard(user: User, region: Region, month: Period, *, today: datetime.date
     return board
 
 
-def _cases_by_state(cases: QuerySet[Case], today: datetime.date) -> list[dict[str, Any]]:
+def _summed(groups: list[dict], keys: tuple[str, ...], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The groups summed over everything but `keys`, ordered by them."""
+    out: dict[tuple, dict[str, Any]] = {}
+    for g in groups:
+        k = tuple(g[key] for key in keys)
+        row = out.setdefault(k, {**dict(zip(keys, k, strict=True)), **dict.fromkeys(fields, 0)})
+        for f in fields:
+            row[f] += int(g[f] or 0)
+    return [out[k] for k in sorted(out)]
+
+
+def _cases_by_state(groups: list[dict]) -> list[dict[str, Any]]:
     types = dict(CaseType.choices)
     out = []
-    for r in (
-        cases.values("case_type", "state")
-        .annotate(n=Count("pk"), late=Count("pk", filter=Q(due_on__lt=today)))
-        .order_by("case_type", "state")
-    ):
+    for r in _summed(groups, ("case_type", "state"), ("n", "late")):
         flow = flow_for(r["case_type"])
         label = flow.states.get(r["state"], r["state"]) if flow else r["state"]
         out.append(
@@ -221,37 +259,26 @@ def _cases_by_state(cases: QuerySet[Case], today: datetime.date) -> list[dict[st
     return out
 
 
-def _payments_by_scheme(rows: QuerySet[MonthFigure]) -> list[dict[str, Any]]:
+def _payments_by_scheme(groups: list[dict]) -> list[dict[str, Any]]:
     labels = dict(PayScheme.choices)
-    out = []
-    for r in (
-        rows.values("scheme")
-        .annotate(n=Sum("recipients"), persons=Sum("persons"), due=Sum("due_fen"), paid=Sum("paid_fen"))
-        .order_by("scheme")
-    ):
-        out.append(
-            {
-                "scheme": r["scheme"],
-                "label": str(labels.get(r["scheme"], r["scheme"])),
-                "n": int(r["n"] or 0),
-                "persons": int(r["persons"] or 0),
-                "due_fen": int(r["due"] or 0),
-                "paid_fen": int(r["paid"] or 0),
-            }
-        )
-    return out
-
-
-def _findings_by_state(findings: QuerySet[Finding]) -> list[dict[str, Any]]:
-    labels = dict(FindingState.choices)
     return [
         {
-            "state": r["state"],
-            "label": str(labels.get(r["state"], r["state"])),
+            "scheme": r["scheme"],
+            "label": str(labels.get(r["scheme"], r["scheme"])),
             "n": r["n"],
-            "fen": int(r["fen"] or 0),
+            "persons": r["persons"],
+            "due_fen": r["due"],
+            "paid_fen": r["paid"],
         }
-        for r in findings.values("state").annotate(n=Count("pk"), fen=Sum("amount_fen")).order_by("state")
+        for r in _summed(groups, ("scheme",), ("n", "persons", "due", "paid"))
+    ]
+
+
+def _findings_by_state(groups: list[dict]) -> list[dict[str, Any]]:
+    labels = dict(FindingState.choices)
+    return [
+        {"state": r["state"], "label": str(labels.get(r["state"], r["state"])), "n": r["n"], "fen": r["fen"]}
+        for r in _summed(groups, ("state",), ("n", "fen"))
     ]
 
 
