@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,8 @@ class DrillSpec:
     query: str
     summary: list[tuple[str, Any, bool]] = field(default_factory=list)
     money_columns: tuple[int, ...] = ()
+    # The page a row's first cell opens (the finding behind a finding's row), if any.
+    link: Callable[[Any], str] | None = None
 
     @property
     def count(self) -> int:
@@ -47,8 +50,9 @@ class DrillSpec:
     def filename(self) -> str:
         return f"supervision-{self.kind}-{datetime.date.today():%Y%m%d}.xlsx"
 
-    def page_rows(self, objects: Iterable[Any]) -> list[list[Any]]:
-        return [self.render(o) for o in objects]
+    def linked_rows(self, objects: Iterable[Any]) -> list[tuple[str, list[Any]]]:
+        """(the first cell's link or "", the cells) of each row of a page."""
+        return [(self.link(o) if self.link else "", self.render(o)) for o in objects]
 
     def export_rows(self) -> Iterable[list[Any]]:
         source = self.rows.iterator(chunk_size=2000) if hasattr(self.rows, "iterator") else self.rows
@@ -201,6 +205,7 @@ def spec_for(
                 {k: v for k, v in {**base, "state": state, "open": "1" if open_only else ""}.items() if v}
             ),
             money_columns=(4,),
+            link=lambda f: reverse("supervision:finding", args=[f.pk]),
         )
     # contacts
     refreshed = figures.contacts_freshness()

@@ -254,7 +254,7 @@ def drill_view(request: HttpRequest, kind: str) -> HttpResponse:
         {
             "spec": spec,
             "page": page,
-            "rows": spec.page_rows(page.object_list),
+            "rows": spec.linked_rows(page.object_list),
             "region": region,
             "month": month,
         },
