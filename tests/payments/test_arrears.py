@@ -392,3 +392,87 @@ def test_an_arrears_run_interrupted_after_its_lines_gives_the_same_lines_when_co
     run = services.compute_run(run)
     assert run.status == "computed" and snapshot() == first
     assert run.batches.count() == 2 and run.line_count == len(first[0])
+
+
+# --- enrolment changes dated back to months already paid (追溯变更) ---------------------------------
+
+
+def test_a_raise_dated_back_to_paid_months_is_topped_up_for_each_and_explained(world):
+    from doudi.benefits import services as benefits
+
+    pay(MAR, APR)
+    # A change report filed in March, decided after April was paid: 400 a month from March.
+    benefits.change_amount(
+        enrolment=world.e_same,
+        by=world.users.a_approver,
+        amount=400,
+        effective_month=dt.date(2020, 3, 1),
+        reason="家庭情况变化报告：收入减少",
+    )
+    run = arrears()
+    got = top_ups(run)
+    for m in ("2020-03", "2020-04"):
+        line = got[(m, "dibao", world.h_same.pk)]
+        assert (line.amount_fen, line.previous_fen) == (6_200, 33_800)
+        assert paid(world.h_same.pk, "dibao", m) == 40_000
+        assert line.explanation.startswith(f"{m} 最低生活保障金：月救助金由 338 元调整为 400 元")
+        assert "已发 338 元，应发 400 元，补发 62 元" in line.explanation
+    # Nobody else's enrolment changed and no parameter did: nothing else owed.
+    assert {key[2] for key in got} == {world.h_same.pk}
+    # Paid once: the next arrears run owes nothing more.
+    assert arrears().line_count == 0
+
+
+def test_a_raise_from_a_later_month_leaves_the_earlier_months_alone(world):
+    from doudi.benefits import services as benefits
+
+    pay(MAR, APR)
+    benefits.change_amount(
+        enrolment=world.e_same,
+        by=world.users.a_approver,
+        amount=400,
+        effective_month=dt.date(2020, 4, 1),
+        reason="收入减少",
+    )
+    got = top_ups(arrears())
+    assert set(got) == {("2020-04", "dibao", world.h_same.pk)}
+
+
+def test_an_enrolment_decided_late_for_paid_months_pays_them_in_full(world):
+    from payments.world import account, enrol, household, luhn
+
+    pay(MAR, APR)
+    # Decided after April was paid, in force from March: not in either month's frozen payroll.
+    h, people = household(world.regions.a_v, [{"name": "周九", "wage": 20_000}])
+    enrol(h, "dibao", 300, from_month=dt.date(2020, 3, 1))
+    account(people[0], world.icbc, luhn("622202999999999999"))
+    got = top_ups(arrears())
+    for m in ("2020-03", "2020-04"):
+        line = got[(m, "dibao", h.pk)]
+        assert line.previous_fen == 0 and line.change == "new"
+        assert line.amount_fen == paid(h.pk, "dibao", m) and line.amount_fen >= 30_000
+        assert "追溯纳入保障" in line.explanation
+    # A month before the enrolment's first owes nothing: March and April only.
+    assert {key[0] for key in got if key[2] == h.pk} == {"2020-03", "2020-04"}
+
+
+def test_the_payroll_page_lists_months_with_backdated_changes_until_an_arrears_run_covers_them(world, client):
+    from doudi.benefits import services as benefits
+    from doudi.payments import selectors
+
+    pay(MAR, APR)
+    assert selectors.backdated_changes() == []
+    benefits.change_amount(
+        enrolment=world.e_same,
+        by=world.users.a_approver,
+        amount=400,
+        effective_month=dt.date(2020, 4, 1),
+        reason="收入减少",
+    )
+    # Effective from April: April owes it, March does not.
+    assert selectors.backdated_changes() == [{"month": "2020-04", "count": 1}]
+    client.force_login(world.users.city_admin)
+    page = client.get("/console/payments/payroll/").content.decode()
+    assert "2020-04（1 笔）" in page
+    arrears(first=APR, last=APR)
+    assert selectors.backdated_changes() == []

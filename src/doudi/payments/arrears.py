@@ -43,6 +43,7 @@ from doudi.policy.periods import Period
 
 MANIFEST = "arrears.json"
 PAID_PARAMETERS = "paid_parameters.json"
+PAID_ENROLMENTS = "paid_enrolments.parquet"  # M's enrolments as its payroll froze them
 # Files of an owed month's directory taken from the month's own snapshot as they are.
 POPULATION_FILES = ("households.parquet", "persons.parquet", "enrolments.parquet")
 
@@ -101,6 +102,7 @@ SCHEME_PARAMETERS = {
     "covid": ("dibao.standard.{area}", "covid.assistance_multiple"),
     "bereavement": ("covid.bereavement_assistance",),
 }
+UNCHANGED = "按现行参数重新计算"  # what changed when no parameter did
 # A due amount the rules cannot know (a missing index, a district without a standard) is neither
 # paid nor listed as a reduction: it waits for the value.
 UNKNOWN_DUE = ("index_missing", "district_standard")
@@ -117,6 +119,12 @@ class OwedMonth:
     paid: pa.Table  # PAID_SCHEMA
     paid_parameters: Path  # parameters.json of the run that last paid M
     parameters: dict[str, Any]  # payroll.parameters_json: the parameters now
+    # The enrolments in force for M as the enrolment ledger says now (payroll.ENROLMENT_SCHEMA): a raise,
+    # a resumption or an enrolment recorded after M was paid but effective in M (追溯) is owed for M.
+    enrolments: pa.Table | None = None
+    # households.parquet / persons.parquet (payroll.build_snapshot) of the households enrolled for M now
+    # that M's snapshot does not hold, read from the registry as it is now.
+    joined: dict[str, pa.Table] | None = None
 
 
 # --- freezing ------------------------------------------------------------------------------------
@@ -128,6 +136,37 @@ def _link(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
+
+
+def restated(owed: OwedMonth) -> dict[str, pa.Table] | None:
+    """M's frozen population with the enrolments in force for M as the ledger says now: each
+    household's dibao status and last amount (what R1 holds) follow them, and the households enrolled
+    since are added. None when the ledger says what M's snapshot says (the files are then linked)."""
+    if owed.enrolments is None:
+        return None
+    then = pq.read_table(owed.source / "enrolments.parquet")
+    now = owed.enrolments.cast(then.schema).sort_by([("enrolment_id", "ascending")])
+    if owed.joined is None and then.sort_by([("enrolment_id", "ascending")]).equals(now):
+        return None
+    households = pq.read_table(owed.source / "households.parquet")
+    persons = pq.read_table(owed.source / "persons.parquet")
+    if owed.joined is not None:
+        households = pa.concat_tables(
+            [
+                households,
+                owed.joined["households.parquet"].select(households.column_names).cast(households.schema),
+            ]
+        ).sort_by([("household_id", "ascending")])
+        persons = pa.concat_tables(
+            [persons, owed.joined["persons.parquet"].select(persons.column_names).cast(persons.schema)]
+        ).sort_by([("household_id", "ascending"), ("person_id", "ascending")])
+    enrolled, last = payroll.dibao_columns(households.column("household_id"), now)
+    for name, column in (("dibao_enrolled", enrolled), ("dibao_last_amount", last)):
+        i = households.schema.get_field_index(name)
+        households = households.set_column(
+            i, households.schema.field(i), column.cast(households.schema.field(i).type)
+        )
+    return {"households.parquet": households, "persons.parquet": persons, "enrolments.parquet": now}
 
 
 def freeze(
@@ -143,8 +182,13 @@ def freeze(
     for owed in months:
         sub = tmp / str(owed.month)
         sub.mkdir()
+        population = restated(owed)
         for name in POPULATION_FILES:
-            _link(owed.source / name, sub / name)
+            if population is None:
+                _link(owed.source / name, sub / name)
+            else:
+                pq.write_table(population[name], sub / name, compression="zstd")
+        _link(owed.source / "enrolments.parquet", sub / PAID_ENROLMENTS)
         shutil.copyfile(owed.paid_parameters, sub / PAID_PARAMETERS)
         pq.write_table(accounts, sub / "accounts.parquet", compression="zstd")
         paid = owed.paid.cast(PAID_SCHEMA).sort_by([("beneficiary_id", "ascending"), ("scheme", "ascending")])
@@ -177,6 +221,8 @@ def snapshot_sha256(directory: Path) -> str:
         sub = directory / str(month)
         lines.append(f"{payroll.snapshot_sha256(sub)}  {month}/")
         lines.append(f"{payroll.file_sha256(sub / PAID_PARAMETERS)}  {month}/{PAID_PARAMETERS}")
+        if (sub / PAID_ENROLMENTS).exists():
+            lines.append(f"{payroll.file_sha256(sub / PAID_ENROLMENTS)}  {month}/{PAID_ENROLMENTS}")
     return hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
 
 
@@ -243,7 +289,7 @@ def changes(
         parts.append(
             f"疫情防控期间由 {_window_text(old_windows.get(code))} 调整为 {_window_text(new_windows.get(code))}"
         )
-    return "；".join(parts) if parts else "按现行参数重新计算"
+    return "；".join(parts) if parts else UNCHANGED
 
 
 # --- computing -------------------------------------------------------------------------------------
@@ -282,6 +328,43 @@ def _change_texts(sub: Path, month: Period, lines: pa.Table, households: pa.Tabl
     return pc.take(pa.array(texts, pa.string()), pc.index_in(key, value_set=distinct))
 
 
+def _beneficiary_keys(enrolments: pa.Table) -> np.ndarray:
+    person = np.asarray(enrolments.column("person_id").to_numpy(), dtype=np.int64)
+    household = np.asarray(enrolments.column("household_id").to_numpy(), dtype=np.int64)
+    return payroll._keys(np.where(person == 0, household, person), enrolments.column("scheme"))
+
+
+def _enrolment_texts(sub: Path, lines: pa.Table, texts: pa.Array) -> pa.Array:
+    """`texts` with what the enrolment ledger changed for M since it was paid, line by line:
+    "月救助金由 338 元调整为 400 元" or "追溯纳入保障"."""
+    if not (sub / PAID_ENROLMENTS).exists() or not lines.num_rows:
+        return texts
+    then = pq.read_table(sub / PAID_ENROLMENTS)
+    now = pq.read_table(sub / "enrolments.parquet")
+    keys = payroll._keys(
+        np.asarray(lines.column("beneficiary_id").to_numpy(), dtype=np.int64), lines.column("scheme")
+    )
+
+    def amounts(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        k = _beneficiary_keys(table)
+        sorter = np.argsort(k, kind="stable")
+        pos, found = payroll._lookup(k[sorter], keys)
+        amount = np.asarray(table.column("amount").to_numpy(), dtype=np.int64)[sorter]
+        return np.where(found, amount[np.where(found, pos, 0)] if len(k) else 0, 0), found
+
+    before, was = amounts(then)
+    after, now_in = amounts(now)
+    joined = now_in & ~was
+    raised = now_in & was & (before != after)
+    if not (joined.any() or raised.any()):
+        return texts
+    out = np.asarray(texts.to_pylist(), dtype=object)
+    for i in np.flatnonzero(joined | raised):
+        what = "追溯纳入保障" if joined[i] else f"月救助金由 {before[i]} 元调整为 {after[i]} 元"
+        out[i] = what if out[i] == UNCHANGED else f"{what}；{out[i]}"
+    return pa.array(out, pa.string())
+
+
 def compute_month(
     sub: Path, month: Period, seq: int, labels: dict[str, str], *, progress: payroll.Progress
 ) -> tuple[pa.Table, pa.Table, dict[str, float]]:
@@ -302,6 +385,7 @@ def compute_month(
         pc.index_in(lines.column("scheme"), value_set=pa.array(payroll.SCHEMES)),
     )
     changed = _change_texts(sub, month, lines, households) if lines.num_rows else pa.array([], pa.string())
+    changed = _enrolment_texts(sub, lines, changed)
 
     def explain(rows: np.ndarray, verb: str) -> pa.Array:
         take = pa.array(rows, pa.int64())

@@ -133,15 +133,20 @@ def _amount_sql(month: Period) -> str:
     )
 
 
-def _queries(month: Period, *, whole_registry: bool = False) -> dict[str, tuple[str, pa.Schema]]:
+def _queries(
+    month: Period, *, whole_registry: bool = False, households: list[int] | None = None
+) -> dict[str, tuple[str, pa.Schema]]:
     """The payroll's reads; `whole_registry`: every household with a current member, not only those
-    with an enrolment in force (the what-if's population, `read_registry`)."""
+    with an enrolment in force (the what-if's population, `read_registry`); `households`: only these
+    (an arrears run's households enrolled for an owed month after it was frozen)."""
     enrolled = _enrolled_sql(month)
     in_payroll = f"EXISTS (SELECT 1 FROM benefits_enrolment e WHERE e.household_id = h.id AND {enrolled})"
     if whole_registry:
         in_payroll = (
             "EXISTS (SELECT 1 FROM registry_membership c WHERE c.household_id = h.id AND c.left_on IS NULL)"
         )
+    if households is not None:
+        in_payroll += f" AND h.id IN ({', '.join(str(int(i)) for i in households) or 'NULL'})"
     incomes = ", ".join(f"p.income_{k}_fen AS income_{k}_fen" for k in COUNTED_INCOME)
     first, last = month.first_day.isoformat(), month.last_day.isoformat()
     return {
@@ -336,18 +341,25 @@ def _sorted(table: pa.Table, first: str, second: str | None = None) -> pa.Table:
     return table.sort_by(keys)
 
 
-def build_snapshot(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
-    """The database tables as the snapshot's Parquet tables (population schema of policy/batch.py)."""
-    enrolments = _sorted(tables["enrolments"], "enrolment_id")
-    households = _sorted(tables["households"], "household_id")
+def dibao_columns(h_ids: pa.ChunkedArray | pa.Array, enrolments: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """Each household's ``dibao_enrolled`` and ``dibao_last_amount`` (yuan, null if not enrolled) from
+    the enrolments in force (ENROLMENT_SCHEMA)."""
     dibao = enrolments.filter(pc.equal(enrolments.column("scheme"), "dibao"))
-    h_ids = households.column("household_id")
     at = pc.index_in(h_ids, value_set=dibao.column("household_id"))
     enrolled = pc.is_valid(at)
     if dibao.num_rows:
         last = pc.if_else(enrolled, pc.take(dibao.column("amount"), pc.fill_null(at, 0)), None)
     else:  # nobody enrolled in dibao (a registry snapshot may have no enrolment at all)
-        last = pa.nulls(households.num_rows, pa.int64())
+        last = pa.nulls(len(h_ids), pa.int64())
+    return enrolled, last
+
+
+def build_snapshot(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The database tables as the snapshot's Parquet tables (population schema of policy/batch.py)."""
+    enrolments = _sorted(tables["enrolments"], "enrolment_id")
+    households = _sorted(tables["households"], "household_id")
+    h_ids = households.column("household_id")
+    enrolled, last = dibao_columns(h_ids, enrolments)
     district = _district_of(tables["villages"], households.column("region_id"))
     households = pa.table(
         {

@@ -97,6 +97,44 @@ def payroll_runs() -> QuerySet[PayrollRun]:
     return PayrollRun.objects.select_related("created_by").order_by("-month", "-round")
 
 
+# Enrolment changes that alter what a month already paid was due (a reduction dated back is listed by
+# the arrears run, not clawed back).
+BACKDATED_KINDS = ("enrolled", "amount", "resume")
+
+
+def backdated_changes(months: int = 12) -> list[dict]:
+    """追溯变更待补发: for each of the last `months` months with a computed payroll, how many enrolment
+    changes recorded after it was frozen (and after the last computed arrears run covering it) take
+    effect in it or earlier — what an arrears run over that month would now pay (payments/arrears.py).
+    Counts only: a city-wide figure without personal data."""
+    from django.db.models import Max
+
+    from doudi.benefits.models import EnrolmentChange
+    from doudi.payments.models import RunKind, RunStatus
+    from doudi.policy.periods import Period
+
+    paid = PayrollRun.objects.filter(kind=RunKind.PAYROLL, round=0, status=RunStatus.COMPUTED).order_by(
+        "-month"
+    )
+    out = []
+    for run in paid[:months]:
+        covered = PayrollRun.objects.filter(
+            kind=RunKind.ARREARS,
+            status=RunStatus.COMPUTED,
+            arrears_from__lte=run.month,
+            arrears_to__gte=run.month,
+        ).aggregate(at=Max("frozen_at"))["at"]
+        since = max((t for t in (run.frozen_at, covered) if t is not None), default=None)
+        first = Period.parse(run.month).first_day
+        changes = EnrolmentChange.objects.filter(
+            kind__in=BACKDATED_KINDS, effective_month__lte=first, enrolment__from_month__lte=first
+        )
+        count = changes.filter(at__gt=since).count() if since else 0
+        if count:
+            out.append({"month": run.month, "count": count})
+    return out
+
+
 def payroll_batches(user: User, run: PayrollRun) -> QuerySet[PayrollBatch]:
     return PayrollBatch.objects.visible_to(user).filter(run=run).select_related("district", "prepared_by")
 

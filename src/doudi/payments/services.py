@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
@@ -1196,6 +1198,7 @@ def _freeze_arrears(run: PayrollRun, months: list[Period], sources: dict[str, Pa
         # Only the schemes the payroll's rules compute: a one-off payment is no entitlement to re-evaluate.
         schemes = ", ".join(f"'{s}'" for s in payroll.SCHEMES)
         queries[str(m)] = (_PAID_SQL.format(month=m, schemes=schemes), arrears.PAID_SCHEMA)
+        queries[f"{m} enrolments"] = payroll._queries(m)["enrolments"]
     tables = dataio.read_consistent(queries)
     records = [*window_overlay_records(), *stored_overlay_records()]
     owed = []
@@ -1212,6 +1215,8 @@ def _freeze_arrears(run: PayrollRun, months: list[Period], sources: dict[str, Pa
                 paid=tables[str(m)],
                 paid_parameters=_paid_parameters(m, directory),
                 parameters=payroll.parameters_json(records, policy_windows_by_district(None, on=m.last_day)),
+                enrolments=tables[f"{m} enrolments"],
+                joined=_joined_households(m, directory, tables[f"{m} enrolments"]),
             )
         )
     manifest = {
@@ -1221,6 +1226,32 @@ def _freeze_arrears(run: PayrollRun, months: list[Period], sources: dict[str, Pa
         "to": run.arrears_to,
     }
     return arrears.freeze(snapshot_dir(run.month, run.round), owed, tables["accounts"], manifest)
+
+
+def _joined_households(month: Period, source: Path, enrolments: pa.Table) -> dict[str, pa.Table] | None:
+    """The households enrolled for `month` by the ledger now that its frozen payroll does not hold (an
+    enrolment decided after the month was paid, from a month already paid), as the registry has them."""
+    from doudi.verification import dataio
+
+    frozen = pq.read_table(source / "households.parquet", columns=["household_id"]).column("household_id")
+    wanted = pc.filter(
+        enrolments.column("household_id"),
+        pc.invert(pc.is_in(enrolments.column("household_id"), value_set=frozen)),
+    )
+    ids = sorted(set(wanted.to_pylist()))
+    if not ids:
+        return None
+    queries = payroll._queries(month, households=ids)
+    tables = dataio.read_consistent(
+        {k: queries[k] for k in ("households", "members", "categories", "villages")}
+    )
+    tables["enrolments"] = enrolments.filter(
+        pc.is_in(enrolments.column("household_id"), value_set=pa.array(ids))
+    )
+    tables["accounts"] = payroll.ACCOUNT_SCHEMA.empty_table()
+    tables["previous"] = payroll.PREVIOUS_SCHEMA.empty_table()
+    snapshot = payroll.build_snapshot(tables)
+    return {name: snapshot[name] for name in ("households.parquet", "persons.parquet")}
 
 
 def _paid_parameters(month: Period, source: Path) -> Path:

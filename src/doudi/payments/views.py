@@ -131,6 +131,7 @@ def payroll_runs(request: HttpRequest) -> HttpResponse:
         {
             "runs": selectors.payroll_runs()[:48],
             "can_run": can_run,
+            "backdated": selectors.backdated_changes() if can_run else [],
             "this_month": Period.of(timezone.localdate()),
         },
     )
