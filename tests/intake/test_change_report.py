@@ -302,3 +302,60 @@ def test_out_of_region_officers_get_404(officers, enrolled, frozen_today, client
         == 404
     )
     assert Case.objects.get(pk=case.pk).state == "submitted"
+
+
+def test_a_deferred_reduction_is_carried_out_by_the_approved_end_of_the_window(
+    transactional_db, officers, enrolled, frozen_today, settings, tmp_path
+):
+    """The district's end-of-window run (benefits.window_end) makes the reduction the rules find on the
+    household's data now, and the deferred report closes with it — not left deferred for ever."""
+    from doudi.benefits import services as benefits
+    from doudi.benefits.models import WindowEndItem
+    from doudi.regions.services import end_window
+
+    settings.DOUDI_DATA_DIR = tmp_path / "data"
+    household, people, enrolment = enrolled
+    window = declare_window(officers, D(2020, 1, 24))
+    frozen_today(D(2020, 5, 6))
+    case, _ = report(officers, people[0])
+    case = to_awaiting_decision(case, officers, people, [1200, 300, 0])  # counted 1500 → 138
+    case = act(case, "decide", officers.a_approver, "工资收入增加", outcome="reduce")
+    assert case.state == "deferred"
+
+    end_window(window, D(2020, 5, 31), officers.city_admin, "解除一级响应")
+    frozen_today(D(2020, 5, 31))
+    review = benefits.compute_window_end(
+        benefits.prepare_window_end(region=officers.a_district.region, by=officers.a_district)
+    )
+    item = WindowEndItem.objects.get(review=review, enrolment=enrolment)
+    assert (item.kind, item.before_amount, item.after_amount, item.case_id) == ("reduce", 338, 138, case.pk)
+    assert item.detail["change_report"] == case.tracking_number
+    assert review.summary["reports_left"] == []
+    approval = benefits.approve_window_end(review=review, by=officers.a_approver2)
+    benefits.apply_window_end(approval)
+
+    case.refresh_from_db()
+    enrolment.refresh_from_db()
+    assert case.state == "closed" and case.closed_at is not None
+    assert enrolment.monthly_amount == 138
+    change = EnrolmentChange.objects.get(enrolment=enrolment)
+    assert change.effective_month == D(2020, 6, 1)
+    decision = case.details["decision"]
+    assert (
+        decision["outcome"],
+        decision["amount"],
+        decision["from_month"],
+        decision["enrolment_change"],
+    ) == (
+        "reduce",
+        138,
+        "2020-06-01",
+        change.pk,
+    )
+    assert case.details["deferred_decision"]["deferred"] is True
+    assert list(CaseTransition.objects.filter(case=case).order_by("-seq").values_list("action", flat=True))[
+        :1
+    ] == ["apply_deferred"]
+    # Applied again (a crash after the item): nothing more.
+    benefits.apply_window_end(approval)
+    assert EnrolmentChange.objects.filter(enrolment=enrolment).count() == 1

@@ -988,6 +988,24 @@ def _window_end_reason(kind: str, scheme: str, c: Any, review: Any, names: dict[
     return window + text % values
 
 
+def _link_deferred_reports(changes: list[Any], districts: list[str], paths: dict[str, str]) -> list[int]:
+    """Each deferred change report (变化报告暂缓执行) of the districts whose reduction or exit the preview
+    makes is linked to that change, which closes it when applied. Returns the reports left: those the
+    rules no longer call for on the data now (apply_deferred, by hand, re-evaluates them)."""
+    from doudi.intake.workflows import change_report
+
+    scope = Q(pk__in=[])
+    for d in districts:
+        scope |= Q(region__path__startswith=paths[d])
+    reports = change_report.deferred_reports(scope)
+    for c in changes:
+        case = reports.pop(c.enrolment, None) if c.kind in ("reduce", "exit") else None
+        if case is not None:
+            c.detail["case"] = case.pk
+            c.detail["change_report"] = case.tracking_number
+    return sorted(case.pk for case in reports.values())
+
+
 def _due_documents(districts: list[str], paths: dict[str, str]) -> list[Any]:
     """Children's cases of the districts with proofs deferred under a commitment in a window that has
     ended, still missing: each falls due N working days after that end."""
@@ -1056,6 +1074,9 @@ def compute_window_end(review: Any, *, progress: Callable[[str, int], None] | No
         changes = preview.changes + _due_documents(
             [d for d in sorted(paths) if d not in preview.excluded], paths
         )
+        reports_left = _link_deferred_reports(
+            changes, [d for d in sorted(paths) if d not in preview.excluded], paths
+        )
         names = dict(
             Person.objects.filter(pk__in=[c.person for c in changes if c.kind == "age_out"]).values_list(
                 "pk", "name"
@@ -1097,6 +1118,8 @@ def compute_window_end(review: Any, *, progress: Callable[[str, int], None] | No
                     "totals": preview.totals,
                     "counts": counts,
                     "excluded": preview.excluded,
+                    # Deferred change reports the rules no longer call for: carried out (or closed) by hand.
+                    "reports_left": reports_left,
                     "snapshot_sha256": frozen.sha256,  # the data the preview was computed on
                     "snapshot_rows": frozen.rows,
                 },
@@ -1168,6 +1191,16 @@ def approve_window_end(*, review: Any, by: Any, note: Any = "") -> Any:
     return approval
 
 
+def _close_deferred_report(item: Any, by: Any, change: EnrolmentChange) -> None:
+    """The deferred change report the item carries out closes with it (in the item's transaction)."""
+    from doudi.intake.models import Case
+    from doudi.intake.workflows import change_report
+
+    case = Case.objects.get(pk=item.case_id)
+    if case.state == change_report.DEFERRED:
+        change_report.carried_out_at_window_end(case=case, by=by, change=change, reason=item.reason)
+
+
 def apply_window_end(approval: Any, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
     """落实: each item of the approved district through the benefits services — a reduction from the
     first month after the window (`change_amount`), an exit or age-out whose last month paid is the
@@ -1219,6 +1252,8 @@ def apply_window_end(approval: Any, *, progress: Callable[[str, int], None] | No
                                 )
                     except (ValidationError, Conflict, PermissionDenied):
                         outcome = ItemOutcome.STALE
+            if change is not None and item.case_id and item.detail.get("change_report"):
+                _close_deferred_report(item, by, change)
             WindowEndItem.objects.filter(pk=pk).update(outcome=outcome, change=change, applied_at=_now())
         if progress is not None or n % 50 == 0 or n == len(todo):
             percent = int(100 * n / len(todo))

@@ -616,6 +616,59 @@ def apply_deferred(*, case, by, reason="", data=None, expected_version=None) -> 
     )
 
 
+def deferred_reports(scope) -> dict[int, Case]:
+    """The deferred reports (暂缓执行) of the households in `scope` (a Q on the case), by the dibao
+    enrolment they would change: what the end-of-window run carries out (benefits.window_end)."""
+    cases = Case.objects.filter(scope, case_type=CaseType.CHANGE_REPORT, state=DEFERRED).select_related(
+        "household"
+    )
+    out = {}
+    for case in cases.order_by("pk"):
+        enrolment = dibao_enrolment(case.household) if case.household_id else None
+        if enrolment is not None:
+            out[enrolment.pk] = case
+    return out
+
+
+def carried_out_at_window_end(*, case: Case, by: Any, change: EnrolmentChange, reason: str) -> Case:
+    """The approved end-of-window change (benefits.services.apply_window_end) made this deferred
+    report's reduction or exit on the household's data now: the report closes with it, its decision
+    recording the change made (as `apply_deferred` does when the approver carries it out by hand)."""
+    case, act, reason, _cleaned = services.begin_action(
+        case, "apply_deferred", by, reason=reason, data=None, expected_version=None
+    )
+    first = (case.details or {}).get("decision") or {}
+    exited = change.kind == "ended"
+    amount = 0 if exited else int((change.after or {}).get("monthly_amount") or 0)
+    label = "end_month" if exited else "from_month"
+    decision = {
+        **first,
+        "outcome": EXIT if exited else REDUCE,
+        "previous_amount": int(
+            (change.before or {}).get("monthly_amount") or first.get("previous_amount") or 0
+        ),
+        "amount": amount,
+        "decided_on": local_today().isoformat(),
+        "reason": reason,
+        "deferred": False,
+        label: change.effective_month.isoformat(),
+        "enrolment_change": change.pk,
+    }
+    decision.pop("deferred_reason", None)
+    details = case_details(case)
+    details["deferred_decision"] = first
+    details["decision"] = decision
+    return services.record_transition(
+        case,
+        act.target,
+        by=by,
+        action=act.name,
+        reason=reason,
+        data={k: decision[k] for k in ("outcome", "previous_amount", "amount")},
+        changes={"details": details},
+    )
+
+
 # --- what the case page, the notice and the portal show ------------------------------------------------------
 
 
