@@ -10,7 +10,7 @@ from doudi.benefits import services
 from doudi.benefits.models import ChangeKind, EnrolmentChange, EnrolmentStatus, WindowEndItem, WindowEndReview
 from doudi.core.errors import Conflict
 from doudi.payments import services as payments
-from doudi.payments.models import PaymentLine
+from doudi.payments.models import PaymentLine, PayrollRun
 from doudi.policy.periods import Period
 
 D = dt.date
@@ -183,6 +183,19 @@ def test_approval_refused_once_the_months_payroll_is_frozen(world):
     payments.freeze_run(month=Period.parse("2020-03"))
     with pytest.raises(Conflict):
         services.approve_window_end(review=review, by=world.users.a_approver)
+
+
+def test_the_months_payroll_is_not_frozen_while_an_approved_change_is_still_being_applied(world):
+    declare(world, D(2020, 2, 29))
+    review = preview(world, world.regions.a, world.users.a_officer)
+    approval = services.approve_window_end(review=review, by=world.users.a_approver)
+    with pytest.raises(Conflict) as applying:
+        payments.freeze_run(month=Period.parse("2020-03"))
+    assert "尚在落实中" in applying.value.message and applying.value.errors[0]["path"] == "month"
+    assert not PayrollRun.objects.filter(month="2020-03").exists()
+    services.apply_window_end(approval)
+    run = payments.freeze_run(month=Period.parse("2020-03"))
+    assert run.snapshot_sha256
 
 
 def test_preparing_again_replaces_an_unapproved_preview(world):

@@ -331,6 +331,12 @@ def test_a_deferred_reduction_is_carried_out_by_the_approved_end_of_the_window(
     assert (item.kind, item.before_amount, item.after_amount, item.case_id) == ("reduce", 338, 138, case.pk)
     assert item.detail["change_report"] == case.tracking_number
     assert review.summary["reports_left"] == []
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(officers.a_approver2)
+    page = browser.get(reverse("benefits:window_end", args=[review.pk])).content.decode()
+    assert f"暂缓执行的变化报告 {case.tracking_number}" in page
     approval = benefits.approve_window_end(review=review, by=officers.a_approver2)
     benefits.apply_window_end(approval)
 

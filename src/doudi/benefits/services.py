@@ -988,7 +988,7 @@ def _window_end_reason(kind: str, scheme: str, c: Any, review: Any, names: dict[
     return window + text % values
 
 
-def _link_deferred_reports(changes: list[Any], districts: list[str], paths: dict[str, str]) -> list[int]:
+def _link_deferred_reports(changes: list[Any], districts: list[str], paths: dict[str, str]) -> list[dict]:
     """Each deferred change report (变化报告暂缓执行) of the districts whose reduction or exit the preview
     makes is linked to that change, which closes it when applied. Returns the reports left: those the
     rules no longer call for on the data now (apply_deferred, by hand, re-evaluates them)."""
@@ -1003,7 +1003,9 @@ def _link_deferred_reports(changes: list[Any], districts: list[str], paths: dict
         if case is not None:
             c.detail["case"] = case.pk
             c.detail["change_report"] = case.tracking_number
-    return sorted(case.pk for case in reports.values())
+    return [
+        {"case": c.pk, "tracking": c.tracking_number} for c in sorted(reports.values(), key=lambda c: c.pk)
+    ]
 
 
 def _due_documents(districts: list[str], paths: dict[str, str]) -> list[Any]:

@@ -370,6 +370,10 @@ def freeze_run(*, month: Period, officer: Any = None) -> PayrollRun:
     """冻结: create the month's payroll and freeze everything it is computed on. A run already frozen
     is returned as it is (its snapshot is never replaced: the payroll is what was frozen)."""
     _require_role(officer, RUNNERS, _("只有市民政管理员可以生成发放花名册"))
+    frozen = PayrollRun.objects.filter(month=str(month), round=0).exclude(snapshot_sha256="").first()
+    if frozen is not None:
+        return frozen
+    _refuse_while_window_end_applies(month)
     run, created = PayrollRun.objects.get_or_create(
         month=str(month), round=0, defaults={"created_by": officer}
     )
@@ -381,6 +385,24 @@ def freeze_run(*, month: Period, officer: Any = None) -> PayrollRun:
     del tables
     pa.default_memory_pool().release_unused()  # the read's buffers, before the computation needs memory
     return _record_frozen(run, frozen, officer)
+
+
+def _refuse_while_window_end_applies(month: Period) -> None:
+    """An approved end-of-window change for the month still being applied (benefits.apply_window_end)
+    would miss the month's payroll: freezing waits until every approval of the month is applied."""
+    from doudi.benefits.models import WindowEndApproval
+
+    applying = (
+        WindowEndApproval.objects.filter(review__month=month.first_day, finished_at__isnull=True)
+        .select_related("district")
+        .first()
+    )
+    if applying is not None:
+        raise Conflict(
+            _("%(d)s %(m)s 的疫情防控期结束变更已审批、尚在落实中（%(p)s%%），落实完成后再冻结该月发放数据。")
+            % {"d": applying.district.name, "m": month, "p": applying.percent},
+            path="month",
+        )
 
 
 def frozen_parameters(month: Period) -> dict:
