@@ -108,7 +108,15 @@ def search_export(request: HttpRequest) -> HttpResponse:
 def household(request: HttpRequest, pk: int) -> HttpResponse:
     """家庭详情."""
     detail = selectors.household_detail(request.user, pk)
-    return render(request, "console/household.html", {"detail": detail, "household": detail.household})
+    return render(
+        request,
+        "console/household.html",
+        {
+            "detail": detail,
+            "household": detail.household,
+            "can_edit": registry_services.can_write_registry(request.user),
+        },
+    )
 
 
 @console_user_required

@@ -51,15 +51,22 @@ from doudi.registry.models import (
     DuplicateStatus,
     Household,
     Membership,
+    MemberStanding,
     OrphanCare,
     Person,
     PersonCategory,
     PossibleDuplicate,
     Relation,
+    SeparateReason,
     Sex,
     WorkStatus,
 )
-from doudi.registry.services import clean_phone, require_writer
+from doudi.registry.services import (
+    clean_phone,
+    household_economics_errors,
+    membership_facts_errors,
+    require_writer,
+)
 
 MAX_ROWS = 100_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -99,6 +106,23 @@ FIELDS: tuple[Field, ...] = (
           help=gettext_lazy("家庭存款合计，最多两位小数")),
     Field("vehicles", "车辆（辆）", HOUSEHOLD, INT, aliases=("车辆", "车辆数")),
     Field("houses", "住房（套）", HOUSEHOLD, INT, aliases=("住房", "住房套数")),
+    Field("securities", "有价证券（元）", HOUSEHOLD, MONEY, aliases=("有价证券", "securities_yuan"),
+          help=gettext_lazy("股票、债券、基金等的市值合计（条例第13条）")),
+    Field("claims", "债权（元）", HOUSEHOLD, MONEY, aliases=("债权", "claims_yuan"),
+          help=gettext_lazy("借给他人的款项等债权合计（条例第13条）")),
+    Field("disability_vehicles", "残疾人代步车（辆）", HOUSEHOLD, INT,
+          aliases=("残疾人代步车", "残疾人功能性补偿代步车"),
+          help=gettext_lazy("残疾人功能性补偿代步机动车，不计入“车辆”，不作为资产核算（条例第13条）")),
+    Field("boats", "船舶（艘）", HOUSEHOLD, INT, aliases=("船舶", "船舶数")),
+    Field("farming", "农业家庭", HOUSEHOLD, BOOL, aliases=("是否农业家庭",),
+          help=gettext_lazy("是 或 否；是：家庭收入按前12个月的现金和实物收入减去直接生产成本计算（条例第12条）")),
+    Field("farming_cash_income", "12个月现金收入（元）", HOUSEHOLD, MONEY, aliases=("12个月现金收入",),
+          help=gettext_lazy("农业家庭填写：申请前12个月的现金收入合计")),
+    Field("farming_in_kind_income", "12个月实物收入（元）", HOUSEHOLD, MONEY, aliases=("12个月实物收入",),
+          help=gettext_lazy("农业家庭填写：申请前12个月的实物收入折价合计")),
+    Field("farming_direct_costs", "12个月直接生产成本（元）", HOUSEHOLD, MONEY,
+          aliases=("12个月直接生产成本", "12个月生产成本"),
+          help=gettext_lazy("农业家庭填写：同期种子、化肥、农药等直接生产成本合计")),
     Field("dibao_enrolled", "在保", HOUSEHOLD, BOOL, aliases=("是否在保",), help=gettext_lazy("是 或 否")),
     Field("dibao_last_amount", "上月低保金（元）", HOUSEHOLD, YUAN, aliases=("上月低保金",),
           help=gettext_lazy("整数元")),
@@ -118,7 +142,16 @@ FIELDS: tuple[Field, ...] = (
     Field("income_exempt", "豁免收入（元/月）", PERSON, MONEY, aliases=("豁免收入",)),
     Field("work", "就业状态", PERSON, CHOICE, choices=WorkStatus),
     Field("orphan_care", "孤儿养育方式", PERSON, CHOICE, choices=OrphanCare),
-    Field("separate_assessment", "单独施保", PERSON, BOOL, help=gettext_lazy("是 或 否")),
+    Field("separate_assessment", "单独施保", PERSON, BOOL,
+          help=gettext_lazy("是 或 否；是：须填写单独施保原因")),
+    Field("separate_reason", "单独施保原因", PERSON, CHOICE, choices=SeparateReason,
+          help=gettext_lazy("成年的重度残疾人或重病卧床人员可单独施保（条例第11条）")),
+    Field("standing", "成员状况", PERSON, CHOICE, choices=MemberStanding,
+          help=gettext_lazy("不填为共同生活；未婚的义务兵、离家一年以上的宗教教职人员、服刑人员不计入家庭（条例第11条）")),
+    Field("married", "是否已婚", PERSON, BOOL, aliases=("已婚",),
+          help=gettext_lazy("是 或 否；服义务兵役的成员须填写")),
+    Field("living_apart_since", "离家居住起始日期", PERSON, DATE, aliases=("离家日期",),
+          help=gettext_lazy("宗教教职人员须填写，其他成员不填")),
     Field("joined_on", "加入日期", PERSON, DATE, aliases=("入户日期",), help=gettext_lazy("不填则为导入当天")),
     Field("categories", "类别", PERSON, CATEGORIES, aliases=("人员类别",),
           help=gettext_lazy("可填多个，用顿号或逗号分隔，如：低保对象、建档立卡贫困人口")),
@@ -129,6 +162,14 @@ FIELDS: tuple[Field, ...] = (
 )  # fmt: skip
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
 HOUSEHOLD_FIELDS = tuple(f for f in FIELDS if f.level == HOUSEHOLD and f.key != "household_key")
+# Household columns by the registry field they fill (条例第12、13条 checked by household_economics_errors).
+ECONOMIC_COLUMNS = {"deposits": "deposits_fen", "vehicles": "vehicles", "houses": "houses",
+                    "securities": "securities_fen", "claims": "claims_fen", "boats": "boats",
+                    "disability_vehicles": "disability_vehicles", "farming": "farming",
+                    "farming_cash_income": "farming_cash_income_fen",
+                    "farming_in_kind_income": "farming_in_kind_income_fen",
+                    "farming_direct_costs": "farming_direct_costs_fen"}  # fmt: skip
+MEMBER_FACTS = ("standing", "married", "living_apart_since", "separate_reason")
 INCOME_KEYS = ("income_wage", "income_business", "income_agricultural", "income_property", "income_transfer",
                "income_exempt")  # fmt: skip
 
@@ -151,6 +192,12 @@ CHOICE_SYNONYMS: dict[str, dict[str, str]] = {
     "area_type": {"城镇": AreaType.URBAN, "乡村": AreaType.RURAL},
     "sex": {"male": Sex.MALE, "female": Sex.FEMALE},
     "work": {"无业": WorkStatus.NONE, "失业": WorkStatus.NONE},
+    "standing": {
+        "义务兵": MemberStanding.SERVING_CONSCRIPT,
+        "宗教教职": MemberStanding.CLERGY,
+        "服刑人员": MemberStanding.PRISONER,
+        "在押": MemberStanding.PRISONER,
+    },
 }
 TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "✓"}
 FALSE_WORDS = {"否", "n", "no", "false", "0", "×"}
@@ -528,6 +575,8 @@ def _validate(
         for key in ("joined_on",):
             if key in row.values and row.values[key] > today:
                 err(number, key, _("日期不能晚于今天"))
+        if rid is not None and not failed.intersection((*MEMBER_FACTS, "separate_assessment")):
+            _check_member_facts(row, rid.birth_date, today, columns, err)
         rows.append(row)
 
     # Identity numbers: repeated in the file, already registered
@@ -574,6 +623,13 @@ def _validate(
         for f in HOUSEHOLD_FIELDS:
             if f.required and f.key not in values and not _has_error(errors, members, columns.get(f.key)):
                 err(members[0].number, f.key, _("户编号 %(key)s 的家庭未填写此项") % {"key": key})
+        problems = household_economics_errors(
+            {target: values[column] for column, target in ECONOMIC_COLUMNS.items() if column in values}
+        )
+        for column, target in ECONOMIC_COLUMNS.items():
+            message = problems.get(target)
+            if message and not _has_error(errors, members, columns.get(column)):
+                err(source.get(column, members[0].number), column, message)
         heads = [r for r in members if r.values.get("relation") == Relation.HEAD]
         if not heads and all("relation" in r.values for r in members):
             err(
@@ -613,6 +669,31 @@ def _validate(
     if errors:
         return None, errors, ignored
     return _Plan(households=households, rows=rows, regions=regions), [], ignored
+
+
+def _check_member_facts(row: _Row, birth_date: datetime.date, today: datetime.date, columns: dict[str, str],
+                        err: Any) -> None:  # fmt: skip
+    """条例第11条 facts of one row, checked as the console checks them (membership_facts_errors); 单独施保
+    and its reason agree (是 needs a reason, a reason means 是)."""
+    v = row.values
+    reason = v.get("separate_reason", "")
+    flagged = v.get("separate_assessment")
+    if flagged and not reason:
+        err(row.number, "separate_reason" if "separate_reason" in columns else "separate_assessment",
+            _("单独施保须填写单独施保原因（重度残疾 或 重病卧床）"))  # fmt: skip
+    elif flagged is False and reason:
+        err(row.number, "separate_assessment", _("填写了单独施保原因，单独施保应为“是”"))
+    problems = membership_facts_errors(
+        standing=v.get("standing", MemberStanding.PRESENT),
+        married=v.get("married"),
+        living_apart_since=v.get("living_apart_since"),
+        separate_reason=reason,
+        birth_date=birth_date,
+        today=today,
+    )
+    for key in MEMBER_FACTS:
+        if key in problems:
+            err(row.number, key, problems[key])
 
 
 def _has_error(errors: list[RowError], members: list[_Row], column: str | None) -> bool:
@@ -768,9 +849,10 @@ def _write(plan: _Plan, *, officer: Any, today: datetime.date, filename: str, di
             "area_type": values["area_type"],
             "address": values.get("address", ""),
             "head_id": heads[key],
-            "deposits_fen": values.get("deposits", 0),
-            "vehicles": values.get("vehicles", 0),
-            "houses": values.get("houses", 0),
+            **{
+                field: values.get(column, False if field == "farming" else 0)
+                for column, field in ECONOMIC_COLUMNS.items()
+            },  # fmt: skip
             "dibao_enrolled": values.get("dibao_enrolled", False),
             "dibao_last_amount": values.get("dibao_last_amount"),
         }
@@ -790,7 +872,11 @@ def _write(plan: _Plan, *, officer: Any, today: datetime.date, filename: str, di
                 "relation": v["relation"],
                 "joined_on": v.get("joined_on", today),
                 "left_on": None,
-                "separate_assessment": v.get("separate_assessment", False),
+                "separate_assessment": bool(v.get("separate_reason")),
+                "separate_reason": v.get("separate_reason", ""),
+                "standing": v.get("standing", MemberStanding.PRESENT),
+                "married": v.get("married"),
+                "living_apart_since": v.get("living_apart_since"),
             }
         )
         for category in v.get("categories", ()):

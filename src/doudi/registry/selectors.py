@@ -304,3 +304,18 @@ def region_summary(user: User) -> dict[str, int]:
         .filter(status=DuplicateStatus.OPEN)
         .count(),
     }
+
+
+def household_for_edit(user: User, pk: int) -> Household:
+    """The household whose 条例第12、13条 figures an officer edits (404 outside the user's subtree)."""
+    return get_visible_or_404(Household.objects.select_related("region"), user, pk=pk)
+
+
+def current_membership_for_edit(user: User, pk: int) -> Membership:
+    """A current member's 条例第11条 facts to edit: the page names the person, so the read is logged
+    (404 outside the user's subtree or once the member has left)."""
+    membership = get_visible_or_404(
+        Membership.objects.select_related("person", "household__region"), user, pk=pk, left_on__isnull=True
+    )
+    record_read(actor=user, obj=membership.person)
+    return membership

@@ -104,9 +104,7 @@ def _household_snapshot(h: Household) -> dict:
         "area_type": h.area_type,
         "address": h.address,
         "head": h.head_id,
-        "deposits_fen": h.deposits_fen,
-        "vehicles": h.vehicles,
-        "houses": h.houses,
+        **{f: getattr(h, f) for f in ECONOMIC_FIELDS},
         "dibao_enrolled": h.dibao_enrolled,
         "dibao_last_amount": h.dibao_last_amount,
     }
@@ -139,6 +137,36 @@ def _require_village(region: Region | None, field: str = "region") -> None:
         raise ValidationError({field: _("家庭和人员须登记在村（社区）一级")})
 
 
+# 条例第12、13条: what a household declares — the asset items one by one and a farming household's 12
+# months (cash and in-kind income, direct costs).
+ASSET_AMOUNTS = ("deposits_fen", "securities_fen", "claims_fen")
+ASSET_COUNTS = ("vehicles", "disability_vehicles", "boats", "houses")
+FARMING_AMOUNTS = ("farming_cash_income_fen", "farming_in_kind_income_fen", "farming_direct_costs_fen")
+ECONOMIC_FIELDS = (*ASSET_AMOUNTS, *ASSET_COUNTS, "farming", *FARMING_AMOUNTS)
+MAX_AMOUNT_FEN = 100_000_000_000  # 10亿元: anything larger is a typo
+MAX_COUNT = 32767  # the columns' limit
+
+
+def household_economics_errors(values: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with a household's 条例第12、13条 figures (those given), by field — the console
+    form, the import and register_household use it: amounts in fen and counts whole and not negative,
+    the 12 months' farming figures only for a farming household."""
+    errors: dict[str, str] = {}
+    for f in (*ASSET_AMOUNTS, *FARMING_AMOUNTS, *ASSET_COUNTS):
+        if f not in values:
+            continue
+        value = values[f]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            errors[f] = _("不能为负数")
+        elif value > (MAX_COUNT if f in ASSET_COUNTS else MAX_AMOUNT_FEN):
+            errors[f] = _("数值过大")
+    if not values.get("farming", False):
+        for f in FARMING_AMOUNTS:
+            if values.get(f) and f not in errors:
+                errors[f] = _("只有农业家庭填写12个月的收入和成本")
+    return errors
+
+
 @transaction.atomic
 def register_household(
     *,
@@ -159,9 +187,9 @@ def register_household(
     errors: dict[str, str] = {}
     if area_type not in AreaType.values:
         errors["area_type"] = _("城乡类别应为“城市”或“农村”")
-    for field, value in (("deposits_fen", deposits_fen), ("vehicles", vehicles), ("houses", houses)):
-        if not isinstance(value, int) or value < 0:
-            errors[field] = _("不能为负数")
+    errors.update(
+        household_economics_errors({"deposits_fen": deposits_fen, "vehicles": vehicles, "houses": houses})
+    )
     if dibao_last_amount is not None and (not isinstance(dibao_last_amount, int) or dibao_last_amount < 0):
         errors["dibao_last_amount"] = _("不能为负数")
     if errors:
@@ -179,6 +207,38 @@ def register_household(
     household.full_clean(exclude=["head"])
     household.save()
     record(actor=officer, action=AuditAction.CREATE, obj=household, after=_household_snapshot(household))
+    return household
+
+
+@transaction.atomic
+def set_household_economics(*, officer: Any, household: Household, **values: Any) -> Household:
+    """资产与农业收入 (条例第12、13条): record the household's asset items — deposits, securities, claims
+    (fen), vehicles with the disability vehicles apart (excepted from the test), boats, houses — and
+    whether it is a farming household with its previous 12 months' cash and in-kind income and direct
+    costs (fen). Fields not given keep their value; audited."""
+    unknown = set(values) - set(ECONOMIC_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown household fields: {', '.join(sorted(unknown))}")
+    require_writer(officer)
+    household = _lock_household(household)
+    require_scope(officer, household.region)
+    merged = {f: values.get(f, getattr(household, f)) for f in ECONOMIC_FIELDS}
+    errors = household_economics_errors(merged)
+    if not isinstance(merged["farming"], bool):
+        errors["farming"] = _("应填“是”或“否”")
+    if errors:
+        raise ValidationError(errors)
+    before = _household_snapshot(household)
+    for f, value in merged.items():
+        setattr(household, f, value)
+    household.save(update_fields=[*ECONOMIC_FIELDS, "updated_at"])
+    record(
+        actor=officer,
+        action=AuditAction.UPDATE,
+        obj=household,
+        before=before,
+        after=_household_snapshot(household),
+    )
     return household
 
 
@@ -746,6 +806,38 @@ def dismiss_duplicate(*, officer: Any, duplicate: PossibleDuplicate, reason: str
 ADULT_AGE = 18  # 条例第11条: only an adult may be assessed as a separate household
 
 
+def membership_facts_errors(
+    *,
+    standing: str,
+    married: bool | None,
+    living_apart_since: datetime.date | None,
+    separate_reason: str,
+    birth_date: datetime.date,
+    today: datetime.date,
+) -> dict[str, str]:
+    """What is wrong with a member's 条例第11条 facts, by field (the console form and the import use it):
+    a conscript's marital status and a clergy member's date required, the date only for clergy and not
+    in the future, only an adult assessed separately."""
+    errors: dict[str, str] = {}
+    if standing not in MemberStanding.values:
+        errors["standing"] = _("成员状况无效")
+    if separate_reason and separate_reason not in SeparateReason.values:
+        errors["separate_reason"] = _("单独施保原因无效")
+    if standing == MemberStanding.SERVING_CONSCRIPT and married is None:
+        errors["married"] = _("服义务兵役的成员须填写是否已婚")
+    if standing == MemberStanding.CLERGY and living_apart_since is None:
+        errors["living_apart_since"] = _("宗教教职人员须填写离家居住起始日期")
+    if standing != MemberStanding.CLERGY and living_apart_since is not None:
+        errors["living_apart_since"] = _("离家居住起始日期仅适用于宗教教职人员")
+    if living_apart_since is not None and living_apart_since > today:
+        errors["living_apart_since"] = _("日期不能晚于今天")
+    if separate_reason and "separate_reason" not in errors:
+        age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+        if age < ADULT_AGE:
+            errors["separate_reason"] = _("只有成年人可以单独施保")
+    return errors
+
+
 @transaction.atomic
 def set_membership_facts(
     *,
@@ -769,24 +861,14 @@ def set_membership_facts(
     require_scope(officer, membership.household.region)
     if membership.left_on is not None:
         raise ValidationError({"membership": _("该成员已离开家庭")})
-    errors: dict[str, Any] = {}
-    if standing not in MemberStanding.values:
-        errors["standing"] = _("成员状况无效")
-    if separate_reason and separate_reason not in SeparateReason.values:
-        errors["separate_reason"] = _("单独施保原因无效")
-    if standing == MemberStanding.SERVING_CONSCRIPT and married is None:
-        errors["married"] = _("服义务兵役的成员须填写是否已婚")
-    if standing == MemberStanding.CLERGY and living_apart_since is None:
-        errors["living_apart_since"] = _("宗教教职人员须填写离家居住起始日期")
-    if standing != MemberStanding.CLERGY and living_apart_since is not None:
-        errors["living_apart_since"] = _("离家居住起始日期仅适用于宗教教职人员")
-    if living_apart_since is not None and living_apart_since > _today():
-        errors["living_apart_since"] = _("日期不能晚于今天")
-    if separate_reason:
-        born, today = membership.person.birth_date, _today()
-        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-        if age < ADULT_AGE:
-            errors["separate_reason"] = _("只有成年人可以单独施保")
+    errors = membership_facts_errors(
+        standing=standing,
+        married=married,
+        living_apart_since=living_apart_since,
+        separate_reason=separate_reason,
+        birth_date=membership.person.birth_date,
+        today=_today(),
+    )
     if errors:
         raise ValidationError(errors)
     before = _membership_snapshot(membership)

@@ -1,20 +1,24 @@
-"""Registry console screens for bulk import (批量导入): upload, template, error report."""
+"""Registry console screens: bulk import (批量导入: upload, template, error report), and the forms of a
+household's 条例第11–13条 facts (a member's standing and separate assessment; the asset items and the
+farming household's 12 months)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from doudi.audit.models import AuditAction
 from doudi.audit.services import record
+from doudi.core.access import console_user_required
 from doudi.core.excel import XLSX_CONTENT_TYPE
-from doudi.registry import importing
-from doudi.registry.forms import ImportForm
-from doudi.registry.services import can_write_registry
+from doudi.registry import importing, selectors
+from doudi.registry.forms import HouseholdEconomicsForm, ImportForm, MembershipFactsForm
+from doudi.registry.services import can_write_registry, set_household_economics, set_membership_facts
 
 ERRORS_SHOWN = 500
 
@@ -82,3 +86,51 @@ def import_report(request: HttpRequest, token: str) -> HttpResponse:
         after={"rows": rows},
     )
     return _xlsx(data, _("导入错误报告") + ".xlsx")
+
+
+@console_user_required
+def household_economics(request: HttpRequest, pk: int) -> HttpResponse:
+    """资产与农业收入 (条例第12、13条) of one household: the asset items and the farming household's 12
+    months, saved through registry.services.set_household_economics (audited)."""
+    _require_editor(request)
+    household = selectors.household_for_edit(request.user, pk)
+    form = HouseholdEconomicsForm(request.POST or None, household=household)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                set_household_economics(officer=request.user, household=household, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("资产与农业收入已保存。"))
+                return redirect("console:household", pk=household.pk)
+        return render(
+            request, "registry/household_economics.html", {"form": form, "household": household}, status=400
+        )
+    return render(request, "registry/household_economics.html", {"form": form, "household": household})
+
+
+@console_user_required
+def membership_facts(request: HttpRequest, pk: int) -> HttpResponse:
+    """成员状况 (条例第11条) of one current member: counted or not and why, and the separate-household
+    option with its reason, saved through registry.services.set_membership_facts (audited)."""
+    _require_editor(request)
+    membership = selectors.current_membership_for_edit(request.user, pk)
+    form = MembershipFactsForm(request.POST or None, membership=membership)
+    context = {"form": form, "membership": membership, "household": membership.household}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                set_membership_facts(officer=request.user, membership=membership, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("成员状况已保存。"))
+                return redirect("console:household", pk=membership.household_id)
+        return render(request, "registry/membership_facts.html", context, status=400)
+    return render(request, "registry/membership_facts.html", context)
+
+
+def _require_editor(request: HttpRequest) -> None:
+    if not can_write_registry(request.user):
+        raise PermissionDenied(_("您没有修改家庭信息的权限"))
