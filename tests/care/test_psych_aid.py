@@ -75,11 +75,12 @@ def test_a_covid_death_opens_the_family_s_psychological_aid_case(family, lines, 
     assert "万州区心理援助热线 023-58123456" in case.summary and "陈大文" in case.summary
 
 
-def test_a_confirmation_or_discharge_opens_nothing(family, lines, staff):
+def test_a_confirmation_or_a_discharge_after_a_short_stay_opens_nothing(family, lines, staff):
     from doudi.intake.services import record_covid_event
 
     record_covid_event(person=family.deceased, kind="confirmed", date=D(2020, 2, 1), by=staff.a_village)
-    record_covid_event(person=family.deceased, kind="discharged", date=D(2020, 2, 20), by=staff.a_village)
+    # 13 days: under the 14-day line of care.psych_aid.hospital_days.
+    record_covid_event(person=family.deceased, kind="discharged", date=D(2020, 2, 14), by=staff.a_village)
     assert not Case.objects.filter(details__psych_aid__isnull=False).exists()
 
 
@@ -97,7 +98,7 @@ def test_one_offer_per_deceased_person_even_when_the_list_is_imported_again(fami
     assert Case.objects.filter(details__psych_aid__person=family.deceased.pk).count() == 1
     # Called again directly (a second recorder at the same moment): nothing more.
     assert (
-        services.offer_psych_aid(person=family.deceased, died_on=D(2020, 3, 2), by=staff.a_district) is None
+        services.offer_psych_aid(person=family.deceased, event_on=D(2020, 3, 2), by=staff.a_district) is None
     )
 
 

@@ -75,6 +75,9 @@ def test_every_default_of_policy_section_2_is_shipped(defaults: ParameterSet) ->
         **{f"care.contact_days.emergency.{c}": d for c, d in CARE_EMERGENCY_DAYS.items()},
         "care.child_escalation_hours.township": 2,
         "care.child_escalation_hours.district": 6,
+        # Not in POLICY.md §2: the psychological-aid offer of 五 (docs/care.md), unverified platform values.
+        "care.psych_aid.hospital_days": 14,
+        "care.psych_aid.follow_up_days": 7,
         # Not in POLICY.md §2: 条例第9条 (the minimum wage per tier, each district's tier) and 第13条 (boats).
         "minimum_wage.tier_1": 1800,
         "minimum_wage.tier_2": 1700,

@@ -15,6 +15,17 @@ INSTITUTION_READERS = (
     "auditor",
 )
 
+# Who takes hotline calls (township and district officers) and who reads them.
+HOTLINE_READERS = (
+    "township_officer",
+    "district_officer",
+    "district_approver",
+    "municipal_admin",
+    "municipal_supervisor",
+    "district_supervisor",
+    "auditor",
+)
+
 
 class CareConfig(AppConfig):
     name = "doudi.care"
@@ -26,7 +37,9 @@ class CareConfig(AppConfig):
         NavLink("care:overdue_contacts", _("探访逾期"), Menu.CARE, order=40),
         NavLink("care:child_reports", _("无人监护儿童"), Menu.CARE, order=50),
         NavLink("care:arrangements", _("照料安排"), Menu.CARE, order=70),
+        NavLink("care:hotline_calls", _("热线来电"), Menu.CARE, order=85, roles=HOTLINE_READERS),
         NavLink("care:psych_aid", _("心理援助"), Menu.CARE, order=90),
+        NavLink("care:psych_aid_overdue", _("心理援助回访逾期"), Menu.CARE, order=95),
     ]
 
     def ready(self) -> None:

@@ -14,13 +14,15 @@ from doudi.care.models import (
     ContactMethod,
     DependentKind,
     GuardianAbsence,
+    HotlineCategory,
+    HotlineOutcome,
     Institution,
     InstitutionKind,
     PersonKind,
     PlacementReason,
     ProviderKind,
 )
-from doudi.care.rules import HealthCode
+from doudi.care.rules import HealthCode, PsychAidStep
 from doudi.core.forms import ServiceErrorsMixin, bootstrap_widgets
 from doudi.regions.models import Region
 
@@ -213,3 +215,86 @@ class CloseCareForm(CareForm):
         help_text=_("如：母亲解除隔离返家，已当面交接"),
     )
     closed_on = forms.DateField(label=_("结束日期"), widget=DateInput())
+
+
+class HotlineCallForm(CareForm):
+    submission_key = forms.CharField(widget=forms.HiddenInput)
+    region = forms.ModelChoiceField(label=_("来电所属区划"), queryset=Region.objects.none(), empty_label=None)
+    received_at = forms.DateTimeField(label=_("来电时间"), widget=DateTimeInput())
+    caller_name = forms.CharField(label=_("来电人姓名"), max_length=64, required=False, help_text=_("可不填"))
+    caller_id_number = forms.CharField(
+        label=_("来电人身份证号"), max_length=32, required=False, help_text=_("可不填；登记在册的将自动关联")
+    )
+    caller_phone = forms.CharField(label=_("来电号码"), max_length=32, required=False)
+    category = forms.ChoiceField(label=_("来电类别"), choices=HotlineCategory.choices)
+    summary = forms.CharField(label=_("来电内容"), widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = forms.ChoiceField(
+        label=_("处理方式"), choices=HotlineOutcome.choices, widget=forms.RadioSelect, initial="answered"
+    )
+    answer = forms.CharField(
+        label=_("解答内容"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("当场解答的必填"),
+    )
+    case_type = forms.ChoiceField(
+        label=_("转为案件类型"), required=False, help_text=_("转一门受理案件的必选")
+    )
+
+    def __init__(self, *args, regions=None, case_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions if regions is not None else Region.objects.none()
+        self.fields["case_type"].choices = [("", "—"), *case_choices]
+
+
+class HotlineConvertForm(CareForm):
+    case_type = forms.ChoiceField(label=_("转为案件类型"))
+
+    def __init__(self, *args, case_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case_type"].choices = [("", "—"), *case_choices]
+
+
+class HotlineFilterForm(forms.Form):
+    region = forms.ModelChoiceField(label=_("区划"), queryset=Region.objects.none(), required=False)
+    category = forms.ChoiceField(
+        label=_("来电类别"), choices=[("", _("全部")), *HotlineCategory.choices], required=False
+    )
+    outcome = forms.ChoiceField(
+        label=_("处理方式"), choices=[("", _("全部")), *HotlineOutcome.choices], required=False
+    )
+    date_from = forms.DateField(label=_("来电日期自"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("至"), required=False, widget=DateInput())
+    q = forms.CharField(label=_("来电人或内容"), max_length=64, required=False)
+
+    def __init__(self, *args, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions if regions is not None else Region.objects.none()
+        bootstrap_widgets(self)
+
+
+class PsychAidStepForm(CareForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    step = forms.ChoiceField(label=_("操作"), choices=PsychAidStep.choices, widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=_("情况说明"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("联系了谁、对方意愿、提供了什么服务"),
+    )
+    contacted_on = forms.DateField(
+        label=_("联系日期"), required=False, widget=DateInput(), help_text=_("回访时填写")
+    )
+    method = forms.ChoiceField(
+        label=_("联系方式"),
+        choices=[("", "—"), *ContactMethod.choices],
+        required=False,
+        help_text=_("回访时填写"),
+    )
+    next_on = forms.DateField(
+        label=_("约定下次联系"), required=False, widget=DateInput(), help_text=_("可不填")
+    )
+
+    def __init__(self, *args, steps=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if steps:
+            self.fields["step"].choices = [(s, PsychAidStep(s).label) for s in steps]

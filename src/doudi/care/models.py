@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from doudi.care.rules import HealthCode, Outcome
+from doudi.care.rules import HealthCode, Outcome, PsychAidState
 from doudi.core.scoping import RegionScopedManager
 from doudi.intake.models import InsertOnlyManager, InsertOnlyModel, TransitionLedger
 
@@ -549,3 +549,145 @@ class CareLedger(TransitionLedger):
             models.UniqueConstraint(fields=["arrangement", "seq"], name="care_ledger_arrangement_seq"),
             models.UniqueConstraint(fields=["placement", "seq"], name="care_ledger_placement_seq"),
         ]
+
+
+# --- hotline calls (热线来电, notice 四) ----------------------------------------------------------------
+
+
+class HotlineCategory(models.TextChoices):
+    ASSISTANCE = "assistance", _("救助政策咨询、申请")
+    STRANDED = "stranded", _("滞留、流浪乞讨人员求助")
+    CHILD = "child", _("儿童监护照料")
+    ELDERLY = "elderly", _("老年人、残疾人照料")
+    PSYCHOLOGICAL = "psychological", _("心理援助、情绪疏导")
+    COMPLAINT = "complaint", _("投诉举报")
+    OTHER = "other", _("其他")
+
+
+class HotlineOutcome(models.TextChoices):
+    ANSWERED = "answered", _("当场解答")
+    CASE = "case", _("转一门受理案件")
+
+
+class HotlineCall(models.Model):
+    """热线来电记录 (notice 四): one call to a published line, taken by a township or district officer
+    for the region it concerns — who called (optional), what about, and what became of it: answered on
+    the spot (with the answer) or converted into a one-door case (`case`, set once under a lock; a
+    call never makes a second case). `submission_key` makes a form sent twice one record."""
+
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("所属区划")
+    )
+    received_at = models.DateTimeField(_("来电时间"))
+    caller_name = models.CharField(_("来电人"), max_length=64, blank=True)
+    caller_id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    caller_phone = models.CharField(_("来电号码"), max_length=20, blank=True)
+    caller = models.ForeignKey(
+        "registry.Person",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("登记在册的来电人"),
+    )
+    category = models.CharField(_("来电类别"), max_length=16, choices=HotlineCategory.choices)
+    summary = models.TextField(_("来电内容"))
+    outcome = models.CharField(_("处理方式"), max_length=8, choices=HotlineOutcome.choices)
+    answer = models.TextField(_("解答内容"), blank=True)
+    case = models.OneToOneField(
+        "intake.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="hotline_call",
+        verbose_name=_("转办案件"),
+    )
+    submission_key = models.UUIDField(unique=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("接听人")
+    )
+    recorded_by_label = models.CharField(_("接听人"), max_length=150)
+    recorded_at = models.DateTimeField(_("录入时间"))
+
+    region_field = "region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("热线来电记录")
+        verbose_name_plural = _("热线来电记录")
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["region", "received_at", "id"])]
+
+
+# --- psychological aid (心理援助, notice 五) -------------------------------------------------------------
+
+
+class PsychAidTrigger(models.TextChoices):
+    BEREAVED = "bereaved", _("新冠肺炎病亡人员家属")
+    HOSPITALISED = "hospitalised", _("长期住院治疗的患者及家属")
+    ISOLATED_FAMILY = "isolated_family", _("被隔离人员的家属")
+
+
+class PsychAidOffer(models.Model):
+    """心理援助转介的跟进: the state of the offer a 照料服务 case (department 心理援助, opened by
+    `services.offer_psych_aid`) carries — offered, accepted or declined, followed up, closed. One per
+    person and trigger (`person` is the deceased, the long-stay patient or the dependent of an isolated
+    carer). `state` changes only through the services, each change a PsychAidTransition row."""
+
+    case = models.OneToOneField(
+        "intake.Case", on_delete=models.PROTECT, related_name="psych_aid_offer", verbose_name=_("案件")
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="+", verbose_name=_("转介事由人员")
+    )
+    trigger = models.CharField(_("转介事由"), max_length=16, choices=PsychAidTrigger.choices)
+    state = models.CharField(_("状态"), max_length=10, choices=PsychAidState.choices)
+    version = models.PositiveIntegerField(default=1)
+    offered_on = models.DateField(_("转介日期"))
+    last_on = models.DateField(_("最近联系或变更"))
+    next_on = models.DateField(_("约定下次联系"), null=True, blank=True)
+
+    region_field = "case__region"
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("心理援助转介")
+        verbose_name_plural = _("心理援助转介")
+        ordering = ["-offered_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "trigger"], name="care_psych_aid_once_per_trigger")
+        ]
+
+
+class PsychAidTransition(TransitionLedger):
+    """The offer's insert-only ledger: offered, accepted, declined, followed up, closed."""
+
+    offer = models.ForeignKey(PsychAidOffer, on_delete=models.PROTECT, related_name="transitions")
+
+    region_field = "offer__case__region"
+
+    class Meta:
+        ordering = ["offer", "seq"]
+        constraints = [models.UniqueConstraint(fields=["offer", "seq"], name="care_psych_aid_transition_seq")]
+
+
+class PsychAidFollowUp(InsertOnlyModel):
+    """回访: one contact with the person or family after they accepted — how, what was found, and
+    when to call next (optional: else the dated interval `care.psych_aid.follow_up_days`)."""
+
+    offer = models.ForeignKey(PsychAidOffer, on_delete=models.PROTECT, related_name="follow_ups")
+    contacted_on = models.DateField(_("联系日期"))
+    method = models.CharField(_("联系方式"), max_length=8, choices=ContactMethod.choices)
+    findings = models.TextField(_("情况"))
+    next_on = models.DateField(_("下次联系"), null=True, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    by_label = models.CharField(_("联系人"), max_length=150)
+    recorded_at = models.DateTimeField(_("录入时间"))
+
+    region_field = "offer__case__region"
+    objects = InsertOnlyManager()
+
+    class Meta:
+        verbose_name = _("心理援助回访")
+        verbose_name_plural = _("心理援助回访")
+        ordering = ["-contacted_on", "-id"]

@@ -143,3 +143,61 @@ def late_levels(clock: EscalationClock, now: datetime.datetime) -> tuple[str, ..
         if (done is None and now > due) or (done is not None and done > due):
             late.append(level)
     return tuple(late)
+
+
+# --- psychological aid (心理援助, notice 五): the offer's states and its follow-up clock -----------------
+
+
+class PsychAidState(models.TextChoices):
+    OFFERED = "offered", gettext_lazy("已转介，待联系")
+    ACCEPTED = "accepted", gettext_lazy("同意接受")
+    DECLINED = "declined", gettext_lazy("婉拒")
+    FOLLOW_UP = "follow_up", gettext_lazy("跟进中")
+    CLOSED = "closed", gettext_lazy("已结束")
+
+
+class PsychAidStep(models.TextChoices):
+    ACCEPT = "accept", gettext_lazy("同意接受")
+    DECLINE = "decline", gettext_lazy("婉拒")
+    FOLLOW_UP = "follow_up", gettext_lazy("回访")
+    CLOSE = "close", gettext_lazy("结束跟进")
+
+
+# offered → accepted | declined; accepted → (a follow-up contact) in follow-up → more contacts → closed;
+# a declined offer is closed (with what the family said), never followed up.
+PSYCH_AID_STEPS: dict[tuple[str, str], str] = {
+    (PsychAidState.OFFERED, PsychAidStep.ACCEPT): PsychAidState.ACCEPTED,
+    (PsychAidState.OFFERED, PsychAidStep.DECLINE): PsychAidState.DECLINED,
+    (PsychAidState.ACCEPTED, PsychAidStep.FOLLOW_UP): PsychAidState.FOLLOW_UP,
+    (PsychAidState.FOLLOW_UP, PsychAidStep.FOLLOW_UP): PsychAidState.FOLLOW_UP,
+    (PsychAidState.FOLLOW_UP, PsychAidStep.CLOSE): PsychAidState.CLOSED,
+    (PsychAidState.DECLINED, PsychAidStep.CLOSE): PsychAidState.CLOSED,
+}
+PSYCH_AID_OPEN = frozenset({PsychAidState.OFFERED, PsychAidState.ACCEPTED, PsychAidState.FOLLOW_UP})
+
+
+def psych_aid_next(state: str, step: str) -> str | None:
+    """The state a step leads to from `state`, or None when the step is not allowed there."""
+    return PSYCH_AID_STEPS.get((state, step))
+
+
+def psych_aid_steps_from(state: str) -> tuple[str, ...]:
+    return tuple(step for (source, step) in PSYCH_AID_STEPS if source == state)
+
+
+def psych_aid_due(
+    state: str, last_on: datetime.date, interval_days: int, next_on: datetime.date | None = None
+) -> datetime.date | None:
+    """When the next contact with the family is due: the day the last contact set (`next_on`), else
+    `interval_days` after the last step or contact (`last_on`); None once nothing is owed (declined,
+    closed)."""
+    if state not in PSYCH_AID_OPEN:
+        return None
+    if next_on is not None:
+        return next_on
+    return last_on + datetime.timedelta(days=interval_days)
+
+
+def long_stay(confirmed_on: datetime.date | None, discharged_on: datetime.date, threshold_days: int) -> bool:
+    """A hospital stay is long when it lasted `threshold_days` days or more (confirmation to discharge)."""
+    return confirmed_on is not None and (discharged_on - confirmed_on).days >= threshold_days

@@ -24,10 +24,10 @@ from doudi.care.models import (
     RiskArea,
     Screening,
 )
-from doudi.care.rules import EscalationClock, late_levels
+from doudi.care.rules import EscalationClock, late_levels, psych_aid_due
 from doudi.core.scoping import get_visible_or_404
 from doudi.intake.sla import emergency_window_open
-from doudi.regions.models import Region
+from doudi.regions.models import Region, RegionLevel
 from doudi.registry.models import Category, OrphanCare, Person, PersonCategory
 
 RECENT = 50
@@ -355,14 +355,14 @@ def child_report_for(user: Any, pk: int) -> ChildReport:
 
 
 def psych_aid_cases(user: Any, *, open_only: bool = True) -> QuerySet:
-    """The psychological-aid offers (照料服务 cases opened on a COVID death) in the user's region, the
-    open ones by due date."""
+    """The psychological-aid offers (照料服务 cases of department 心理援助, each with its offer) in the
+    user's region, the open ones by due date."""
     from doudi.intake.models import Case, CaseType
 
     qs = (
         Case.objects.visible_to(user)
         .filter(case_type=CaseType.CARE, details__psych_aid__isnull=False)
-        .select_related("region", "applicant")
+        .select_related("region", "applicant", "psych_aid_offer")
     )
     if open_only:
         qs = qs.filter(closed_at__isnull=True)
@@ -382,6 +382,134 @@ def psych_aid_offer(user: Any, pk: int):
     )
     record_read(actor=user, obj=case, reason="care.psych_aid")
     return case
+
+
+@dataclass
+class PsychAidPage:
+    offer: Any
+    transitions: list
+    follow_ups: list
+    due: datetime.date | None
+
+
+def psych_aid_page(user: Any, pk: int, today: datetime.date) -> PsychAidPage:
+    """One offer with its ledger and follow-ups (the family's name and phone shown): an audited read."""
+    from doudi.care.models import PsychAidOffer
+
+    offer = get_visible_or_404(
+        PsychAidOffer.objects.select_related("case__region", "case__applicant", "person"), user, pk=pk
+    )
+    record_read(actor=user, obj=offer.case, reason="care.psych_aid")
+    return PsychAidPage(
+        offer=offer,
+        transitions=[
+            (t, _state_label(t.from_state), _state_label(t.to_state))
+            for t in offer.transitions.order_by("seq")
+        ],
+        follow_ups=list(offer.follow_ups.order_by("-contacted_on", "-pk")),
+        due=due_of(offer, today),
+    )
+
+
+def _state_label(state: str) -> str:
+    from doudi.care.rules import PsychAidState
+
+    return str(PsychAidState(state).label) if state in PsychAidState.values else state
+
+
+def due_of(offer: Any, today: datetime.date) -> datetime.date | None:
+    from doudi.care.services import follow_up_days
+
+    return psych_aid_due(offer.state, offer.last_on, follow_up_days(today), offer.next_on)
+
+
+@dataclass
+class OverdueOffer:
+    offer: Any
+    due: datetime.date
+    overdue_days: int
+    township: Region | None
+    village: Region
+
+
+def overdue_psych_aid(
+    day: datetime.date, *, user: Any = None, region: Region | None = None
+) -> list[OverdueOffer]:
+    """回访逾期: the open offers whose contact is due before `day` (never contacted within the interval
+    after the offer, or not called back by the day agreed), for the township — oldest first."""
+    from doudi.care.models import PsychAidOffer
+    from doudi.care.rules import PSYCH_AID_OPEN
+
+    qs = PsychAidOffer.objects.filter(state__in=PSYCH_AID_OPEN).select_related(
+        "case__region__parent", "case__applicant", "person"
+    )
+    if user is not None:
+        qs = qs.visible_to(user)
+    if region is not None:
+        qs = qs.filter(case__region__path__startswith=region.path)
+    rows = []
+    for offer in qs:
+        due = due_of(offer, day)
+        if due is None or due >= day:
+            continue
+        village = offer.case.region
+        township = village.parent if village.level == RegionLevel.VILLAGE else None
+        if village.level == RegionLevel.TOWNSHIP:
+            township = village
+        rows.append(OverdueOffer(offer, due, (day - due).days, township, village))
+    rows.sort(key=lambda r: (r.due, r.offer.pk))
+    return rows
+
+
+# --- hotline calls (热线来电, 四) --------------------------------------------------------------------------
+
+CALL_ORDER = ("-received_at", "-pk")
+
+
+@dataclass
+class CallFilters:
+    region: Region | None = None
+    category: str = ""
+    outcome: str = ""
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    q: str = ""
+
+
+def hotline_calls(user: Any, filters: CallFilters) -> QuerySet:
+    """The calls of the user's region (newest first), filtered; a keyset page reads them."""
+    from django.utils import timezone
+
+    from doudi.care.models import HotlineCall
+
+    qs = HotlineCall.objects.visible_to(user).select_related("region", "case")
+    f = filters
+    if f.region is not None:
+        qs = qs.filter(region__path__startswith=f.region.path)
+    if f.category:
+        qs = qs.filter(category=f.category)
+    if f.outcome:
+        qs = qs.filter(outcome=f.outcome)
+    tz = timezone.get_current_timezone()
+    if f.date_from:
+        start = datetime.datetime.combine(f.date_from, datetime.time.min, tzinfo=tz)
+        qs = qs.filter(received_at__gte=start)
+    if f.date_to:
+        end = datetime.datetime.combine(f.date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+        qs = qs.filter(received_at__lt=end)
+    if f.q:
+        qs = qs.filter(Q(caller_name__icontains=f.q) | Q(summary__icontains=f.q))
+    return qs
+
+
+def hotline_call_for(user: Any, pk: int):
+    """One call with the caller's name, ID number and phone in full: an audited read."""
+    from doudi.care.models import HotlineCall
+
+    call = get_visible_or_404(HotlineCall.objects.select_related("region", "case", "caller"), user, pk=pk)
+    if call.caller_name or call.caller_id_number or call.caller_phone:
+        record_read(actor=user, obj=call, reason="care.hotline")
+    return call
 
 
 # --- care arrangements (三(四)) and placements (三(三)) --------------------------------------------------

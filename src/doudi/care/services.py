@@ -7,12 +7,13 @@ outside one's region or role is `PermissionDenied`. See docs/care.md.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,9 @@ from doudi.care.models import (
     DependentKind,
     GuardianAbsence,
     GuardianshipArrangement,
+    HotlineCall,
+    HotlineCategory,
+    HotlineOutcome,
     Institution,
     InstitutionKind,
     Outing,
@@ -44,13 +48,19 @@ from doudi.care.models import (
     Placement,
     PlacementReason,
     ProviderKind,
+    PsychAidFollowUp,
+    PsychAidOffer,
+    PsychAidTransition,
+    PsychAidTrigger,
     RiskArea,
     Screening,
 )
+from doudi.care.rules import PsychAidState, PsychAidStep
 from doudi.core.errors import Conflict
 from doudi.core.fields import (
     clean_count,
     clean_day,
+    clean_field_lines,
     clean_field_text,
     create_once,
     raise_field_errors,
@@ -917,6 +927,8 @@ def follow_up_child(
 
 PSYCH_AID = "psych_aid"
 PSYCH_KEYWORD = "心理"
+HOSPITAL_DAYS = "care.psych_aid.hospital_days"
+FOLLOW_UP_DAYS = "care.psych_aid.follow_up_days"
 
 
 def psych_hotlines(region: Region) -> list[dict]:
@@ -941,66 +953,455 @@ def _family_of(person: Person, by: Any) -> Person | None:
     return family
 
 
-def psych_aid_case(person: Person) -> Case | None:
-    return Case.objects.filter(case_type=CaseType.CARE, details__psych_aid__person=person.pk).first()
+def psych_aid_offer_of(person: Person, trigger: str = PsychAidTrigger.BEREAVED) -> PsychAidOffer | None:
+    return PsychAidOffer.objects.filter(person=person, trigger=trigger).select_related("case").first()
 
 
-def offer_psych_aid(*, person: Person, died_on: datetime.date, by: Any) -> Case | None:
-    """心理援助转介: a COVID death recorded for `person` opens, for the family, a 照料服务 case with the
-    psychological-aid lines to contact (department 心理援助): the village or township calls the family,
-    offers the service and follows up until the case is closed. One per deceased person (a re-import or
-    a second recording opens nothing). Called inside the event's transaction; the death is recorded
+def _psych_parameter(name: str, day: datetime.date) -> int:
+    from doudi.parameters.selectors import current_parameters
+
+    found = current_parameters().value_at(name, day)
+    if found is None or found.value is None:
+        raise ValueError(f"parameter {name} has no value on {day}")
+    return int(found.value)
+
+
+def hospital_days(day: datetime.date) -> int:
+    """The long-stay line in force on `day` (days from confirmation to discharge)."""
+    return _psych_parameter(HOSPITAL_DAYS, day)
+
+
+def follow_up_days(day: datetime.date) -> int:
+    return _psych_parameter(FOLLOW_UP_DAYS, day)
+
+
+def _psych_summary(trigger: str, person: Person, event_on: datetime.date, listed: str, extra: dict) -> str:
+    if trigger == PsychAidTrigger.HOSPITALISED:
+        return _(
+            "心理援助：%(name)s 因新冠肺炎住院治疗 %(days)s 天，于 %(date)s 出院，请联系本人及家属，"
+            "提供心理援助、情绪疏导服务（通知五），并告知可拨打：%(lines)s。"
+        ) % {"name": person.name, "days": extra["days"], "date": event_on.isoformat(), "lines": listed}
+    if trigger == PsychAidTrigger.ISOLATED_FAMILY:
+        return _(
+            "心理援助：%(name)s 的监护/照料人 %(carer)s 因%(absence)s被隔离治疗或观察（%(date)s 起），"
+            "请联系其家庭，提供心理援助、情绪疏导服务（通知五），并告知可拨打：%(lines)s。"
+        ) % {
+            "name": person.name,
+            "carer": extra["carer"],
+            "absence": extra["absence"],
+            "date": event_on.isoformat(),
+            "lines": listed,
+        }
+    return _(
+        "心理援助：%(name)s 于 %(date)s 因新冠肺炎病亡，请联系其家属，提供心理援助、情绪疏导服务"
+        "（通知五），并告知可拨打：%(lines)s。"
+    ) % {"name": person.name, "date": event_on.isoformat(), "lines": listed}
+
+
+def offer_psych_aid(
+    *,
+    person: Person,
+    event_on: datetime.date,
+    by: Any,
+    trigger: str = PsychAidTrigger.BEREAVED,
+    extra: dict | None = None,
+) -> Case | None:
+    """心理援助转介: opens a 照料服务 case (department 心理援助) with the psychological-aid lines to
+    contact, and its offer (state 已转介, first ledger row): for the family of a person who died of
+    COVID-19 (`bereaved`), for a patient discharged after a long stay and their family (`hospitalised`),
+    for the family of a dependent whose carer was isolated (`isolated_family`). The village or township
+    calls, records accepted or declined, follows up and closes. One per person and trigger (a re-import
+    or a second recording opens nothing). Called inside the event's transaction; the event is recorded
     even when the offer cannot be opened (logged)."""
     import logging
 
     from doudi.intake.models import Department
     from doudi.intake.services import open_case
 
-    if psych_aid_case(person) is not None:
+    extra = extra or {}
+    if PsychAidOffer.objects.filter(person=person, trigger=trigger).exists():
         return None
     family = _family_of(person, by)
     lines = psych_hotlines(person.region)
     listed = "；".join(f"{h['name']} {h['phone']}" for h in lines[:3]) or _("（本区县尚未公布热线）")
-    summary = _(
-        "心理援助：%(name)s 于 %(date)s 因新冠肺炎病亡，请联系其家属，提供心理援助、情绪疏导服务"
-        "（通知五），并告知可拨打：%(lines)s。"
-    ) % {"name": person.name, "date": died_on.isoformat(), "lines": listed}
     details = {
         PSYCH_AID: {
             "person": person.pk,
             "name": person.name,
-            "trigger": "bereaved",
-            "event_on": died_on.isoformat(),
+            "trigger": trigger,
+            "event_on": event_on.isoformat(),
             "family": family.pk if family is not None else None,
             "hotlines": lines,
+            **extra,
         }
     }
-    applicant: dict[str, Any] = (
-        {"applicant": family}
-        if family is not None
-        else {"applicant_name": _("%(name)s的家属") % {"name": person.name}}
-    )
+    applicant: dict[str, Any]
+    if trigger == PsychAidTrigger.HOSPITALISED:
+        applicant = {"applicant": person}
+    elif family is not None:
+        applicant = {"applicant": family}
+    elif trigger == PsychAidTrigger.ISOLATED_FAMILY:
+        applicant = {"applicant": person}
+    else:
+        applicant = {"applicant_name": _("%(name)s的家属") % {"name": person.name}}
     try:
         with transaction.atomic():
-            return open_case(
+            case = open_case(
                 by=by,
                 case_type=CaseType.CARE,
                 channel=Channel.DEPARTMENT_REFERRAL,
                 region=person.region,
                 department=Department.PSYCHOLOGICAL,
-                summary=summary,
+                summary=_psych_summary(trigger, person, event_on, listed, extra),
                 details=details,
                 **applicant,
             )
+            today = _today()
+            offer = PsychAidOffer.objects.create(
+                case=case,
+                person=person,
+                trigger=trigger,
+                state=PsychAidState.OFFERED,
+                offered_on=today,
+                last_on=today,
+            )
+            PsychAidTransition.objects.create(
+                offer=offer,
+                seq=1,
+                action="offer",
+                to_state=PsychAidState.OFFERED,
+                by=by,
+                by_label=by.byline,
+                at=_now(),
+                reason=case.summary,
+            )
+            record(
+                actor=by, action=AuditAction.CREATE, obj=offer, after={"case": case.pk, "trigger": trigger}
+            )
+            return case
+    except IntegrityError:  # the same offer opened at the same moment by another recorder
+        return None
     except (ValidationError, PermissionDenied) as exc:
         logging.getLogger(__name__).warning("psychological-aid offer not opened for %s: %s", person.pk, exc)
         return None
 
 
 def on_covid_event(sender: Any, event: Any, person: Person, by: Any, **kwargs: Any) -> None:
-    """The signal receiver (intake.signals.covid_event_recorded): a death → the family's offer."""
+    """The signal receiver (intake.signals.covid_event_recorded): a death → the family's offer; a
+    discharge after a long stay (`care.psych_aid.hospital_days`) → the patient's and family's offer."""
     if event.kind == "died":
-        offer_psych_aid(person=person, died_on=event.date, by=by)
+        offer_psych_aid(person=person, event_on=event.date, by=by)
+    elif event.kind == "discharged":
+        confirmed = person.covid_confirmed_on
+        if rules.long_stay(confirmed, event.date, hospital_days(event.date)):
+            offer_psych_aid(
+                person=person,
+                event_on=event.date,
+                by=by,
+                trigger=PsychAidTrigger.HOSPITALISED,
+                extra={"confirmed_on": confirmed.isoformat(), "days": (event.date - confirmed).days},
+            )
+
+
+PSYCH_AID_WORKERS = (Role.VILLAGE_WORKER, Role.TOWNSHIP_OFFICER, Role.DISTRICT_OFFICER)
+MAX_NOTE = 2000
+
+
+def can_follow_psych_aid(user: Any) -> bool:
+    """The village or township calls the family and follows up (五); the district too."""
+    return is_acting_staff(user) and user.has_role(*PSYCH_AID_WORKERS)
+
+
+def _sync_offer_case(case: Case, step: str, by: Any, note: str) -> None:
+    """The offer's case follows it on the intake clock: contacted (accepted or declined) → 受理 if the
+    case waits for it; the offer closed → 办结 with the note. A case moved on by hand is left alone."""
+    from doudi.intake.flows import ACCEPTED, SUBMITTED
+    from doudi.intake.services import perform_action
+
+    case.refresh_from_db()
+    if step in (PsychAidStep.ACCEPT, PsychAidStep.DECLINE) and case.state == SUBMITTED:
+        perform_action(case=case, action="accept", by=by, reason=note)
+    elif step == PsychAidStep.CLOSE:
+        if case.state == SUBMITTED:
+            case = perform_action(case=case, action="accept", by=by, reason=note)
+        if case.state == ACCEPTED:
+            perform_action(case=case, action="close", by=by, reason=note)
+
+
+@transaction.atomic
+def step_psych_aid(
+    *,
+    by: Any,
+    offer: PsychAidOffer,
+    step: Any,
+    note: Any,
+    contacted_on: Any = None,
+    method: Any = "",
+    next_on: Any = None,
+    expected_version: Any = None,
+) -> PsychAidOffer:
+    """One step of the offer (rules.PSYCH_AID_STEPS): 同意接受, 婉拒, 回访 (a contact: day, how, what was
+    found, optionally the next day agreed), 结束跟进. Each is a ledger row and an audit entry; a step the
+    state does not allow is a field error, a stale version a conflict."""
+    require(can_follow_psych_aid(by))
+    locked = PsychAidOffer.objects.visible_to(by).select_for_update().filter(pk=offer.pk).first()
+    if locked is None:
+        raise PermissionDenied(_("该心理援助转介不在您的管辖范围内。"))
+    offer = locked
+    if expected_version not in (None, "") and str(expected_version) != str(offer.version):
+        raise Conflict(_("该转介已被他人更新，请刷新后重试。"), path="version")
+    errors: dict[str, str] = {}
+    step = _choice(errors, "step", step, rules.PsychAidStep.values)
+    note = clean_field_lines(errors, "note", note, required=True, max_length=MAX_NOTE)
+    target = rules.psych_aid_next(offer.state, step) if "step" not in errors else None
+    if "step" not in errors and target is None:
+        errors["step"] = _("当前状态（%(s)s）不能执行此操作。") % {"s": offer.get_state_display()}
+    today = _today()
+    day, agreed = today, None
+    if step == PsychAidStep.FOLLOW_UP:
+        day = clean_day(errors, "contacted_on", contacted_on or today, today=today)
+        method = _choice(errors, "method", method, ContactMethod.values)
+        if next_on not in (None, ""):
+            agreed = _any_day(errors, "next_on", next_on)
+            if "next_on" not in errors and "contacted_on" not in errors and agreed <= day:
+                errors["next_on"] = _("下次联系日期应晚于本次联系日期。")
+    raise_field_errors(errors)
+    assert target is not None
+    if step == PsychAidStep.FOLLOW_UP:
+        PsychAidFollowUp.objects.create(
+            offer=offer,
+            contacted_on=day,
+            method=method,
+            findings=note,
+            next_on=agreed,
+            by=by,
+            by_label=by.byline,
+            recorded_at=_now(),
+        )
+    before = {"state": offer.state, "version": offer.version}
+    from_state = offer.state
+    offer.state, offer.version = target, offer.version + 1
+    offer.last_on, offer.next_on = day, agreed
+    offer.save(update_fields=["state", "version", "last_on", "next_on"])
+    PsychAidTransition.objects.create(
+        offer=offer,
+        seq=offer.version,
+        action=step,
+        from_state=from_state,
+        to_state=target,
+        by=by,
+        by_label=by.byline,
+        at=_now(),
+        reason=note,
+    )
+    record(
+        actor=by,
+        action=AuditAction.UPDATE,
+        obj=offer,
+        before=before,
+        after={"state": target, "version": offer.version, "step": step},
+    )
+    _sync_offer_case(offer.case, step, by, note)
+    offer.case.refresh_from_db()
+    return offer
+
+
+# --- hotline calls (热线来电记录, notice 四) ---------------------------------------------------------------
+
+HOTLINE_OPERATORS = (Role.TOWNSHIP_OFFICER, Role.DISTRICT_OFFICER, Role.DISTRICT_APPROVER)
+# What a call may become (the operator chooses): form value → (case type, subtype).
+HOTLINE_CASE_TYPES: dict[str, tuple[str, str]] = {
+    "temporary:urgent": (CaseType.TEMPORARY, "urgent"),
+    "temporary:expenditure": (CaseType.TEMPORARY, "expenditure"),
+    "dibao": (CaseType.DIBAO, ""),
+    "tekun": (CaseType.TEKUN, ""),
+    "stranded": (CaseType.STRANDED, ""),
+    "care": (CaseType.CARE, ""),
+    "complaint": (CaseType.COMPLAINT, ""),
+}
+# open_case's field names → the call form's.
+_CALL_FIELD_OF = {
+    "applicant": "caller_id_number",
+    "applicant_name": "caller_name",
+    "applicant_id_number": "caller_id_number",
+    "applicant_phone": "caller_phone",
+    "region": "region",
+    "summary": "summary",
+    "case_type": "case_type",
+    "subtype": "case_type",
+}
+MAX_CALL_AGE_DAYS = 366
+
+
+def can_take_calls(user: Any) -> bool:
+    """热线接听: township and district officers (and approvers) record the calls of their region."""
+    return is_acting_staff(user) and user.has_role(*HOTLINE_OPERATORS)
+
+
+def hotline_case_choices() -> list[tuple[str, str]]:
+    from doudi.intake.models import SUBTYPES
+
+    out = []
+    for key, (case_type, subtype) in HOTLINE_CASE_TYPES.items():
+        label = str(CaseType(case_type).label)
+        if subtype:
+            label += "（" + str(SUBTYPES[case_type][subtype]) + "）"
+        out.append((key, label))
+    return out
+
+
+def _call_snapshot(call: HotlineCall) -> dict:
+    return {
+        "region": call.region_id,
+        "category": call.category,
+        "outcome": call.outcome,
+        "caller_id_number": mask_id_number(call.caller_id_number),
+        "caller_phone": mask_phone(call.caller_phone),
+        "case": call.case_id,
+    }
+
+
+def _open_call_case(call: HotlineCall, by: Any, case_type_key: str) -> Case:
+    from doudi.intake.models import Department
+    from doudi.intake.services import open_case
+
+    case_type, subtype = HOTLINE_CASE_TYPES[case_type_key]
+    try:
+        return open_case(
+            by=by,
+            case_type=case_type,
+            subtype=subtype,
+            channel=Channel.HOTLINE,
+            region=call.region,
+            summary=_("热线来电（%(cat)s）：%(summary)s")
+            % {"cat": call.get_category_display(), "summary": call.summary},
+            applicant=call.caller,
+            applicant_name="" if call.caller else call.caller_name,
+            applicant_id_number="" if call.caller else call.caller_id_number,
+            applicant_phone=call.caller_phone,
+            department=Department.PSYCHOLOGICAL if call.category == HotlineCategory.PSYCHOLOGICAL else "",
+            details={"hotline_call": call.pk, "received_at": call.received_at.isoformat()},
+        )
+    except ValidationError as exc:
+        raise ValidationError(
+            {_CALL_FIELD_OF.get(k, NON_FIELD_ERRORS): v for k, v in exc.message_dict.items()}
+        ) from exc
+
+
+def _clean_received_at(errors: dict[str, str], raw: Any) -> datetime.datetime:
+    now = _now()
+    if not isinstance(raw, datetime.datetime):
+        errors["received_at"] = _("请填写来电时间。")
+        return now
+    if timezone.is_naive(raw):
+        raw = timezone.make_aware(raw)
+    if raw > now + datetime.timedelta(minutes=5):
+        errors["received_at"] = _("来电时间不能晚于现在。")
+    elif raw < now - datetime.timedelta(days=MAX_CALL_AGE_DAYS):
+        errors["received_at"] = _("来电时间不能早于一年前。")
+    return raw
+
+
+@transaction.atomic
+def record_hotline_call(
+    *,
+    by: Any,
+    submission_key: Any,
+    region: Region | None,
+    received_at: Any,
+    category: Any,
+    summary: Any,
+    outcome: Any,
+    answer: Any = "",
+    case_type: Any = "",
+    caller_name: Any = "",
+    caller_id_number: Any = "",
+    caller_phone: Any = "",
+) -> HotlineCall:
+    """热线来电记录: a call to the region's line — answered on the spot (the answer required) or
+    converted at once into a one-door case (channel 热线电话) through the intake services. The same form
+    sent twice (`submission_key`) is one record and at most one case."""
+    require(can_take_calls(by))
+    key = clean_text(submission_key)
+    errors: dict[str, str] = {}
+    try:
+        key = str(uuid.UUID(key))
+    except ValueError:
+        errors[NON_FIELD_ERRORS] = _("表单已失效，请重新打开后提交。")
+    else:
+        earlier = HotlineCall.objects.visible_to(by).filter(submission_key=key).first()
+        if earlier is not None:
+            return earlier
+        if HotlineCall.objects.filter(submission_key=key).exists():
+            raise Conflict(_("表单已失效，请重新打开后提交。"))
+    if region is None:
+        errors["region"] = _("请选择来电所属区县或乡镇街道。")
+    elif region.level not in (RegionLevel.DISTRICT, RegionLevel.TOWNSHIP, RegionLevel.VILLAGE):
+        errors["region"] = _("请选择区县、乡镇街道或村社区。")
+    elif not region_in_scope(by, region):
+        errors["region"] = _("该区划不在您的管辖范围内。")
+    when = _clean_received_at(errors, received_at)
+    category = _choice(errors, "category", category, HotlineCategory.values)
+    summary = clean_field_lines(errors, "summary", summary, required=True, max_length=MAX_NOTE)
+    outcome = _choice(errors, "outcome", outcome, HotlineOutcome.values)
+    answer = clean_field_lines(errors, "answer", answer, required=False, max_length=MAX_NOTE)
+    if outcome == HotlineOutcome.ANSWERED and not answer and "answer" not in errors:
+        errors["answer"] = _("当场解答的，请填写解答内容。")
+    case_type = clean_text(case_type)
+    if outcome == HotlineOutcome.CASE and case_type not in HOTLINE_CASE_TYPES:
+        errors["case_type"] = _("转为案件的，请选择案件类型。")
+    name = clean_field_text(errors, "caller_name", caller_name, required=False, max_length=64)
+    id_number = _clean_id(errors, "caller_id_number", caller_id_number, required=False)
+    phone = _clean_phone(errors, "caller_phone", caller_phone, required=False)
+    raise_field_errors(errors)
+    caller = Person.objects.visible_to(by).filter(id_number=id_number).first() if id_number else None
+    call = HotlineCall.objects.create(
+        region=region,
+        received_at=when,
+        caller_name=caller.name if caller is not None else name,
+        caller_id_number=id_number,
+        caller_phone=phone,
+        caller=caller,
+        category=category,
+        summary=summary,
+        outcome=outcome,
+        answer=answer,
+        submission_key=key,
+        recorded_by=by,
+        recorded_by_label=by.byline,
+        recorded_at=_now(),
+    )
+    record(actor=by, action=AuditAction.CREATE, obj=call, after=_call_snapshot(call))
+    if outcome == HotlineOutcome.CASE:
+        _convert_locked(call, by, case_type)
+    return call
+
+
+def _convert_locked(call: HotlineCall, by: Any, case_type_key: str) -> Case:
+    before = _call_snapshot(call)
+    case = _open_call_case(call, by, case_type_key)
+    call.case, call.outcome = case, HotlineOutcome.CASE
+    call.save(update_fields=["case", "outcome"])
+    record(actor=by, action=AuditAction.UPDATE, obj=call, before=before, after=_call_snapshot(call))
+    return case
+
+
+@transaction.atomic
+def convert_hotline_call(*, by: Any, call: HotlineCall, case_type: Any) -> Case:
+    """转为案件: a call answered on the spot that needs more becomes a one-door case later; a call that
+    has its case already is a conflict (never a second case)."""
+    require(can_take_calls(by))
+    locked = HotlineCall.objects.visible_to(by).select_for_update().filter(pk=call.pk).first()
+    if locked is None:
+        raise PermissionDenied(_("该来电记录不在您的管辖范围内。"))
+    if locked.case_id is not None:
+        raise Conflict(
+            _("该来电已转为案件 %(n)s，不能重复转办。") % {"n": locked.case.tracking_number}, path="case_type"
+        )
+    key = clean_text(case_type)
+    if key not in HOTLINE_CASE_TYPES:
+        raise ValidationError({"case_type": _("转为案件的，请选择案件类型。")})
+    return _convert_locked(locked, by, key)
 
 
 # --- care arrangements (三(四)) and placements (三(三)) --------------------------------------------------
@@ -1093,6 +1494,14 @@ def arrange_care(
             reason=_("照料安排已变更"),
             by=by,
         )
+    # 五: the family of an isolated person is offered psychological aid (once per dependent).
+    offer_psych_aid(
+        person=person,
+        event_on=start,
+        by=by,
+        trigger=PsychAidTrigger.ISOLATED_FAMILY,
+        extra={"carer": carer_name, "absence": str(CarerAbsence(absence).label)},
+    )
     return row
 
 

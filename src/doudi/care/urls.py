@@ -31,6 +31,13 @@ urlpatterns += [
 urlpatterns += [
     path("psych-aid/", views.psych_aid, name="psych_aid"),
     path("psych-aid/<int:pk>/print/", views.psych_aid_print, name="psych_aid_print"),
+    path("psych-aid/offer/<int:pk>/", views.psych_aid_detail, name="psych_aid_detail"),
+    path("psych-aid/overdue/", views.psych_aid_overdue, name="psych_aid_overdue"),
+]
+urlpatterns += [
+    path("hotline/", views.hotline_calls, name="hotline_calls"),
+    path("hotline/new/", views.hotline_call_new, name="hotline_call_new"),
+    path("hotline/<int:pk>/", views.hotline_call, name="hotline_call"),
 ]
 urlpatterns += [
     path("arrangements/", views.arrangements, name="arrangements"),

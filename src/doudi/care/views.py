@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from doudi.care import selectors, services
+from doudi.care import rules, selectors, services
 from doudi.care.forms import (
     AcknowledgeForm,
     ArrangementForm,
@@ -25,9 +26,13 @@ from doudi.care.forms import (
     CloseCareForm,
     ContactForm,
     DailyReportForm,
+    HotlineCallForm,
+    HotlineConvertForm,
+    HotlineFilterForm,
     InstitutionForm,
     OutingForm,
     PlacementForm,
+    PsychAidStepForm,
     ReturnForm,
     RiskAreaForm,
     ScreeningForm,
@@ -40,6 +45,7 @@ from doudi.core.excel import DATE, INTEGER, Column, excel_response
 from doudi.core.fields import require
 from doudi.core.http import flash_refusal
 from doudi.core.masking import mask_id_number, mask_phone
+from doudi.core.pagination import keyset_page, ordering
 from doudi.regions.models import RegionLevel
 from doudi.regions.selectors import regions_visible_to
 
@@ -488,7 +494,8 @@ def child_report_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
 
 @console_user_required
 def psych_aid(request: HttpRequest) -> HttpResponse:
-    """心理援助: the offers made to bereaved families in the user's region, open first."""
+    """心理援助: the offers made in the user's region (bereaved families, long-stay patients, families
+    of the isolated), open first."""
     show_all = request.GET.get("all") == "1"
     return render(
         request,
@@ -505,6 +512,221 @@ def psych_aid_print(request: HttpRequest, pk: int) -> HttpResponse:
     """心理援助告知单: what the village hands or reads to the family — the lines to call."""
     case = selectors.psych_aid_offer(request.user, pk)
     return render(request, "care/psych_aid_print.html", {"case": case, "aid": case.details["psych_aid"]})
+
+
+@console_user_required
+def psych_aid_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One offer: its state, ledger and follow-ups, and the next step (accept, decline, follow up, close)."""
+    today = timezone.localdate()
+    page = selectors.psych_aid_page(request.user, pk, today)
+    offer = page.offer
+    can_step = services.can_follow_psych_aid(request.user)
+    steps = rules.psych_aid_steps_from(offer.state)
+    form = PsychAidStepForm(
+        request.POST or None,
+        steps=steps,
+        initial={"version": offer.version, "contacted_on": today, "step": steps[0] if steps else None},
+    )
+    if request.method == "POST":
+        require(can_step)
+    done, status = submit(
+        request,
+        form,
+        lambda d: services.step_psych_aid(
+            by=request.user,
+            offer=offer,
+            expected_version=d.pop("version"),
+            **d,
+        ),
+    )
+    if done is not None:
+        messages.success(request, _("已登记：%(s)s。") % {"s": done.get_state_display()})
+        return redirect("care:psych_aid_detail", pk=offer.pk)
+    return render(
+        request,
+        "care/psych_aid_detail.html",
+        {"page": page, "offer": offer, "form": form, "can_step": can_step and bool(steps), "today": today},
+        status=status,
+    )
+
+
+@console_user_required
+def psych_aid_overdue(request: HttpRequest) -> HttpResponse:
+    """回访逾期: offers in the user's region whose contact or follow-up is overdue, for the township."""
+    day = timezone.localdate()
+    rows = selectors.overdue_psych_aid(day, user=request.user)
+    if request.GET.get("format") == "xlsx":
+        return excel_response(
+            f"care-psych-aid-overdue-{day:%Y%m%d}.xlsx",
+            [
+                _("乡镇街道"),
+                _("村社区"),
+                _("受理编号"),
+                _("转介事由"),
+                _("联系对象"),
+                _("联系电话"),
+                _("状态"),
+                Column(_("应联系日期"), DATE),
+                Column(_("逾期天数"), INTEGER),
+            ],
+            (
+                [
+                    getattr(r.township, "name", ""),
+                    r.village.name,
+                    r.offer.case.tracking_number,
+                    r.offer.get_trigger_display(),
+                    r.offer.case.display_name,
+                    mask_phone(r.offer.case.applicant_phone),
+                    r.offer.get_state_display(),
+                    r.due,
+                    r.overdue_days,
+                ]
+                for r in rows
+            ),
+            actor=request.user,
+            sheet_title=_("心理援助回访逾期"),
+            object_type="care.psych_aid_overdue",
+        )
+    return render(request, "care/psych_aid_overdue.html", {"rows": rows, "day": day})
+
+
+# --- hotline calls (热线来电记录, 四) ---------------------------------------------------------------------
+
+CALL_PAGE_SIZE = 50
+CALL_EXPORT_LIMIT = 5000
+
+
+def _call_regions(user: Any):
+    return (
+        regions_visible_to(user)
+        .filter(level__in=[RegionLevel.DISTRICT, RegionLevel.TOWNSHIP])
+        .order_by("path")
+    )
+
+
+def _call_filters(request: HttpRequest) -> tuple[HotlineFilterForm, selectors.CallFilters]:
+    form = HotlineFilterForm(request.GET or None, regions=_call_regions(request.user))
+    if not form.is_valid():
+        return form, selectors.CallFilters()
+    d = form.cleaned_data
+    return form, selectors.CallFilters(
+        region=d.get("region"),
+        category=d.get("category") or "",
+        outcome=d.get("outcome") or "",
+        date_from=d.get("date_from"),
+        date_to=d.get("date_to"),
+        q=(d.get("q") or "").strip(),
+    )
+
+
+@console_user_required
+def hotline_calls(request: HttpRequest) -> HttpResponse:
+    """热线来电: the calls of the user's region, newest first, filtered; keyset pages; Excel."""
+    form, filters = _call_filters(request)
+    qs = selectors.hotline_calls(request.user, filters)
+    if request.GET.get("format") == "xlsx":
+        rows = qs.order_by(*ordering(selectors.CALL_ORDER, qs.model))[:CALL_EXPORT_LIMIT]
+        return excel_response(
+            f"care-hotline-calls-{timezone.localdate():%Y%m%d}.xlsx",
+            [
+                _("来电时间"),
+                _("所属区划"),
+                _("来电人"),
+                _("身份证号"),
+                _("来电号码"),
+                _("来电类别"),
+                _("来电内容"),
+                _("处理方式"),
+                _("解答内容"),
+                _("转办案件"),
+                _("接听人"),
+            ],
+            (
+                [
+                    timezone.localtime(c.received_at).strftime("%Y-%m-%d %H:%M"),
+                    c.region.name,
+                    c.caller_name,
+                    mask_id_number(c.caller_id_number),
+                    mask_phone(c.caller_phone),
+                    c.get_category_display(),
+                    c.summary,
+                    c.get_outcome_display(),
+                    c.answer,
+                    c.case.tracking_number if c.case_id else "",
+                    c.recorded_by_label,
+                ]
+                for c in rows
+            ),
+            actor=request.user,
+            sheet_title=_("热线来电记录"),
+            object_type="care.hotline_calls",
+        )
+    page = keyset_page(
+        qs,
+        selectors.CALL_ORDER,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        size=CALL_PAGE_SIZE,
+    )
+    query = request.GET.copy()
+    for key in ("after", "before", "format"):
+        query.pop(key, None)
+    return render(
+        request,
+        "care/hotline_calls.html",
+        {
+            "page": page,
+            "form": form,
+            "query": query.urlencode(),
+            "can_take": services.can_take_calls(request.user),
+        },
+    )
+
+
+@console_user_required
+def hotline_call_new(request: HttpRequest) -> HttpResponse:
+    """登记热线来电: answered on the spot, or converted into a one-door case at once."""
+    require(services.can_take_calls(request.user))
+    regions = _call_regions(request.user)
+    initial = {"submission_key": str(uuid.uuid4()), "received_at": timezone.localtime().replace(second=0)}
+    if request.user.region.level in (RegionLevel.DISTRICT, RegionLevel.TOWNSHIP):
+        initial["region"] = request.user.region_id
+    form = HotlineCallForm(
+        request.POST or None,
+        initial=initial,
+        regions=regions,
+        case_choices=services.hotline_case_choices(),
+    )
+    call, status = submit(request, form, lambda d: services.record_hotline_call(by=request.user, **d))
+    if call is not None:
+        if call.case_id:
+            messages.success(request, _("来电已登记，并转为案件 %(n)s。") % {"n": call.case.tracking_number})
+        else:
+            messages.success(request, _("来电已登记（当场解答）。"))
+        return redirect("care:hotline_call", pk=call.pk)
+    return render(request, "care/hotline_call_form.html", {"form": form}, status=status)
+
+
+@console_user_required
+def hotline_call(request: HttpRequest, pk: int) -> HttpResponse:
+    """One call in full (the caller's ID number and phone: an audited read), and 转为案件 when it has none."""
+    call = selectors.hotline_call_for(request.user, pk)
+    can_convert = services.can_take_calls(request.user) and call.case_id is None
+    form = HotlineConvertForm(request.POST or None, case_choices=services.hotline_case_choices())
+    if request.method == "POST":
+        require(services.can_take_calls(request.user))
+    case, status = submit(
+        request, form, lambda d: services.convert_hotline_call(by=request.user, call=call, **d)
+    )
+    if case is not None:
+        messages.success(request, _("已转为案件 %(n)s。") % {"n": case.tracking_number})
+        return redirect("care:hotline_call", pk=call.pk)
+    return render(
+        request,
+        "care/hotline_call.html",
+        {"call": call, "form": form, "can_convert": can_convert},
+        status=status,
+    )
 
 
 # --- care arrangements (三(四)) and placements (三(三)) --------------------------------------------------

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from doudi.core.errors import Conflict
-from doudi.core.text import clean_text
+from doudi.core.text import clean_multiline_text, clean_text
 
 MAX_COUNT = 100_000
 
@@ -30,6 +30,18 @@ def raise_field_errors(errors: dict[str, str]) -> None:
 def clean_field_text(errors: dict[str, str], field: str, raw: Any, *, required: bool, max_length: int) -> str:
     """The text without invisible characters; a blank required field or one too long is an error."""
     text = clean_text(raw)
+    if required and not text:
+        errors[field] = _("请填写此项。")
+    elif len(text) > max_length:
+        errors[field] = _("不能超过 %(n)s 个字。") % {"n": max_length}
+    return text
+
+
+def clean_field_lines(
+    errors: dict[str, str], field: str, raw: Any, *, required: bool, max_length: int
+) -> str:
+    """Free text with its lines kept (`clean_multiline_text`); blank when required, or too long: an error."""
+    text = clean_multiline_text(raw)
     if required and not text:
         errors[field] = _("请填写此项。")
     elif len(text) > max_length:

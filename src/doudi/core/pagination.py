@@ -6,7 +6,8 @@ list's own order, through the index that serves that order — the tenth page co
 and nothing is counted. The link carries the boundary row's sort values in a signed cursor
 (`?after=…` / `?before=…`); a cursor that does not verify is the first page, never an error.
 
-Each ordering field sorts ascending; a nullable one sorts its NULLs last on every database (SQLite
+Each ordering field sorts ascending, or descending when named with a leading "-" (newest first; a
+descending field must not be nullable); a nullable one sorts its NULLs last on every database (SQLite
 puts them first by default, PostgreSQL last), so the page boundaries agree on both.
 """
 
@@ -46,8 +47,18 @@ class KeysetPage:
 
 
 def ordering(fields: Sequence[str], model: type[Model]) -> list[Any]:
-    """The ORDER BY of a keyset list: ascending, NULLs last (pass it to `order_by`)."""
-    return [F(f).asc(nulls_last=True) if _nullable(model, f) else F(f).asc() for f in fields]
+    """The ORDER BY of a keyset list: ascending ("-name": descending), NULLs last (pass it to `order_by`)."""
+    return [_order(model, f, reverse=False) for f in fields]
+
+
+def _order(model: type[Model], f: str, *, reverse: bool) -> Any:
+    if f.startswith("-"):
+        if _nullable(model, f):
+            raise ValueError(f"a descending keyset field must not be nullable: {f}")
+        return F(f[1:]).asc() if reverse else F(f[1:]).desc()
+    if _nullable(model, f):
+        return F(f).desc(nulls_first=True) if reverse else F(f).asc(nulls_last=True)
+    return F(f).desc() if reverse else F(f).asc()
 
 
 def keyset_page(
@@ -71,7 +82,7 @@ def keyset_page(
     if forward:
         rows = list(qs.filter(_after(model, fields, values)).order_by(*ordering(fields, model))[: size + 1])
         return _page(rows, fields, size, number=number, came_from_previous=True)
-    reverse = [F(f).desc(nulls_first=True) if _nullable(model, f) else F(f).desc() for f in fields]
+    reverse = [_order(model, f, reverse=True) for f in fields]
     rows = list(qs.filter(_before(model, fields, values)).order_by(*reverse)[: size + 1])
     more_before = len(rows) > size
     rows = rows[:size][::-1]
@@ -97,14 +108,21 @@ def _page(
     )
 
 
+def _field_name(name: str) -> str:
+    name = name.removeprefix("-")
+    return "id" if name == "pk" else name
+
+
 def _nullable(model: type[Model], name: str) -> bool:
-    return bool(model._meta.get_field("id" if name == "pk" else name).null)
+    return bool(model._meta.get_field(_field_name(name)).null)
 
 
 def _after(model: type[Model], fields: Sequence[str], values: list) -> Q:
     """Rows strictly after `values` in the ascending, NULLs-last order."""
     f, v = fields[0], values[0]
     rest = _after(model, fields[1:], values[1:]) if len(fields) > 1 else Q(pk__in=[])
+    if f.startswith("-"):
+        return Q(**{f"{f[1:]}__lt": v}) | (Q(**{f[1:]: v}) & rest)
     if v is None:  # only NULLs come after a NULL
         return Q(**{f"{f}__isnull": True}) & rest
     later = Q(**{f"{f}__gt": v})
@@ -117,6 +135,8 @@ def _before(model: type[Model], fields: Sequence[str], values: list) -> Q:
     """Rows strictly before `values` in the same order."""
     f, v = fields[0], values[0]
     rest = _before(model, fields[1:], values[1:]) if len(fields) > 1 else Q(pk__in=[])
+    if f.startswith("-"):
+        return Q(**{f"{f[1:]}__gt": v}) | (Q(**{f[1:]: v}) & rest)
     if v is None:
         return Q(**{f"{f}__isnull": False}) | (Q(**{f"{f}__isnull": True}) & rest)
     return Q(**{f"{f}__lt": v}) | (Q(**{f: v}) & rest)
@@ -125,7 +145,7 @@ def _before(model: type[Model], fields: Sequence[str], values: list) -> Q:
 def _dump(row: Model, fields: Sequence[str], number: int, direction: str) -> str:
     values = []
     for f in fields:
-        value = getattr(row, "pk" if f == "pk" else f)
+        value = getattr(row, _field_name(f))
         values.append(None if value is None else value.isoformat() if hasattr(value, "isoformat") else value)
     return signing.dumps({"v": values, "n": number, "d": direction}, salt=_SALT, compress=True)
 
@@ -138,7 +158,7 @@ def _load(token: str, fields: Sequence[str], model: type[Model]) -> dict | None:
         if not isinstance(raw, list) or len(raw) != len(fields) or not isinstance(data["n"], int):
             return None
         values = [
-            None if v is None else model._meta.get_field("id" if f == "pk" else f).to_python(v)
+            None if v is None else model._meta.get_field(_field_name(f)).to_python(v)
             for f, v in zip(fields, raw, strict=True)
         ]
     except (signing.BadSignature, KeyError, TypeError, ValueError, ValidationError):

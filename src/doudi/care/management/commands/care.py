@@ -7,6 +7,8 @@ doudi care overdue-contacts [--date YYYY-MM-DD] [--region CODE]
 doudi care child-escalations [--region CODE]
     open reports of children without guardianship (三(二)) whose township or district
     acknowledgement is past its due hour (督办)
+doudi care psych-aid-overdue [--date YYYY-MM-DD] [--region CODE]
+    the psychological-aid offers (五) whose contact or follow-up is overdue, by township
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class Command(BaseCommand):
         c.add_argument("--region", help="a region code: only people under it")
         e = sub.add_parser("child-escalations", help="child reports acknowledged too late or not yet")
         e.add_argument("--region", help="a region code: only reports under it")
+        p = sub.add_parser("psych-aid-overdue", help="psychological-aid offers whose follow-up is overdue")
+        p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+        p.add_argument("--region", help="a region code: only offers under it")
 
     def handle(self, *args, action: str, **o):
         if action == "missing-reports":
@@ -62,6 +67,8 @@ class Command(BaseCommand):
             self._overdue_contacts(_day(o.get("date")), _region(o.get("region")))
         elif action == "child-escalations":
             self._child_escalations(_region(o.get("region")))
+        elif action == "psych-aid-overdue":
+            self._psych_aid_overdue(_day(o.get("date")), _region(o.get("region")))
 
     def _missing_reports(self, day: datetime.date, region: Region | None) -> None:
         from doudi.care.selectors import district_of, missing_reports
@@ -112,3 +119,27 @@ class Command(BaseCommand):
                 f" {report.region.name}  {report.child_name}  "
                 + "、".join(str(names[level]) for level in levels)
             )
+
+    def _psych_aid_overdue(self, day: datetime.date, region: Region | None) -> None:
+        from doudi.care.selectors import overdue_psych_aid
+
+        rows = sorted(
+            overdue_psych_aid(day, region=region),
+            key=lambda r: (getattr(r.township, "path", ""), r.village.path, r.due, r.offer.pk),
+        )
+        self.stdout.write(_("%(day)s 心理援助回访逾期：%(n)d 件") % {"day": day, "n": len(rows)})
+        for township, group in groupby(rows, key=lambda r: r.township):
+            items = list(group)
+            self.stdout.write(f"{getattr(township, 'name', '')}（{len(items)}）")
+            for r in items:
+                self.stdout.write(
+                    f"  {r.village.name}  {r.offer.case.tracking_number}  "
+                    + _("%(who)s（%(trigger)s，%(state)s）应于 %(due)s 联系，逾期 %(n)d 天")
+                    % {
+                        "who": r.offer.case.display_name,
+                        "trigger": r.offer.get_trigger_display(),
+                        "state": r.offer.get_state_display(),
+                        "due": r.due,
+                        "n": r.overdue_days,
+                    }
+                )
