@@ -4,14 +4,15 @@ from django.utils import timezone
 
 from doudi.care import selectors
 from doudi.care.demo import load_demo_care
-from doudi.care.models import ChildReport, Contact, Institution, Outing, Screening
+from doudi.care.models import ChildReport, Contact, HotlineCall, Institution, Outing, Screening
 
 
 def test_demo_care_is_lived_in_and_idempotent(staff, regions, scheduled_person):
     scheduled_person(regions.a_v, "孙婆婆", "elderly_alone")
     scheduled_person(regions.a_v, "周爷爷", "left_behind_elderly", since_days_ago=200)
     counts = load_demo_care(home=regions.a_v)
-    assert counts == {"institutions": 3, "screenings": 3, "contacts": 2, "children": 2}
+    assert counts == {"institutions": 3, "screenings": 3, "contacts": 2, "children": 2, "calls": 2}
+    assert HotlineCall.objects.filter(case__channel="hotline").count() == 1
     assert set(ChildReport.objects.values_list("state", flat=True)) == {"arranged", "reported"}
     assert Contact.objects.filter(follow_up_case__isnull=False).count() == 1
     assert set(Screening.objects.values_list("outcome", flat=True)) == {"pass", "refuse", "hold"}

@@ -1,7 +1,8 @@
 """演示数据 for the care pages: institutions in the demo district with screenings, an outing and a
 daily report (one institution left without today's report, so the missing list has a row), the
 city's high-risk list, contacts with people on the home village's schedule (one opening a case), and
-two reports of children without guardianship (one arranged, one just reported). Made by the real services as the demo logins; idempotent (nothing is added when
+two reports of children without guardianship (one arranged, one just reported), two hotline calls (one
+answered, one converted into a case). Made by the real services as the demo logins; idempotent (nothing is added when
 an institution exists)."""
 
 from __future__ import annotations
@@ -100,7 +101,45 @@ def load_demo_care(*, home: Region, today: datetime.date | None = None) -> dict[
         "screenings": len(people),
         "contacts": _demo_contacts(home, today),
         "children": _demo_children(home, chain),
+        "calls": _demo_calls(chain),
     }
+
+
+def _demo_calls(chain: dict[int, Region]) -> int:
+    """Two calls to the township's line: one answered on the spot, one converted into a stranded case."""
+    import uuid
+
+    operator = _login(Role.TOWNSHIP_OFFICER, chain[3])
+    if operator is None:
+        return 0
+    now = timezone.now()
+    calls = [
+        {
+            "category": "assistance",
+            "summary": "询问家中有人确诊住院后，能否申请临时救助",
+            "outcome": "answered",
+            "answer": "告知可向乡镇街道申请急难型临时救助，并说明所需材料；村社区可先行救助。",
+            "caller_name": "赵先生",
+            "caller_phone": "13800138001",
+        },
+        {
+            "category": "stranded",
+            "summary": "高铁站出站口有一名外地务工人员滞留两天，身上无钱",
+            "outcome": "case",
+            "case_type": "stranded",
+            "caller_name": "车站值班员 周某",
+            "caller_phone": "13800138002",
+        },
+    ]
+    for minutes, call in zip((90, 30), calls, strict=True):
+        services.record_hotline_call(
+            by=operator,
+            submission_key=str(uuid.uuid4()),
+            region=chain[3],
+            received_at=now - datetime.timedelta(minutes=minutes),
+            **call,
+        )
+    return len(calls)
 
 
 def _demo_children(home: Region, chain: dict[int, Region]) -> int:

@@ -447,9 +447,12 @@ def overdue_psych_aid(
         qs = qs.visible_to(user)
     if region is not None:
         qs = qs.filter(case__region__path__startswith=region.path)
+    from doudi.care.services import follow_up_days
+
+    interval = follow_up_days(day)
     rows = []
     for offer in qs:
-        due = due_of(offer, day)
+        due = psych_aid_due(offer.state, offer.last_on, interval, offer.next_on)
         if due is None or due >= day:
             continue
         village = offer.case.region

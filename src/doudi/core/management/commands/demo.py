@@ -165,7 +165,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 _(
                     "服务机构：%(institutions)d 家，入院筛查：%(screenings)d 条，探访记录：%(contacts)d 条，"
-                    "无人监护儿童报告：%(children)d 件"
+                    "无人监护儿童报告：%(children)d 件，热线来电：%(calls)d 条"
                 )
                 % care
             )
