@@ -226,6 +226,13 @@ LOGGING = {
 # Where doudi's data outside the database lives: department extracts, synthetic populations.
 DOUDI_DATA_DIR = Path(os.environ.get("DOUDI_DATA_DIR", VAR_DIR / "data"))
 
+# The whole-population batch jobs (payroll computation, monthly re-check) run on DuckDB in this process
+# (default) or on Apache Spark: DOUDI_BATCH_ENGINE=spark, DOUDI_SPARK_MASTER (local[N], or set by
+# spark-submit), their Parquet under DOUDI_BATCH_DIR (a local path or a cluster URI; default
+# DOUDI_DATA_DIR/batch). docs/scale.md.
+DOUDI_BATCH_ENGINE = os.environ.get("DOUDI_BATCH_ENGINE", "duckdb")
+DOUDI_BATCH_DIR = os.environ.get("DOUDI_BATCH_DIR", "")  # default: DOUDI_DATA_DIR/batch
+
 # Uploaded .xlsx files are read in a child process with these limits (core/excel.py): a hostile workbook
 # kills the child, never a web worker.
 DOUDI_SPREADSHEET_MEMORY_MB = int(os.environ.get("DOUDI_SPREADSHEET_MEMORY_MB", "2048"))

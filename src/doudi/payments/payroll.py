@@ -490,9 +490,12 @@ def load_parameters(
 ) -> tuple[ParameterSet, dict[int, Interval | None]]:
     """The parameter set and the districts' windows exactly as frozen (`name`: an arrears snapshot
     also keeps the parameters the month was paid with, arrears.py)."""
-    from decimal import Decimal
+    return parameters_from(json.loads((directory / name).read_text()))
 
-    data = json.loads((directory / name).read_text())
+
+def parameters_from(data: dict[str, Any]) -> tuple[ParameterSet, dict[int, Interval | None]]:
+    """`load_parameters` of the file's content (doudi.batch reads it from a cluster file system)."""
+    from decimal import Decimal
 
     def value(v: Any) -> Any:
         if isinstance(v, dict):
@@ -596,16 +599,22 @@ def _text(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(values), pa.string())
 
 
-def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage, percent: None) -> Computed:
-    """The month's payment lines from the snapshot alone (see the module docstring)."""
-    clock = time.perf_counter()
+def stopwatch() -> tuple[dict[str, float], Callable[[str], None]]:
+    """`timings` and `lap(name)`, which records the seconds since the previous lap under `name`."""
     timings: dict[str, float] = {}
+    clock = [time.perf_counter()]
 
     def lap(name: str) -> None:
-        nonlocal clock
         now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
+        timings[name] = round(now - clock[0], 3)
+        clock[0] = now
+
+    return timings, lap
+
+
+def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage, percent: None) -> Computed:
+    """The month's payment lines from the snapshot alone (see the module docstring)."""
+    timings, lap = stopwatch()
 
     population = read_population(snapshot)
     hh = pq.read_table(
@@ -617,8 +626,38 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     previous = pq.read_table(snapshot / "previous.parquet")
     params, windows = load_parameters(snapshot)
     lap("read")
-    progress("evaluating", 30)
+    lines, stopped, in_window = compute_lines(
+        population, hh, enrolments, accounts, previous, month, params, windows, progress=progress, lap=lap
+    )
+    # One-off payments of decided cases (a few): after the scheme lines, 流水号 continuing theirs.
+    extra = oneoffs.lines(
+        oneoffs.read(snapshot), accounts, month=str(month), first_ref=lines.num_rows + 1, schema=lines.schema
+    )
+    if extra.num_rows:
+        lines = pa.concat_tables([lines, extra])
+    lap("lines")
+    progress("lines", 75)
+    return Computed(lines=lines, stopped=stopped, in_window=in_window, timings=timings)
 
+
+def compute_lines(
+    population,
+    hh: pa.Table,
+    enrolments: pa.Table,
+    accounts: pa.Table,
+    previous: pa.Table,
+    month: Period,
+    params: ParameterSet,
+    windows: dict[int, Interval | None],
+    *,
+    progress: Progress = lambda stage, percent: None,
+    lap: Callable[[str], None] = lambda name: None,
+) -> tuple[pa.Table, pa.Table, bool]:
+    """The scheme lines (流水号 from 1, in district, household, scheme, person order), last month's
+    lines that have none now, and whether a window applied — of the whole snapshot, or of one
+    district's partition of it (doudi.batch: the same function on each district, on DuckDB or Spark).
+    `hh`: household_id, district, region_id, head_id in `population`'s household order."""
+    progress("evaluating", 30)
     r = _evaluate(population, month, params, windows)
     lap("evaluate")
     progress("lines", 60)
@@ -727,16 +766,7 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     del r
 
     lines = _assemble(parts, hh, h_ids, p_ids, accounts, previous, month)
-    stopped = _stopped(lines, previous)
-    # One-off payments of decided cases (a few): after the scheme lines, 流水号 continuing theirs.
-    extra = oneoffs.lines(
-        oneoffs.read(snapshot), accounts, month=str(month), first_ref=lines.num_rows + 1, schema=lines.schema
-    )
-    if extra.num_rows:
-        lines = pa.concat_tables([lines, extra])
-    lap("lines")
-    progress("lines", 75)
-    return Computed(lines=lines, stopped=stopped, in_window=bool(in_window_h.any()), timings=timings)
+    return lines, _stopped(lines, previous), bool(in_window_h.any())
 
 
 def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -886,6 +916,21 @@ def _stopped(lines: pa.Table, previous: pa.Table) -> pa.Table:
 
 
 # --- summaries ---------------------------------------------------------------------------------------
+
+
+# The figures of a district's batch per scheme (batch_summaries; doudi.batch totals them in Ibis).
+SUMMARY_FIGURES = (
+    "count",
+    "total_fen",
+    "previous_total_fen",
+    "new",
+    "changed",
+    "held",
+    "deferred",
+    "needs_decision",
+    "stopped",
+    "stopped_fen",
+)
 
 
 def batch_summaries(lines: pa.Table, stopped: pa.Table) -> dict[str, dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
+from doudi.payments import payroll
 from doudi.payments.models import (
     AccountStatus,
     ArrearsReduction,
@@ -200,20 +201,7 @@ def payroll_review(user: User, run: PayrollRun) -> dict:
     for r in rows:
         t = totals.setdefault(
             r.scheme_label,
-            dict.fromkeys(
-                (
-                    "count",
-                    "total_fen",
-                    "previous_total_fen",
-                    "new",
-                    "changed",
-                    "held",
-                    "deferred",
-                    "needs_decision",
-                    "stopped",
-                ),
-                0,
-            ),
+            dict.fromkeys((f for f in payroll.SUMMARY_FIGURES if f != "stopped_fen"), 0),
         )
         for key in t:
             t[key] += getattr(r, key)

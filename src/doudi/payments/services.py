@@ -509,7 +509,29 @@ def _progress(run: PayrollRun, callback=None):
     return report
 
 
-def compute_run(run: PayrollRun, *, officer: Any = None, progress=None) -> PayrollRun:
+def _compute_month(directory: Path, month: Period, report, engine: str | None) -> payroll.Computed:
+    """payroll.compute on the batch engine chosen (`engine`, else DOUDI_BATCH_ENGINE): DuckDB computes
+    the snapshot in this process; Spark runs the same rules per district (doudi.batch, docs/scale.md)."""
+    from doudi.batch import engine_name
+
+    name = engine_name(engine or settings.DOUDI_BATCH_ENGINE)
+    if name == "duckdb":
+        return payroll.compute(directory, month, progress=report)
+    from doudi.batch import engines
+    from doudi.batch import payroll as batch
+
+    report("evaluating", 30)
+    return batch.compute(
+        directory,
+        month,
+        root=settings.DOUDI_BATCH_DIR or str(data_dir() / "batch"),
+        engine=engines.engine(name),
+    )
+
+
+def compute_run(
+    run: PayrollRun, *, officer: Any = None, progress=None, engine: str | None = None
+) -> PayrollRun:
     """Compute the run's lines from its snapshot alone (the task and `doudi payroll compute` call this).
 
     Crash-safe: the lines of the run are written in one transaction that first removes any left by an
@@ -529,7 +551,7 @@ def compute_run(run: PayrollRun, *, officer: Any = None, progress=None) -> Payro
         if run.is_arrears:
             return _compute_arrears(run, directory, report, officer, progress)
         if run.round == 0:
-            computed = payroll.compute(directory, month, progress=report)
+            computed = _compute_month(directory, month, report, engine)
             lines, stopped, timings = computed.lines, computed.stopped, computed.timings
             lines = oneoffs.drop_paid(run.pk, lines)  # a case another run paid since this one was frozen
         else:

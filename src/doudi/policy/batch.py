@@ -98,6 +98,12 @@ def read_population(input_dir: str | Path) -> Population:
     """The columnar population of ``households.parquet`` and ``persons.parquet`` in ``input_dir``."""
     households = _read(Path(input_dir) / "households.parquet", HOUSEHOLD_COLUMNS, OPTIONAL_HOUSEHOLD_COLUMNS)
     persons = _read(Path(input_dir) / "persons.parquet", PERSON_COLUMNS, OPTIONAL_PERSON_COLUMNS)
+    return population_from_tables(households, persons)
+
+
+def population_from_tables(households: pa.Table, persons: pa.Table) -> Population:
+    """The columnar population of Arrow tables in the schema of ``households.parquet`` and
+    ``persons.parquet`` (one district's partition of them, in doudi.batch)."""
     household_ids = _numbers(households, "household_id")
     order = None
     if len(household_ids) > 1 and not np.all(household_ids[1:] > household_ids[:-1]):

@@ -1,7 +1,7 @@
 """doudi payroll …: the monthly payroll (发放花名册) from the command line, with progress.
 
 doudi payroll freeze --month YYYY-MM             (alias: prepare) freeze the month's inputs
-doudi payroll compute --month YYYY-MM [--round N] [--enqueue]
+doudi payroll compute --month YYYY-MM [--round N] [--enqueue] [--engine duckdb|spark]
 doudi payroll submit|approve|confirm --month YYYY-MM --district CODE --user USERNAME [--round N] [--note T]
 doudi payroll files --month YYYY-MM [--round N] --user USERNAME
 doudi payroll import-return --month YYYY-MM [--round N] --bank CODE --user USERNAME FILE
@@ -56,6 +56,12 @@ class Command(BaseCommand):
         )
         c.add_argument(
             "--enqueue", action="store_true", help="queue it for `doudi worker` instead of running here"
+        )
+        c.add_argument(
+            "--engine",
+            choices=("duckdb", "spark"),
+            default=None,
+            help="batch engine (default: DOUDI_BATCH_ENGINE, else duckdb); docs/scale.md",
         )
         for action in ("submit", "approve", "confirm"):
             p = month(sub.add_parser(action, help=f"{action} one district's batch"))
@@ -141,7 +147,7 @@ class Command(BaseCommand):
             if not run.snapshot_sha256:
                 run = freeze_run(month=period)
         progress = TerminalProgress(self.stdout)
-        run = compute_run(run, progress=progress)
+        run = compute_run(run, progress=progress, engine=o["engine"])
         progress.done()
         ran = progress.ran
         if not ran:

@@ -1,0 +1,5 @@
+import sys
+
+from doudi.batch.job import main
+
+sys.exit(main())
