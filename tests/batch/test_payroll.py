@@ -92,9 +92,14 @@ def world(transactional_db, settings, tmp_path):
     return services.freeze_run(month=WORLD_MONTH)
 
 
-def test_on_the_world_duckdb_and_spark_give_the_lines_of_the_whole_snapshot(world, spark_engine, tmp_path):
+def test_on_the_world_both_engines_give_the_lines_and_the_command_writes_them(world, spark_engine, tmp_path):
+    """The world's snapshot through payroll.compute, the DuckDB batch and the Spark batch; then `doudi
+    payroll compute --engine spark` writes the same lines to the database (one world: it is slow to build)."""
+    from django.core.management import call_command
+
     from doudi.batch.engines import DuckDBEngine
     from doudi.payments import services
+    from doudi.payments.models import PaymentLine, RunStatus
 
     snapshot = services.data_dir() / world.snapshot
     reference = payroll.compute(snapshot, WORLD_MONTH)
@@ -106,18 +111,9 @@ def test_on_the_world_duckdb_and_spark_give_the_lines_of_the_whole_snapshot(worl
         duck.close()
     assert_same(reference, batch.run(snapshot, WORLD_MONTH, str(tmp_path / "spark"), spark_engine))
 
-
-def test_the_command_computes_on_spark_and_writes_the_same_lines(world, spark_engine):
-    from django.core.management import call_command
-
-    from doudi.payments import services
-    from doudi.payments.models import PaymentLine, RunStatus
-
-    columns = ("ref", "beneficiary_id", "scheme", "amount_fen", "status", "flag")
-    reference = payroll.compute(services.data_dir() / world.snapshot, WORLD_MONTH).lines
-    out = io.StringIO()
-    call_command("payroll", "compute", "--month", str(WORLD_MONTH), "--engine", "spark", stdout=out)
+    call_command("payroll", "compute", "--month", str(WORLD_MONTH), "--engine", "spark", stdout=io.StringIO())
     world.refresh_from_db()
     assert world.status == RunStatus.COMPUTED
+    columns = ("ref", "beneficiary_id", "scheme", "amount_fen", "status", "flag")
     written = list(PaymentLine.objects.filter(run=world).order_by("ref").values_list(*columns))
-    assert written == list(zip(*(reference.column(n).to_pylist() for n in columns), strict=True))
+    assert written == list(zip(*(reference.lines.column(n).to_pylist() for n in columns), strict=True))
