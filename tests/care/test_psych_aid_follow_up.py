@@ -262,3 +262,26 @@ def test_the_migration_gives_earlier_offers_their_state(patient, staff):
     migration.offers_for_existing_cases(apps, None)  # twice: nothing more
     offer = PsychAidOffer.objects.get(case=case)
     assert offer.state == "offered" and offer.trigger == "hospitalised" and offer.transitions.count() == 1
+
+
+def test_the_daily_job_offers_aid_to_patients_still_in_hospital_past_the_line(patient, staff):
+    from doudi.intake.services import record_covid_event
+    from doudi.registry.models import Person
+
+    today = timezone.localdate()
+    confirmed = today - datetime.timedelta(days=20)
+    record_covid_event(person=patient, kind="confirmed", date=confirmed, by=staff.a_village)
+    spouse = Person.objects.get(name="钱家属")
+    _stay(spouse, staff.a_village, 5, confirmed=confirmed)  # discharged after 5 days: nothing owed
+    assert services.offer_long_stays(today - datetime.timedelta(days=7)) == []  # 13 days then
+    opened = services.offer_long_stays(today)
+    assert [c.applicant for c in opened] == [patient]
+    aid = opened[0].details["psych_aid"]
+    assert aid["in_hospital"] and aid["days"] == 20 and "尚未出院" in opened[0].summary
+    assert opened[0].filed_by == staff.a_village  # in the name of the confirmation's recorder
+    out = __import__("io").StringIO()
+    call_command("care", "psych-aid-long-stays", stdout=out)
+    assert "新开立 0 件" in out.getvalue()
+    record_covid_event(person=patient, kind="discharged", date=today, by=staff.a_village)
+    assert PsychAidOffer.objects.filter(person=patient).count() == 1
+    assert not PsychAidOffer.objects.filter(person=spouse).exists()

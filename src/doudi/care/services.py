@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -976,6 +976,11 @@ def follow_up_days(day: datetime.date) -> int:
 
 
 def _psych_summary(trigger: str, person: Person, event_on: datetime.date, listed: str, extra: dict) -> str:
+    if trigger == PsychAidTrigger.HOSPITALISED and extra.get("in_hospital"):
+        return _(
+            "心理援助：%(name)s 自 %(date)s 确诊住院，已治疗 %(days)s 天尚未出院，请联系本人及家属，"
+            "提供心理援助、情绪疏导服务（通知五），并告知可拨打：%(lines)s。"
+        ) % {"name": person.name, "days": extra["days"], "date": extra["confirmed_on"], "lines": listed}
     if trigger == PsychAidTrigger.HOSPITALISED:
         return _(
             "心理援助：%(name)s 因新冠肺炎住院治疗 %(days)s 天，于 %(date)s 出院，请联系本人及家属，"
@@ -1101,6 +1106,52 @@ def on_covid_event(sender: Any, event: Any, person: Person, by: Any, **kwargs: A
                 trigger=PsychAidTrigger.HOSPITALISED,
                 extra={"confirmed_on": confirmed.isoformat(), "days": (event.date - confirmed).days},
             )
+
+
+def offer_long_stays(day: datetime.date, *, region: Region | None = None) -> list[Case]:
+    """The daily job's half of the long-stay offer: people confirmed at least `care.psych_aid.hospital_days`
+    days before `day`, neither discharged since nor deceased, and not yet offered, are offered aid as the
+    patient still in hospital — opened in the name of whoever recorded the confirmation (their scope
+    applies; a confirmation without a recorder is left, logged by `offer_psych_aid` when refused)."""
+    from doudi.intake.models import CovidEvent, CovidEventKind
+
+    cutoff = day - datetime.timedelta(days=hospital_days(day))
+    people = (
+        Person.objects.filter(covid_confirmed_on__lte=cutoff, covid_died_on__isnull=True)
+        .filter(Q(covid_discharged_on__isnull=True) | Q(covid_discharged_on__lt=F("covid_confirmed_on")))
+        .exclude(pk__in=PsychAidOffer.objects.filter(trigger=PsychAidTrigger.HOSPITALISED).values("person"))
+        .select_related("region")
+        .order_by("pk")
+    )
+    if region is not None:
+        people = people.filter(region__path__startswith=region.path)
+    opened = []
+    for person in people:
+        confirmed = person.covid_confirmed_on
+        event = (
+            CovidEvent.objects.filter(
+                person=person, kind=CovidEventKind.CONFIRMED, date=confirmed, voided_at__isnull=True
+            )
+            .select_related("recorded_by")
+            .first()
+        )
+        if event is None or event.recorded_by is None or confirmed is None:
+            continue
+        with transaction.atomic():
+            case = offer_psych_aid(
+                person=person,
+                event_on=day,
+                by=event.recorded_by,
+                trigger=PsychAidTrigger.HOSPITALISED,
+                extra={
+                    "confirmed_on": confirmed.isoformat(),
+                    "days": (day - confirmed).days,
+                    "in_hospital": True,
+                },
+            )
+        if case is not None:
+            opened.append(case)
+    return opened
 
 
 PSYCH_AID_WORKERS = (Role.VILLAGE_WORKER, Role.TOWNSHIP_OFFICER, Role.DISTRICT_OFFICER)

@@ -7,6 +7,8 @@ doudi care overdue-contacts [--date YYYY-MM-DD] [--region CODE]
 doudi care child-escalations [--region CODE]
     open reports of children without guardianship (三(二)) whose township or district
     acknowledgement is past its due hour (督办)
+doudi care psych-aid-long-stays [--date YYYY-MM-DD] [--region CODE]
+    offers psychological aid (五) to patients still in hospital past care.psych_aid.hospital_days
 doudi care psych-aid-overdue [--date YYYY-MM-DD] [--region CODE]
     the psychological-aid offers (五) whose contact or follow-up is overdue, by township
 """
@@ -56,6 +58,11 @@ class Command(BaseCommand):
         c.add_argument("--region", help="a region code: only people under it")
         e = sub.add_parser("child-escalations", help="child reports acknowledged too late or not yet")
         e.add_argument("--region", help="a region code: only reports under it")
+        h = sub.add_parser(
+            "psych-aid-long-stays", help="offer aid to patients still in hospital past the line"
+        )
+        h.add_argument("--date", help="YYYY-MM-DD (default: today)")
+        h.add_argument("--region", help="a region code: only people under it")
         p = sub.add_parser("psych-aid-overdue", help="psychological-aid offers whose follow-up is overdue")
         p.add_argument("--date", help="YYYY-MM-DD (default: today)")
         p.add_argument("--region", help="a region code: only offers under it")
@@ -67,6 +74,13 @@ class Command(BaseCommand):
             self._overdue_contacts(_day(o.get("date")), _region(o.get("region")))
         elif action == "child-escalations":
             self._child_escalations(_region(o.get("region")))
+        elif action == "psych-aid-long-stays":
+            from doudi.care.services import offer_long_stays
+
+            opened = offer_long_stays(_day(o.get("date")), region=_region(o.get("region")))
+            self.stdout.write(_("长期住院心理援助转介：新开立 %(n)d 件") % {"n": len(opened)})
+            for case in opened:
+                self.stdout.write(f"  {case.tracking_number}  {case.region.name}  {case.display_name}")
         elif action == "psych-aid-overdue":
             self._psych_aid_overdue(_day(o.get("date")), _region(o.get("region")))
 
