@@ -221,6 +221,9 @@ def test_ending_by_hand_and_with_the_arrangement(staff, regions, world):
     with pytest.raises(ValidationError) as exc:
         services.end_assignment(by=staff.a_village, assignment=a2, reason=ZWSP)
     assert "reason" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:  # after the planned end
+        services.end_assignment(by=staff.a_village, assignment=a2, reason="x", last_day=today + 15 * DAY)
+    assert "last_day" in exc.value.message_dict
     services.end_assignment(by=staff.a_village, assignment=a2, reason="志愿者本人生病")
     a2.refresh_from_db()
     assert (a2.state, a2.last_day) == ("ended", today)
@@ -357,3 +360,25 @@ def test_list_is_keyset_paged(staff, regions, client):
     assert len(page.object_list) == 50 and page.has_next
     second = client.get(reverse("volunteers:list"), {"after": page.next_cursor}).context["page"]
     assert [v.name for v in second.object_list] == [f"志愿者{n}" for n in range(50, 55)]
+
+
+def test_contact_assignment_through_the_page(staff, regions, world, client):
+    v = _volunteer(staff.a_township, regions.a_v, "王志愿", skills=["visit"])
+    client.force_login(staff.a_village)
+    contacts = client.get(reverse("care:person_contacts", args=[world.other.pk])).content.decode()
+    url = reverse("volunteers:assign_contacts", args=[world.other.pk])
+    assert url in contacts
+    assert "王志愿" in client.get(url, {"skill": "visit"}).content.decode()
+    today = timezone.localdate()
+    form = {"skill": "visit", "provider": f"v-{v.pk}", "starts_on": today.isoformat()}
+    bad = client.post(url, form | {"ends_on": (today - DAY).isoformat()})
+    assert bad.status_code == 400 and 'data-testid="error-ends_on"' in bad.content.decode()
+    assert client.post(url, form | {"ends_on": (today + 7 * DAY).isoformat()}).status_code == 302
+    a = Assignment.objects.get(purpose="contact")
+    assert (a.person, a.volunteer, a.arrangement) == (world.other, v, None)
+    assert (
+        client.post(reverse("volunteers:assignment_end", args=[a.pk]), {"reason": "本人返乡"}).status_code
+        == 302
+    )
+    a.refresh_from_db()
+    assert a.state == "ended" and a.events.last().reason == "本人返乡"

@@ -504,6 +504,8 @@ def end_assignment(*, by: Any, assignment: Assignment, reason: Any, last_day: An
     errors: dict[str, str] = {}
     reason = clean_field_text(errors, "reason", reason, required=True, max_length=500)
     day = clean_day(errors, "last_day", last_day or min(_today(), a.last_day), today=a.last_day)
+    if "last_day" in errors and day > a.last_day:
+        errors["last_day"] = _("截止日期不能晚于 %(d)s。") % {"d": a.last_day}
     raise_field_errors(errors)
     return _cut(a, by, day, "end", reason)
 

@@ -169,6 +169,13 @@ class Command(BaseCommand):
                 )
                 % care
             )
+        from doudi.volunteers.demo import load_demo_volunteers
+
+        volunteers = load_demo_volunteers(home=villages[0])
+        if volunteers is None:
+            self.stdout.write(_("已有志愿者或社会组织，跳过志愿者演示数据"))
+        else:
+            self.stdout.write(_("社会组织：%(organisations)d 家，志愿者：%(volunteers)d 人") % volunteers)
         from doudi.rescue.demo import load_demo_rescue
 
         rescue = load_demo_rescue(villages=villages)
