@@ -73,6 +73,7 @@ def set_up(args) -> dict:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
 
@@ -110,7 +111,7 @@ def set_up(args) -> dict:
     for _ in range(8):
         s = SessionStore()
         s["_auth_user_id"] = str(officer.pk)
-        s["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        s["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[-1]
         s["_auth_user_hash"] = officer.get_session_auth_hash()
         s.create()
         sessions.append(s.session_key)

@@ -13,6 +13,12 @@ from doudi.audit.chain import GENESIS
 
 _TIP_POINTS_AT_ENTRY = "SELECT 1 FROM audit_auditentry WHERE seq = NEW.count AND hash = NEW.last_hash"
 _TIP_FOLLOWS = _TIP_POINTS_AT_ENTRY + " AND prev_hash = OLD.last_hash"
+# A chained entry with exactly the content of the pending row being deleted (a forged one fails verify).
+_IN_CHAIN = (
+    "SELECT 1 FROM audit_auditentry e WHERE e.object_type = OLD.object_type AND e.object_id = OLD.object_id"
+    " AND e.at = OLD.at AND e.action = OLD.action AND e.actor_label = OLD.actor_label"
+    " AND e.region_path = OLD.region_path AND e.reason = OLD.reason"
+)
 
 SQLITE_TRIGGERS = {
     "audit_entry_no_update": """CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_auditentry
@@ -32,6 +38,12 @@ SQLITE_TRIGGERS = {
        BEGIN SELECT RAISE(ABORT, 'the audit chain tip only moves forward, one entry at a time'); END""",
     "audit_head_no_delete": """CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_audithead
        BEGIN SELECT RAISE(ABORT, 'the audit chain tip cannot be deleted'); END""",
+    # Pending reads (audit/pending.py): never changed, deleted only once their entry is in the chain.
+    "audit_pending_no_update": """CREATE TRIGGER audit_pending_no_update BEFORE UPDATE ON audit_pendingentry
+       BEGIN SELECT RAISE(ABORT, 'pending audit entries are insert-only'); END""",
+    "audit_pending_delete_chained": f"""CREATE TRIGGER audit_pending_delete_chained BEFORE DELETE
+       ON audit_pendingentry WHEN NOT EXISTS ({_IN_CHAIN} AND e.actor_id IS OLD.actor_id)
+       BEGIN SELECT RAISE(ABORT, 'a pending audit entry leaves only once it is in the chain'); END""",
 }
 
 POSTGRES_FUNCTIONS = {
@@ -54,6 +66,15 @@ POSTGRES_FUNCTIONS = {
            RAISE EXCEPTION 'the audit chain tip only moves forward, one entry at a time';
          END IF;
          RETURN NEW;
+       END""",
+    "audit_pending_guard": f"""BEGIN
+         IF TG_OP = 'DELETE' THEN
+           IF NOT EXISTS ({_IN_CHAIN} AND e.actor_id IS NOT DISTINCT FROM OLD.actor_id) THEN
+             RAISE EXCEPTION 'a pending audit entry leaves only once it is in the chain';
+           END IF;
+           RETURN OLD;
+         END IF;
+         RAISE EXCEPTION 'pending audit entries are insert-only';
        END""",
 }
 # name → (table, the trigger's definition as pg_get_triggerdef prints it, without the schema)
@@ -78,25 +99,44 @@ POSTGRES_TRIGGERS = {
         "audit_audithead",
         "BEFORE TRUNCATE ON audit_audithead FOR EACH STATEMENT EXECUTE FUNCTION audit_head_guard()",
     ),
+    "audit_pending_guard": (
+        "audit_pendingentry",
+        "BEFORE DELETE OR UPDATE ON audit_pendingentry FOR EACH ROW EXECUTE FUNCTION audit_pending_guard()",
+    ),
+    "audit_pending_no_truncate": (
+        "audit_pendingentry",
+        "BEFORE TRUNCATE ON audit_pendingentry FOR EACH STATEMENT EXECUTE FUNCTION audit_pending_guard()",
+    ),
 }
+# The tables each guard is on: a migration before audit 0005 installs the guards of the tables it has.
+_SQLITE_TABLES = {name: re.search(r"\bON (audit_\w+)", sql).group(1) for name, sql in SQLITE_TRIGGERS.items()}  # type: ignore[union-attr]
 
 
-def _sqlite_install() -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS] + list(SQLITE_TRIGGERS.values())
+def _sqlite_install(tables: set[str]) -> list[str]:
+    present = {name: sql for name, sql in SQLITE_TRIGGERS.items() if _SQLITE_TABLES[name] in tables}
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS] + list(present.values())
 
 
-def _postgres_install() -> list[str]:
+def _postgres_install(tables: set[str]) -> list[str]:
     functions = [
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$"
         for name, body in POSTGRES_FUNCTIONS.items()
     ]
-    triggers = [f"CREATE TRIGGER {name} {definition}" for name, (_, definition) in POSTGRES_TRIGGERS.items()]
-    return functions + _remove("postgresql") + triggers
+    triggers = [
+        f"CREATE TRIGGER {name} {definition}"
+        for name, (table, definition) in POSTGRES_TRIGGERS.items()
+        if table in tables
+    ]
+    return functions + _remove("postgresql", tables) + triggers
 
 
-def _remove(vendor: str) -> list[str]:
+def _remove(vendor: str, tables: set[str]) -> list[str]:
     if vendor == "postgresql":
-        return [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, (table, _) in POSTGRES_TRIGGERS.items()]
+        return [
+            f"DROP TRIGGER IF EXISTS {name} ON {table}"
+            for name, (table, _) in POSTGRES_TRIGGERS.items()
+            if table in tables
+        ]
     return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS]
 
 
@@ -106,14 +146,22 @@ def _run(connection, statements):
             cursor.execute(sql)
 
 
+def _tables(connection) -> set[str]:
+    return set(connection.introspection.table_names())
+
+
 def install_guard(connection) -> None:
-    _run(connection, _postgres_install() if connection.vendor == "postgresql" else _sqlite_install())
+    tables = _tables(connection)
+    _run(
+        connection,
+        _postgres_install(tables) if connection.vendor == "postgresql" else _sqlite_install(tables),
+    )
 
 
 def remove_guard(connection) -> None:
     """Only for migrations that rewrite the log on purpose and for test teardown (a flush must empty every
     table) — never in the application."""
-    _run(connection, _remove(connection.vendor))
+    _run(connection, _remove(connection.vendor, _tables(connection)))
 
 
 def _same(a: str, b: str) -> bool:

@@ -64,3 +64,32 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain tip after {self.count} entries"
+
+
+class PendingEntry(models.Model):
+    """待入链: a staff read (查阅记录) committed without the chain's lock, waiting for the chainer
+    (audit/pending.py) to append it to the keyed chain as an AuditEntry with the same content.
+
+    The database keeps it from disappearing on the way: no UPDATE, no TRUNCATE while rows are there, and a
+    row may be deleted only once an entry with its content is in the chain (pending.py's guards)."""
+
+    at = models.DateTimeField(_("时间"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(_("操作人"), max_length=150)
+    action = models.CharField(_("操作"), max_length=16, choices=AuditAction.choices)
+    object_type = models.CharField(_("对象类型"), max_length=64)
+    object_id = models.CharField(_("对象"), max_length=64)
+    region_path = models.CharField(max_length=80, blank=True)
+    reason = models.TextField(_("原因"), blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("待入链审计记录")
+        verbose_name_plural = _("待入链审计记录")
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("pending audit entries are insert-only")
+        super().save(*args, **kwargs)

@@ -10,11 +10,12 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from doudi.audit import pending
 from doudi.audit.chain import GENESIS, entry_hash
 from doudi.audit.checkpoints import checkpoint_files, compare, read_checkpoints, write_checkpoint
 from doudi.audit.guards import missing_guards
 from doudi.audit.keys import AuditKeyMissing, audit_key
-from doudi.audit.models import AuditAction, AuditEntry, AuditHead
+from doudi.audit.models import AuditAction, AuditEntry, AuditHead, PendingEntry
 
 SYSTEM = "system"
 
@@ -53,12 +54,12 @@ def record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         region_path = region_path or _region_path_of(obj)
-    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-    key = audit_key(create=head.count == 0)
-    entry = AuditEntry(
-        seq=head.count + 1,
+    head = lock_head(wait=True)
+    assert head is not None
+    return append_locked(
+        head,
         at=timezone.now(),
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor_id=getattr(actor, "pk", None),
         actor_label=_label(actor),
         action=str(action),
         object_type=object_type,
@@ -67,17 +68,51 @@ def record(
         before=_jsonable(before),
         after=_jsonable(after),
         reason=reason,
-        prev_hash=head.last_hash or GENESIS,
     )
+
+
+def lock_head(*, wait: bool) -> AuditHead | None:
+    """The chain's tip, locked for this transaction (created on the first append); None when `wait` is
+    False and another transaction holds it."""
+    head = AuditHead.objects.select_for_update(skip_locked=not wait).filter(id=1).first()
+    if head is None and (wait or not AuditHead.objects.filter(id=1).exists()):
+        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    return head
+
+
+def append_locked(head: AuditHead, **fields: Any) -> AuditEntry:
+    """The next entry after `head` (locked by the caller's transaction), hashed and saved; the tip moved."""
+    key = audit_key(create=head.count == 0)
+    entry = AuditEntry(seq=head.count + 1, prev_hash=head.last_hash or GENESIS, **fields)
     entry.hash = entry_hash(key, entry)
     entry.save()
     AuditHead.objects.filter(id=1).update(count=models.F("count") + 1, last_hash=entry.hash)
+    head.count, head.last_hash = entry.seq, entry.hash
     return entry
 
 
-def record_read(*, actor: Any, obj: models.Model, reason: str = "") -> AuditEntry:
-    """查阅记录: every staff read of a person's record."""
-    return record(actor=actor, action=AuditAction.READ, obj=obj, reason=reason)
+def record_read(*, actor: Any, obj: models.Model, reason: str = "") -> AuditEntry | PendingEntry:
+    """查阅记录: every staff read of a person's record. In a web request it is written without the chain's
+    lock and chained after the response (audit/pending.py); elsewhere it is chained at once."""
+    if not pending.deferring():
+        return record(actor=actor, action=AuditAction.READ, obj=obj, reason=reason)
+    return pending.add(
+        at=timezone.now(),
+        actor_id=getattr(actor, "pk", None),
+        actor_label=_label(actor),
+        action=AuditAction.READ,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        region_path=_region_path_of(obj),
+        reason=reason,
+    )
+
+
+def chained_entries() -> models.QuerySet[AuditEntry]:
+    """The log as a reader sees it: the reads still pending (audit/pending.py) appended first, so a page
+    listing who read what misses none."""
+    pending.chain_pending()
+    return AuditEntry.objects.all()
 
 
 def _region_path_of(obj: models.Model) -> str:
@@ -105,6 +140,10 @@ def verify_chain(checkpoint_paths: list[Path] | None = None) -> VerifyResult:
     longer in place, and any disagreement with the signed checkpoints (by default those in
     DOUDI_AUDIT_CHECKPOINT_DIR)."""
     problems = missing_guards(connection)
+    try:
+        pending.chain_pending()  # the reads written since the last chainer are verified with the rest
+    except AuditKeyMissing:
+        pass  # reported below
     head = AuditHead.objects.filter(id=1).first()
     try:
         key = audit_key()

@@ -19,7 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.urls import NoReverseMatch, reverse
+from django.conf import settings
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils import translation
 from django.utils.translation import pgettext_lazy
 
 
@@ -118,9 +120,30 @@ def links_for(user, links: Iterable[NavLink] | None = None) -> list[ResolvedLink
     return [resolved for _link, resolved in _resolve(user, declared_links() if links is None else links)]
 
 
+# The bar depends only on the roles, the language and the URLconf: resolved once per process for each
+# (every console page drew it, ~50 reverse() calls), shared read-only by the pages.
+_bar_cache: dict[tuple, list[ResolvedMenu]] = {}
+
+
 def menus_for(user, links: Iterable[NavLink] | None = None) -> list[ResolvedMenu]:
     """The bar for this user: its menus in order, each with the links the user sees."""
-    links = sorted(declared_links() if links is None else links, key=_position)
+    if links is None:
+        declared = declared_links()
+        key = (
+            frozenset(user.roles),
+            translation.get_language(),
+            settings.ROOT_URLCONF,
+            get_urlconf(),
+            get_script_prefix(),
+            tuple(map(id, declared)),
+        )
+        if key not in _bar_cache:
+            _bar_cache[key] = _menus(user, declared)
+        return _bar_cache[key]
+    return _menus(user, sorted(links, key=_position))
+
+
+def _menus(user, links: list[NavLink]) -> list[ResolvedMenu]:
     menus: dict[str, ResolvedMenu] = {}
     for link, resolved in _resolve(user, links):
         if link.group is None:

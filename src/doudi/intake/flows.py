@@ -237,13 +237,31 @@ def has_pending_transfer(case: Case) -> bool:
     return Transfer.objects.filter(case=case, status=TransferStatus.PENDING).exists()
 
 
-def open_handoffs_message(case: Case) -> str | None:
-    """Nothing is dropped between units: a case cannot end while a transfer or referral is open."""
-    if has_pending_transfer(case):
+@dataclass(frozen=True)
+class Handoffs:
+    """What is open between units on a case: a transfer waiting to be received, a referral unanswered.
+    The case page reads both with the case's timeline and passes them on, rather than asking again."""
+
+    transfer_pending: bool
+    referral_unanswered: bool
+
+
+def _handoffs_message(transfer_pending: bool, referral_unanswered: Callable[[], bool]) -> str | None:
+    if transfer_pending:
         return _("本案有待接收的转办，不能办结。")
-    if Referral.objects.filter(case=case, answered_at__isnull=True).exists():
+    if referral_unanswered():
         return _("本案有尚未答复的转介，须记录答复后才能办结。")
     return None
+
+
+def open_handoffs_message(case: Case, handoffs: Handoffs | None = None) -> str | None:
+    """Nothing is dropped between units: a case cannot end while a transfer or referral is open."""
+    if handoffs is not None:
+        return _handoffs_message(handoffs.transfer_pending, lambda: handoffs.referral_unanswered)
+    return _handoffs_message(
+        has_pending_transfer(case),
+        lambda: Referral.objects.filter(case=case, answered_at__isnull=True).exists(),
+    )
 
 
 # --- checks ----------------------------------------------------------------------------------------------
@@ -289,17 +307,18 @@ def require_transition(case: Case, action: str, by: User, *, expected_version: i
     return act
 
 
-def available_actions(case: Case, user: User) -> list[Action]:
-    """The actions the case page offers `user` now (same checks as require_transition)."""
+def available_actions(case: Case, user: User, *, handoffs: Handoffs | None = None) -> list[Action]:
+    """The actions the case page offers `user` now (same checks as require_transition); `handoffs`,
+    when the caller has already read them, spares the two queries that ask again."""
     flow = flow_for(case.case_type)
     candidates = [a for a in flow.actions_from(case.state) if user_can_take(case, a, user)]
     if not candidates:
         return []
-    if has_pending_transfer(case):
+    if handoffs.transfer_pending if handoffs is not None else has_pending_transfer(case):
         return []
     handoff_message = None
     if any(a.target in flow.terminal for a in candidates):
-        handoff_message = open_handoffs_message(case)
+        handoff_message = open_handoffs_message(case, handoffs)
     return [
         a
         for a in candidates

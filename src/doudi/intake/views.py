@@ -109,6 +109,7 @@ def _bulk_actions(user: User) -> list[tuple[str, str]]:
 def _assignees(user: User):
     return (
         User.objects.filter(region__in=Region.objects.visible_to(user), is_active=True)
+        .select_related("region")  # each is shown with their unit
         .exclude(groups__name__in=[str(r) for r in READ_ONLY_ROLES])
         .order_by("username")
         .distinct()

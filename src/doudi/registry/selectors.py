@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from doudi.audit.models import AuditAction, AuditEntry
-from doudi.audit.services import record_read
+from doudi.audit.services import chained_entries, record_read
 from doudi.core.scoping import get_visible_or_404
 from doudi.registry import identity
 from doudi.registry.models import (
@@ -148,7 +148,7 @@ def _audit_visible_to(user: User) -> QuerySet[AuditEntry]:
     region = getattr(user, "region", None)
     if region is None:
         return AuditEntry.objects.none()
-    return AuditEntry.objects.filter(region_path__startswith=region.path)
+    return chained_entries().filter(region_path__startswith=region.path)
 
 
 def _audit_for(user: User, objects: dict[str, list]) -> QuerySet[AuditEntry]:

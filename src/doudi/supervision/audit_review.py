@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy
 from doudi.accounts.models import User
 from doudi.accounts.roles import Role
 from doudi.audit.models import AuditAction, AuditEntry
-from doudi.audit.services import VerifyResult, record, record_read, verify_chain
+from doudi.audit.services import VerifyResult, chained_entries, record, record_read, verify_chain
 from doudi.core.masking import mask_id_number, mask_name
 from doudi.core.text import clean_text
 from doudi.intake.models import Case, CaseTransition
@@ -93,9 +93,10 @@ def scoped_entries(user: User) -> QuerySet[AuditEntry]:
     region = user.region
     if region is None:
         return AuditEntry.objects.none()
+    entries = chained_entries()
     if region.parent_id is None:
-        return AuditEntry.objects.all()
-    return AuditEntry.objects.filter(region_path__startswith=region.path)
+        return entries
+    return entries.filter(region_path__startswith=region.path)
 
 
 # --- the search ------------------------------------------------------------------------------------------------

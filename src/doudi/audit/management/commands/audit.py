@@ -1,11 +1,13 @@
 """`doudi audit verify [--checkpoints PATH …]`: recompute the keyed hash chain, check the database guards and
 compare with the signed checkpoints; `doudi audit checkpoint [--out DIR]`: verify, then sign the chain's tip
-into a new checkpoint file outside the database."""
+into a new checkpoint file outside the database; `doudi audit chain`: append the staff reads still pending
+(audit/pending.py) to the chain — the web server does it after each response, cron may do it every minute."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from doudi.audit.pending import chain_pending
 from doudi.audit.services import VerifyResult, checkpoint, verify_chain
 
 
@@ -13,11 +15,12 @@ class Command(BaseCommand):
     help = (
         "Audit log tools. verify: recompute the keyed hash chain, check the database guards and compare with "
         "the checkpoints (exit 1 when anything is wrong). checkpoint: verify, then write a signed checkpoint "
-        "of the chain's tip to --out (default DOUDI_AUDIT_CHECKPOINT_DIR)."
+        "of the chain's tip to --out (default DOUDI_AUDIT_CHECKPOINT_DIR). chain: append the staff reads still "
+        "pending to the chain."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["verify", "checkpoint"])
+        parser.add_argument("action", choices=["verify", "checkpoint", "chain"])
         parser.add_argument(
             "--checkpoints",
             action="append",
@@ -28,6 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, help="checkpoint: the directory to write to")
 
     def handle(self, *args, action: str, checkpoints: list[Path] | None, out: Path | None, **options):
+        if action == "chain":
+            self.stdout.write(f"{chain_pending()} pending read(s) appended to the chain")
+            return
         if action == "checkpoint":
             result, path = checkpoint(out)
             self._fail_if_broken(result)
