@@ -24,8 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+# WEB_PROFILE_SRC: another checkout's src/ to measure (e.g. main's, to compare); default this one's.
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+SRC = Path(os.environ.get("WEB_PROFILE_SRC") or ROOT / "src")
+sys.path.insert(0, str(SRC))
 SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 PAGES = ("search", "case", "queue", "portal")
 
@@ -64,7 +66,10 @@ def main() -> None:
     rng = random.Random(1)
     from django.core.signals import request_finished
 
-    from doudi.audit import pending
+    try:
+        from doudi.audit import pending
+    except ImportError:  # a checkout before audit/pending.py (to compare with): nothing after the response
+        pending = None
 
     print(
         f"{'page':8} {'queries':>7} {'after':>5} {'wall ms':>8} {'python cpu ms':>13} {'server cpu ms':>13}"
@@ -76,19 +81,24 @@ def main() -> None:
             url = rng.choice(urls[page])
             backend = _backend_cpu(connection)
             # The page's queries, then (`after`) those of chaining its audited read once it has been sent.
-            request_finished.disconnect(pending.request_finished, dispatch_uid="doudi.audit.pending.finished")
+            if pending is not None:
+                request_finished.disconnect(
+                    pending.request_finished, dispatch_uid="doudi.audit.pending.finished"
+                )
             try:
                 with CaptureQueriesContext(connection) as ctx:
                     t, c = time.perf_counter(), time.process_time()
                     response = clients[page].get(url)
                     wall.append((time.perf_counter() - t) * 1000)
                     with CaptureQueriesContext(connection) as chain:
-                        pending.request_finished()
+                        if pending is not None:
+                            pending.request_finished()
                     cpu.append((time.process_time() - c) * 1000)
             finally:
-                request_finished.connect(
-                    pending.request_finished, dispatch_uid="doudi.audit.pending.finished"
-                )
+                if pending is not None:
+                    request_finished.connect(
+                        pending.request_finished, dispatch_uid="doudi.audit.pending.finished"
+                    )
             server.append(_backend_cpu(connection) - backend)
             assert response.status_code == 200, (url, response.status_code)
             counts.append(len(ctx.captured_queries) - len(chain.captured_queries))
