@@ -189,7 +189,8 @@ def _postgres_missing(connection) -> list[str]:
         cursor.execute(
             """SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid), p.proname, p.prosrc
                FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
-               WHERE c.relname IN ('audit_auditentry', 'audit_audithead') AND NOT t.tgisinternal"""
+               WHERE c.relname = ANY(%s) AND NOT t.tgisinternal""",
+            [sorted({table for table, _ in POSTGRES_TRIGGERS.values()})],
         )
         present = {row[0]: row[1:] for row in cursor.fetchall()}
     problems = []
