@@ -27,8 +27,9 @@ from pathlib import Path
 # WEB_PROFILE_SRC: another checkout's src/ to measure (e.g. main's, to compare); default this one's.
 ROOT = Path(__file__).resolve().parents[1]
 SRC = Path(os.environ.get("WEB_PROFILE_SRC") or ROOT / "src")
-sys.path.insert(0, str(SRC))
-SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+from web_load import env  # noqa: E402  (bench/ is the script's directory, first on sys.path)
+
+sys.path.insert(0, str(SRC))  # before the checkout web_load put there
 PAGES = ("search", "case", "queue", "portal")
 
 
@@ -42,15 +43,8 @@ def main() -> None:
     parser.add_argument("--queries", choices=PAGES)
     parser.add_argument("--explain", choices=PAGES, help="EXPLAIN (ANALYZE, BUFFERS) each SELECT of the page")
     args = parser.parse_args()
-    os.environ.update(
-        DATABASE_URL=f"{SERVER}/{args.db}",
-        DJANGO_SETTINGS_MODULE="doudi.settings",
-        DOUDI_DATA_DIR=str(ROOT / "var" / "bench" / "web"),
-        DEBUG="0",
-        SECRET_KEY="bench-web-load-secret-key-not-for-production-0123456789",
-        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-        LOG_LEVEL="ERROR",
-    )
+    os.environ.update(env(args))  # the load bench's settings (DEBUG off, its database and secret)
+    os.environ["ALLOWED_HOSTS"] += ",testserver"  # the test client's host
     import django
 
     django.setup()
