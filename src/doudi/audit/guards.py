@@ -5,6 +5,10 @@ carry the next sequence number. The chain tip (`audit_audithead`) can be created
 only moves forward one entry at a time, to an entry that follows the previous tip — so a tip cannot be
 moved back over a deleted tail without first dropping a guard. `missing_guards` lets `doudi audit verify`
 notice a guard that was dropped, disabled or rewritten.
+
+On PostgreSQL the entries are partitioned by month (audit/partitions.py): the row guards on the parent are
+cloned onto every partition by PostgreSQL, and each partition gets its own TRUNCATE guard (a TRUNCATE of
+one partition does not fire the parent's); `missing_guards` checks those too.
 """
 
 import re
@@ -48,9 +52,16 @@ SQLITE_TRIGGERS = {
 
 POSTGRES_FUNCTIONS = {
     "audit_entry_append_only": """BEGIN RAISE EXCEPTION 'audit entries are append-only'; END""",
+    # The tip's row lock first (record() holds it already): two inserts cannot both pass as the next
+    # entry, which keeps `seq` — and, by the second test, `hash` — unique on the table partitioned by
+    # month too, where no unique index can span the months (audit/partitions.py).
     "audit_entry_in_sequence": """BEGIN
+         PERFORM 1 FROM audit_audithead WHERE id = 1 FOR UPDATE;
          IF NEW.seq IS DISTINCT FROM (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_auditentry) THEN
            RAISE EXCEPTION 'audit entries are appended in sequence';
+         END IF;
+         IF EXISTS (SELECT 1 FROM audit_auditentry WHERE hash = NEW.hash) THEN
+           RAISE EXCEPTION 'an audit entry with this hash is already in the log' USING ERRCODE = 'unique_violation';
          END IF;
          RETURN NEW;
        END""",
@@ -117,7 +128,9 @@ def _sqlite_install(tables: set[str]) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS] + list(present.values())
 
 
-def _postgres_install(tables: set[str]) -> list[str]:
+def _postgres_install(tables: set[str], months: list[str]) -> list[str]:
+    from doudi.audit.partitions import truncate_guard_sql
+
     functions = [
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$"
         for name, body in POSTGRES_FUNCTIONS.items()
@@ -127,17 +140,31 @@ def _postgres_install(tables: set[str]) -> list[str]:
         for name, (table, definition) in POSTGRES_TRIGGERS.items()
         if table in tables
     ]
-    return functions + _remove("postgresql", tables) + triggers
+    # TRUNCATE of one month's partition does not fire the parent's trigger: each partition has its own.
+    return (
+        functions + _remove("postgresql", tables, months) + triggers + [truncate_guard_sql(m) for m in months]
+    )
 
 
-def _remove(vendor: str, tables: set[str]) -> list[str]:
+def _remove(vendor: str, tables: set[str], months: list[str]) -> list[str]:
     if vendor == "postgresql":
-        return [
+        drops = [
             f"DROP TRIGGER IF EXISTS {name} ON {table}"
             for name, (table, _) in POSTGRES_TRIGGERS.items()
             if table in tables
         ]
+        return drops + [f"DROP TRIGGER IF EXISTS audit_entry_no_truncate ON {m}" for m in months]
     return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS]
+
+
+def _partitions(connection) -> list[str]:
+    """The month partitions of the entries on PostgreSQL (none for the plain table)."""
+    if connection.vendor != "postgresql":
+        return []
+    from doudi.audit.partitions import partitions
+
+    with connection.cursor() as cursor:
+        return list(partitions(cursor))
 
 
 def _run(connection, statements):
@@ -152,16 +179,16 @@ def _tables(connection) -> set[str]:
 
 def install_guard(connection) -> None:
     tables = _tables(connection)
-    _run(
-        connection,
-        _postgres_install(tables) if connection.vendor == "postgresql" else _sqlite_install(tables),
-    )
+    if connection.vendor == "postgresql":
+        _run(connection, _postgres_install(tables, _partitions(connection)))
+    else:
+        _run(connection, _sqlite_install(tables))
 
 
 def remove_guard(connection) -> None:
     """Only for migrations that rewrite the log on purpose and for test teardown (a flush must empty every
     table) — never in the application."""
-    _run(connection, _remove(connection.vendor, _tables(connection)))
+    _run(connection, _remove(connection.vendor, _tables(connection), _partitions(connection)))
 
 
 def _same(a: str, b: str) -> bool:
@@ -205,4 +232,40 @@ def _postgres_missing(connection) -> list[str]:
         printed = re.sub(r"^CREATE TRIGGER \S+ ", "", printed).replace("public.", "")
         if not _same(printed, definition) or not _same(source, POSTGRES_FUNCTIONS.get(function, "")):
             problems.append(f"database guard {name} was altered")
+    return problems + _partition_problems(connection)
+
+
+def _partition_problems(connection) -> list[str]:
+    """Each month partition: the parent's row guards (cloned onto it) enabled, its own TRUNCATE guard in
+    place, enabled and unchanged."""
+    from doudi.audit.partitions import truncate_guard_sql
+
+    months = _partitions(connection)
+    if not months:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.relname, t.tgname, t.tgenabled, pg_get_triggerdef(t.oid), p.prosrc
+               FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+               WHERE c.relname = ANY(%s) AND NOT t.tgisinternal""",
+            [months],
+        )
+        present = {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
+    problems = []
+    for month in months:
+        for name in ("audit_entry_no_change", "audit_entry_in_sequence", "audit_entry_no_truncate"):
+            found = present.get((month, name))
+            if found is None:
+                if name == "audit_entry_no_truncate":  # a clone goes only with the parent's (reported above)
+                    problems.append(f"database guard {name} is missing on {month} (dropped)")
+                continue
+            enabled, printed, source = found
+            if enabled not in ("O", "A"):
+                problems.append(f"database guard {name} is disabled on {month}")
+            if name == "audit_entry_no_truncate":
+                printed = printed.replace("public.", "")
+                if not _same(printed, truncate_guard_sql(month)) or not _same(
+                    source, POSTGRES_FUNCTIONS["audit_entry_append_only"]
+                ):
+                    problems.append(f"database guard {name} was altered on {month}")
     return problems
