@@ -96,6 +96,32 @@ def test_the_months_payroll_is_loaded_into_its_own_partition_with_the_parents_in
     assert rows_in("payments_paymentline_p202003") == march.line_count
 
 
+def test_a_month_left_half_indexed_by_a_killed_attempt_is_written_again_whole(world):
+    """The index lanes commit each index as they build it: a payroll killed among them leaves a table,
+    not attached, with some of its indexes. The next attempt drops it and writes the month whole."""
+    run = services.freeze_run(month=MARCH)
+    name = partitions.partition_name(str(MARCH))
+    with connection.cursor() as c:
+        partitions.create_staging(c, str(MARCH))
+        c.execute(f"CREATE UNIQUE INDEX {name}_pkey ON {name} (id, month)")
+    assert name not in partitions_of_lines()
+    again = services.compute_run(run)
+    assert partitions_of_lines()[name] == "FOR VALUES IN ('2020-03')"
+    assert rows_in(name) == again.line_count > 0
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+            "AND contype IN ('p', 'u') ORDER BY conname",
+            [name],
+        )
+        keys = dict(c.fetchall())
+    assert keys == {
+        f"{name}_key": "UNIQUE (beneficiary_id, scheme, month, arrears_seq)",
+        f"{name}_pkey": "PRIMARY KEY (id, month)",
+        f"{name}_ref": "UNIQUE (ref, month)",
+    }
+
+
 def test_a_one_month_query_reads_only_that_months_partition(world):
     compute(MARCH)
     compute(APRIL)

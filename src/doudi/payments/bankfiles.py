@@ -151,17 +151,36 @@ LINE_COLUMNS = pa.schema(
 FILE_ORDER = [(name, "ascending") for name in ("district", "household_id", "scheme", "person_id", "ref")]
 
 
-def issued_lines(run_id: int, statuses: Iterable[str]) -> pa.Table:
+# Fields a template writes from another column.
+SOURCES = {"amount": "amount_fen", "scheme_code": "scheme"}
+
+
+def needed_columns(templates: Iterable[dict[str, Any]]) -> list[str]:
+    """The LINE_COLUMNS the files of `templates` read: the fields they write, the bank, the amount
+    (control total) and the files' order — a million lines are not read for columns no file writes."""
+    wanted = {"bank_code", "amount_fen"} | {name for name, _order in FILE_ORDER}
+    for template in templates:
+        columns = template.get("columns") if isinstance(template, dict) else None
+        for column in columns if isinstance(columns, list) else []:
+            field = column.get("field") if isinstance(column, dict) else None
+            wanted.add(SOURCES.get(field, field) if isinstance(field, str) else "")
+    return [name for name in LINE_COLUMNS.names if name in wanted]
+
+
+def issued_lines(run_id: int, statuses: Iterable[str], columns: Iterable[str] | None = None) -> pa.Table:
     """The lines a run's bank files carry (issued by the run, in `statuses`), as Arrow: a million
-    lines never become Python objects. Unordered: `file_order` gives the files' order."""
+    lines never become Python objects. Unordered: `file_order` gives the files' order. `columns`:
+    those of LINE_COLUMNS to read (default: all)."""
     from doudi.verification.dataio import read_tables
 
     wanted = ", ".join(f"'{s}'" for s in statuses if re.fullmatch(r"[a-z]+", s))
+    names = set(LINE_COLUMNS.names if columns is None else columns)
+    schema = pa.schema([f for f in LINE_COLUMNS if f.name in names])
     sql = (
-        f"SELECT {', '.join(LINE_COLUMNS.names)} FROM payments_paymentline "
+        f"SELECT {', '.join(schema.names)} FROM payments_paymentline "
         f"WHERE issue_run_id = {int(run_id)} AND status IN ({wanted})"
     )
-    return read_tables({"lines": (sql, LINE_COLUMNS)})["lines"]
+    return read_tables({"lines": (sql, schema)})["lines"]
 
 
 def file_order(table: pa.Table) -> pa.Array:
@@ -274,8 +293,7 @@ def render_parts(
     total = int(pc.sum(pc.take(table.column("amount_fen"), order)).as_py() or 0) if count else 0
     trailer = ["合计", str(count), yuan_text(total)]
     fmt = template["format"]
-    sources = {"amount": "amount_fen", "scheme_code": "scheme"}  # fields written from another column
-    needed = {sources.get(c["field"], c["field"]) for c in columns} | {"amount_fen"}
+    needed = {SOURCES.get(c["field"], c["field"]) for c in columns} | {"amount_fen"}
     table = table.select([name for name in table.column_names if name in needed])
 
     def chunks() -> Iterator[tuple[int, list[pa.Array]]]:

@@ -7,10 +7,11 @@ keeps the plain table. Migration 0007 converts an existing table with its rows; 
 
 What the partitioning changes, and how the payroll's guarantees are kept:
 
-- The month's payroll is written into a fresh partition (`load_month`): the lines are copied into a
-  standalone table with no index, its indexes are built once after the load (a sort each, not an
-  index insertion per line), and the table is attached as the month's partition — all in the
-  writing transaction, so a payroll killed at any point leaves nothing, as before.
+- The month's payroll is written into a fresh partition (`load_in_lanes`, `build_indexes`,
+  `attach`): the lines are copied into a standalone table with no index by two connections, its keys
+  and indexes are built once after the load (a sort each, not an index insertion per line) by two
+  connections, and the table is attached as the month's partition in one transaction. Until then no
+  query sees the table, and a payroll killed at any point leaves a table the next attempt drops.
 - A unique key of a partitioned table must hold the partition key: the primary key is (id, month)
   (ids still come from one sequence) and the reference's key is (ref, month) — a reference begins
   with the month it was issued in, so it stays unique across months by construction.
@@ -40,17 +41,25 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _ONE_OFF_SQL = ", ".join(f"'{s}'" for s in ONE_OFF)
 
 # The parent's unique keys and indexes (names as the model's Meta names them), each also built on a
-# partition before it is attached: `{table}` is the table, `{name}` the index name.
+# partition before it is attached.
 CONSTRAINTS = (
-    ("payments_paymentline_pkey", "PRIMARY KEY (id, month)"),
-    ("one_payment_per_month", "UNIQUE (month, scheme, beneficiary_id, arrears_seq)"),
-    ("one_payment_line_per_ref", "UNIQUE (ref, month)"),
+    ("payments_paymentline_pkey", "PRIMARY KEY", "(id, month)"),
+    ("one_payment_per_month", "UNIQUE", "(beneficiary_id, scheme, month, arrears_seq)"),
+    ("one_payment_line_per_ref", "UNIQUE", "(ref, month)"),
 )
 INDEXES = (
     ("payments_pa_run_id_542ada_idx", "(run_id, district, scheme)", ""),
     ("payments_pa_issue_r_41e8a1_idx", "(issue_run_id, bank_code)", ""),
     ("payment_line_reissuable", "(month)", "WHERE NOT failure_code = '' OR flag = 'no_account'"),
 )
+# Server CPU seconds each took to build on a month of 3,491,744 lines (P2 at 1,000,000 households, one
+# backend, docs/benchmarks.md; the others ~1.5 s): the index lanes take the dearest first, so that
+# they finish together.
+BUILD_COST = {
+    "payments_pa_run_id_542ada_idx": 5.2,
+    "one_payment_per_month": 3.3,
+    "one_payment_line_per_ref": 3.2,
+}
 
 GUARD_SQL = f"""
 CREATE TABLE {GUARD} (
@@ -170,7 +179,7 @@ def revert(cur: Any) -> None:
         cur.execute(f"SELECT setval(pg_get_serial_sequence('{PARENT}', 'id'), {last_id})")
     cur.execute(f"ALTER TABLE {PARENT} ADD CONSTRAINT payments_paymentline_pkey PRIMARY KEY (id)")
     cur.execute(
-        f"ALTER TABLE {PARENT} ADD CONSTRAINT one_payment_per_month UNIQUE (month, scheme, beneficiary_id, arrears_seq)"
+        f"ALTER TABLE {PARENT} ADD CONSTRAINT one_payment_per_month UNIQUE (beneficiary_id, scheme, month, arrears_seq)"
     )
     cur.execute(f"ALTER TABLE {PARENT} ADD CONSTRAINT one_payment_line_per_ref UNIQUE (ref)")
     cur.execute(
@@ -256,12 +265,49 @@ def create_staging(cur: Any, month: str) -> str:
     return name
 
 
-def attach(cur: Any, month: str, one_off_keys: Iterable[tuple[int, str]]) -> None:
-    """Build the loaded table's keys and indexes once, attach it as the month's partition (the
-    parent's indexes adopt them, its CHECK spares the scan) and record its one-off keys."""
+def build_indexes(month: str, lanes: int = 2) -> None:
+    """The loaded table's keys and indexes, each built once (a sort of the month's lines), by `lanes`
+    connections at once, each index on one core, instead of PostgreSQL's parallel build of one
+    index at a time (which splits each sort into runs the leader merges alone: at 1M households 23.1 s
+    of server CPU against 22.4 s for the same six, docs/scale.md). Each index is committed as it is built — the table is still seen by no query; the keys become constraints in
+    `attach`. A build killed half-way leaves a table the next attempt drops (`fresh_partition`)."""
+    from doudi.verification.dataio import adbc_connection, in_threads
+
     name = partition_name(month)
-    cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    _keys_and_indexes(cur, name, lambda index: f"{name}_{_short(index)}")
+    statements = [
+        (BUILD_COST.get(index, 1.5), f"CREATE UNIQUE INDEX {name}_{_short(index)} ON {name} {columns}")
+        for index, _kind, columns in CONSTRAINTS
+    ] + [
+        (BUILD_COST.get(index, 1.5), f"CREATE INDEX {name}_{_short(index)} ON {name} {columns} {where}")
+        for index, columns, where in INDEXES
+    ]
+    waiting = [sql for _cost, sql in sorted(statements, key=lambda s: -s[0])]
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def lane() -> None:
+        with adbc_connection() as con:
+            with con.cursor() as cur:
+                cur.execute("SET max_parallel_maintenance_workers = 0")
+                cur.execute("SET maintenance_work_mem = '256MB'")
+                while not errors:
+                    with lock:
+                        if not waiting:
+                            return
+                        sql = waiting.pop(0)
+                    cur.execute(sql)
+                    con.commit()
+
+    in_threads([(lane, ()) for _ in range(lanes)], errors)
+
+
+def attach(cur: Any, month: str, one_off_keys: Iterable[tuple[int, str]]) -> None:
+    """The built unique indexes made the table's keys, the table attached as the month's partition
+    (the parent's indexes adopt the table's, its CHECK spares the scan), its one-off keys recorded."""
+    name = partition_name(month)
+    for index, kind, _columns in CONSTRAINTS:
+        built = f"{name}_{_short(index)}"
+        cur.execute(f"ALTER TABLE {name} ADD CONSTRAINT {built} {kind} USING INDEX {built}")
     cur.execute(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES IN ('{month}')")
     cur.execute(f"ALTER TABLE {name} DROP CONSTRAINT {name}_month")
     keys = [(int(b), str(s)) for b, s in one_off_keys]
@@ -274,8 +320,8 @@ def attach(cur: Any, month: str, one_off_keys: Iterable[tuple[int, str]]) -> Non
 
 def _keys_and_indexes(cur: Any, table: str, named: Callable[[str], str]) -> None:
     """The parent's unique keys and indexes on `table`, each called `named(the parent's name)`."""
-    for index, definition in CONSTRAINTS:
-        cur.execute(f"ALTER TABLE {table} ADD CONSTRAINT {named(index)} {definition}")
+    for index, kind, columns in CONSTRAINTS:
+        cur.execute(f"ALTER TABLE {table} ADD CONSTRAINT {named(index)} {kind} {columns}")
     for index, columns, where in INDEXES:
         cur.execute(f"CREATE INDEX {named(index)} ON {table} {columns} {where}")
 

@@ -623,9 +623,10 @@ def _write_lines(run: PayrollRun, lines: pa.Table) -> None:
             con.commit()
         if fresh:
             # A month with no line yet: its partition-to-be (committed, not attached: no query sees
-            # it) is loaded bare by two connections at once, then indexed once and attached in one
+            # it) is loaded bare by two connections at once, indexed once by two, then attached in one
             # transaction — the lines appear all together or not at all.
             partitions.load_in_lanes(run.month, table, _test_pause)
+            partitions.build_indexes(run.month)
             with adbc_connection() as con:
                 with con.cursor() as cur:
                     partitions.attach(cur, run.month, _one_off_keys(table))
@@ -854,7 +855,10 @@ def _mark_issued(run: PayrollRun) -> None:
 def _write_bank_files(run: PayrollRun, banks: dict[str, Bank]) -> list[tuple]:
     """Read the run's lines (pending or issued), write one file per bank: what each file holds.
     No use of Django's connection (it may run in a thread)."""
-    lines = bankfiles.issued_lines(run.pk, [LineStatus.PENDING, LineStatus.ISSUED])
+    templates = [b.file_template or bankfiles.DEFAULT_TEMPLATE for b in banks.values()]
+    lines = bankfiles.issued_lines(
+        run.pk, [LineStatus.PENDING, LineStatus.ISSUED], bankfiles.needed_columns(templates)
+    )
     codes = sorted(set(pa.compute.unique(lines.column("bank_code")).to_pylist()))
     missing = [c for c in codes if c not in banks]
     if missing:
