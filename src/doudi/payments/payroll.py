@@ -616,7 +616,9 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     """The month's payment lines from the snapshot alone (see the module docstring)."""
     timings, lap = stopwatch()
 
-    population = read_population(snapshot)
+    # Held in a one-slot list and popped into the call, so that compute_lines holds the only reference
+    # and its `del population` releases the rules' inputs (~0.3 GB at 1M households) before the lines.
+    population = [read_population(snapshot)]
     hh = pq.read_table(
         snapshot / "households.parquet", columns=["household_id", "district", "region_id", "head_id"]
     )
@@ -627,7 +629,16 @@ def compute(snapshot: Path, month: Period, *, progress: Progress = lambda stage,
     params, windows = load_parameters(snapshot)
     lap("read")
     lines, stopped, in_window = compute_lines(
-        population, hh, enrolments, accounts, previous, month, params, windows, progress=progress, lap=lap
+        population.pop(),
+        hh,
+        enrolments,
+        accounts,
+        previous,
+        month,
+        params,
+        windows,
+        progress=progress,
+        lap=lap,
     )
     # One-off payments of decided cases (a few): after the scheme lines, 流水号 continuing theirs.
     extra = oneoffs.lines(
